@@ -1,0 +1,116 @@
+import { z } from "@hono/zod-openapi";
+
+/** Canonical priority levels. Every scheme translates to and from these. */
+export const priorityLevels = ["P1", "P2", "P3", "P4"] as const;
+export const Priority = z.enum(priorityLevels).openapi("Priority", {
+  description: "Canonical priority: P1 Critical, P2 Major, P3 Minor, P4 Cosmetic.",
+});
+export type Priority = z.infer<typeof Priority>;
+export const priorityNames: Record<Priority, string> = {
+  P1: "Critical",
+  P2: "Major",
+  P3: "Minor",
+  P4: "Cosmetic",
+};
+
+export const openStatuses = [
+  "new",
+  "acknowledged",
+  "in_progress",
+  "pending_customer",
+  "pending_carrier",
+  "on_hold",
+] as const;
+export const ticketStatuses = [...openStatuses, "resolved", "closed", "cancelled"] as const;
+export const TicketStatus = z.enum(ticketStatuses).openapi("TicketStatus");
+export type TicketStatus = z.infer<typeof TicketStatus>;
+
+export const Side = z.enum(["provider", "client", "carrier"]).openapi("Side", {
+  description: "Whose act it was: the provider (operators, admin), the client (tenant), or a carrier.",
+});
+export type Side = z.infer<typeof Side>;
+
+export const Visibility = z.enum(["public", "internal"]).openapi("Visibility", {
+  description:
+    "public: the client may see it and it goes to the client's servicedesk. internal: provider-only (or a client's own agent note); never sent toward a client.",
+});
+export type Visibility = z.infer<typeof Visibility>;
+
+export const Requester = z
+  .strictObject({
+    name: z.string().min(1).max(200),
+    email: z.email().max(320).optional(),
+    phone: z.string().min(1).max(50).optional(),
+  })
+  .openapi("Requester");
+export type Requester = z.infer<typeof Requester>;
+
+const instant = z.iso.datetime({ offset: true });
+
+export const Ticket = z
+  .object({
+    id: z.string().openapi({ example: "tkt_01JD8X4Q2W3E4R5T6Y7U8I9O0P" }),
+    tenantId: z.string(),
+    title: z.string(),
+    description: z.string().nullable(),
+    priority: Priority,
+    status: TicketStatus,
+    requester: Requester.nullable(),
+    assigneeGroup: z.string().nullable(),
+    category: z.string().nullable(),
+    affectedService: z.string().nullable(),
+    createdAt: instant,
+    updatedAt: instant,
+    acknowledgedAt: instant.nullable(),
+    resolvedAt: instant.nullable(),
+    closedAt: instant.nullable(),
+    version: z.number().int().positive(),
+  })
+  .openapi("Ticket");
+export type Ticket = z.infer<typeof Ticket>;
+
+export const CommentAuthor = z
+  .object({
+    type: z.enum(["admin", "operator", "tenant_key", "connection", "system"]),
+    id: z.string().nullable(),
+    name: z.string().nullable(),
+  })
+  .openapi("CommentAuthor");
+export type CommentAuthor = z.infer<typeof CommentAuthor>;
+
+export const Comment = z
+  .object({
+    id: z.string().openapi({ example: "cmt_01JD8X4Q2W3E4R5T6Y7U8I9O0P" }),
+    ticketId: z.string(),
+    body: z.string(),
+    visibility: Visibility,
+    author: CommentAuthor,
+    side: Side,
+    createdAt: instant,
+  })
+  .openapi("Comment");
+export type Comment = z.infer<typeof Comment>;
+
+export const Attachment = z
+  .object({
+    id: z.string(),
+    ticketId: z.string(),
+    fileName: z.string(),
+    contentType: z.string().nullable(),
+    sizeBytes: z.number().int().nonnegative().nullable(),
+    sha256: z.string().nullable(),
+    createdAt: instant,
+  })
+  .openapi("Attachment");
+export type Attachment = z.infer<typeof Attachment>;
+
+export const ExternalLink = z
+  .object({
+    connectionId: z.string(),
+    externalId: z.string(),
+    externalKey: z.string().nullable(),
+    url: z.string().nullable(),
+    lastSyncedVersion: z.number().int().nullable(),
+  })
+  .openapi("ExternalLink");
+export type ExternalLink = z.infer<typeof ExternalLink>;
