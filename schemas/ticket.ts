@@ -114,3 +114,52 @@ export const ExternalLink = z
   })
   .openapi("ExternalLink");
 export type ExternalLink = z.infer<typeof ExternalLink>;
+
+const title = z.string().trim().min(1).max(500);
+const description = z.string().max(100_000).nullable();
+const shortText = z.string().trim().min(1).max(200).nullable();
+
+export const CreateTicket = z
+  .strictObject({
+    tenantId: z.string().min(1).optional().openapi({
+      description: "Required with provider credentials; a tenant key creates in its own tenant.",
+    }),
+    title,
+    description: description.optional(),
+    priority: Priority,
+    requester: Requester.nullable().optional(),
+    assigneeGroup: shortText.optional(),
+    category: shortText.optional(),
+    affectedService: shortText.optional(),
+  })
+  .openapi("CreateTicket");
+export type CreateTicket = z.infer<typeof CreateTicket>;
+
+export const UpdateTicket = z
+  .strictObject({
+    title: title.optional(),
+    description: description.optional(),
+    priority: Priority.optional(),
+    status: TicketStatus.optional(),
+    requester: Requester.nullable().optional(),
+    assigneeGroup: shortText.optional(),
+    category: shortText.optional(),
+    affectedService: shortText.optional(),
+  })
+  .openapi("UpdateTicket");
+export type UpdateTicket = z.infer<typeof UpdateTicket>;
+
+export const CreateComment = z
+  .strictObject({
+    body: z.string().trim().min(1).max(100_000),
+    visibility: Visibility.default("internal"),
+  })
+  .openapi("CreateComment");
+export type CreateComment = z.infer<typeof CreateComment>;
+
+export const TicketListQuery = z.object({
+  status: TicketStatus.optional(),
+  priority: Priority.optional(),
+  tenantId: z.string().min(1).optional(),
+  updatedSince: z.iso.datetime({ offset: true }).optional(),
+});

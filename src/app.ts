@@ -1,0 +1,74 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { requestId } from "hono/request-id";
+import type { AppDeps, AppEnv } from "./app-env.js";
+import { GatewayError } from "./errors.js";
+import { renderProblem, toGatewayError } from "./lib/problem.js";
+import { authenticate } from "./middleware/auth.js";
+import { idempotency } from "./middleware/idempotency.js";
+import { requestLog } from "./middleware/request-log.js";
+import { ledgerRoutes } from "./routes/ledger/index.js";
+import { operatorRoutes } from "./routes/operators/index.js";
+import { systemRoutes } from "./routes/system.js";
+import { tenantRoutes } from "./routes/tenants/index.js";
+import { ticketRoutes } from "./routes/tickets/index.js";
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Builds the HTTP app; no I/O happens here, so tests call `app.request()` on a fresh one. */
+export function createApp(deps: AppDeps) {
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.use(requestId({ headerName: "X-Request-Id" }));
+  app.use(async (c, next) => {
+    c.set("deps", deps);
+    await next();
+  });
+  app.use(requestLog());
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new GatewayError("PAYLOAD_TOO_LARGE", `The body is larger than ${MAX_BODY_BYTES} bytes.`);
+      },
+    }),
+  );
+
+  app.route("/", systemRoutes());
+  app.use("/v1/*", authenticate());
+  app.use("/v1/*", idempotency());
+  app.route("/", tenantRoutes());
+  app.route("/", operatorRoutes());
+  app.route("/", ticketRoutes());
+  app.route("/", ledgerRoutes());
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    description: "The admin token, an operator key or a tenant key.",
+  });
+  app.doc31("/openapi.json", (c) => ({
+    openapi: "3.1.0",
+    info: {
+      title: "ticket-sync-gateway",
+      version: "0.1.0",
+      description:
+        "Two-way ticket sync between a provider and its clients' servicedesks, carrier delegation, priority normalisation, SLA clocks and a tamper-evident integration ledger. Errors are RFC 9457 problem+json.",
+    },
+    servers: [{ url: c.get("deps").config.publicUrl }],
+  }));
+
+  app.notFound((c) =>
+    renderProblem(c, new GatewayError("NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`)),
+  );
+  app.onError((error, c) => {
+    const problem = toGatewayError(error);
+    if (problem.status >= 500) {
+      (c.var.logger ?? deps.logger).error({ err: error, requestId: c.get("requestId") }, "unhandled error");
+    }
+    return renderProblem(c, problem);
+  });
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,123 @@
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { z } from "zod";
+
+const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+const secretsKey = z
+  .string()
+  .refine((value) => Buffer.from(value, "base64").length === 32, "must be 32 random bytes in base64");
+
+/** The one schema for the environment; nothing else reads process.env. */
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  PUBLIC_URL: z.url().optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
+    .optional(),
+  DATA_DIR: z.string().min(1).default("./data"),
+  GATEWAY_ADMIN_TOKEN: z.string().min(24, "must be at least 24 characters").optional(),
+  SECRETS_KEY: secretsKey.optional(),
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  LOG_LEVEL: z.enum(logLevels).default("info"),
+  PLAN_CATALOG_FILE: z.string().min(1).optional(),
+  WORKER_TICK_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  publicUrl: string;
+  database: { kind: "postgres"; url: string } | { kind: "pglite"; dataDir: string };
+  adminToken: string;
+  secretsKey: Buffer;
+  nodeEnv: Env["NODE_ENV"];
+  logLevel: Env["LOG_LEVEL"];
+  planCatalogFile: string | undefined;
+  workerTickMs: number;
+  /** Where a generated development token lives, for the start banner; never the token itself. */
+  generatedSecretsFile: string | null;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Parses the environment once. Every bad variable is listed, not just the first one.
+ * On PGlite in development a missing admin token or secrets key is generated and kept in DATA_DIR
+ * (mode 0600); with DATABASE_URL or in production every process must share them, so they are required.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const needsSharedSecrets = e.DATABASE_URL !== undefined || e.NODE_ENV === "production";
+  if (needsSharedSecrets) {
+    const why = e.DATABASE_URL ? "DATABASE_URL is set" : "NODE_ENV=production";
+    if (!e.GATEWAY_ADMIN_TOKEN) {
+      problems.push(`GATEWAY_ADMIN_TOKEN: required when ${why} (every process must share it)`);
+    }
+    if (!e.SECRETS_KEY) {
+      problems.push(
+        `SECRETS_KEY: required when ${why} (every process must share it); generate one with: openssl rand -base64 32`,
+      );
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  let adminToken = e.GATEWAY_ADMIN_TOKEN;
+  let secrets = e.SECRETS_KEY;
+  let generatedSecretsFile: string | null = null;
+  const dataDir = resolve(e.DATA_DIR);
+  if (!adminToken || !secrets) {
+    const stored = loadOrCreateDevSecrets(dataDir);
+    generatedSecretsFile = stored.file;
+    adminToken ??= stored.adminToken;
+    secrets ??= stored.secretsKey;
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
+    database: e.DATABASE_URL ? { kind: "postgres", url: e.DATABASE_URL } : { kind: "pglite", dataDir },
+    adminToken,
+    secretsKey: Buffer.from(secrets, "base64"),
+    nodeEnv: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    planCatalogFile: e.PLAN_CATALOG_FILE,
+    workerTickMs: e.WORKER_TICK_MS,
+    generatedSecretsFile,
+  };
+}
+
+const devSecretsSchema = z.object({ adminToken: z.string().min(24), secretsKey: secretsKey });
+
+function loadOrCreateDevSecrets(dataDir: string): { file: string; adminToken: string; secretsKey: string } {
+  const file = join(dataDir, "dev-secrets.json");
+  if (existsSync(file)) {
+    const stored = devSecretsSchema.safeParse(JSON.parse(readFileSync(file, "utf8")));
+    if (!stored.success)
+      throw new ConfigError([`${file}: unreadable generated secrets; delete it to regenerate`]);
+    return { file, ...stored.data };
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const created = {
+    adminToken: `tsg_admin_${randomBytes(24).toString("base64url")}`,
+    secretsKey: randomBytes(32).toString("base64"),
+  };
+  writeFileSync(file, `${JSON.stringify(created, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return { file, ...created };
+}

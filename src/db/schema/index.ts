@@ -1,0 +1,4 @@
+export * from "./access.js";
+export * from "./idempotency.js";
+export * from "./ledger.js";
+export * from "./tickets.js";

@@ -1,0 +1,35 @@
+import { bigserial, index, jsonb, pgTable, text } from "drizzle-orm/pg-core";
+import { instant } from "./columns.js";
+
+/**
+ * The integration ledger. Append-only (triggers reject UPDATE, DELETE and TRUNCATE on both engines)
+ * and hash-chained per chain key (the tenant id, or "provider" for entries without a tenant), so
+ * writers of different tenants never wait on each other.
+ */
+export const ledgerEntries = pgTable(
+  "ledger_entries",
+  {
+    sequence: bigserial("sequence", { mode: "number" }).primaryKey(),
+    occurredAt: instant("occurred_at").notNull(),
+    chainKey: text("chain_key").notNull(),
+    tenantId: text("tenant_id"),
+    ticketId: text("ticket_id"),
+    connectionId: text("connection_id"),
+    direction: text("direction", { enum: ["inbound", "outbound", "internal"] }).notNull(),
+    kind: text("kind").notNull(),
+    actorType: text("actor_type").notNull(),
+    actorId: text("actor_id"),
+    side: text("side", { enum: ["provider", "client", "carrier"] }).notNull(),
+    externalId: text("external_id"),
+    payloadHash: text("payload_hash"),
+    detail: jsonb("detail").$type<Record<string, unknown>>().notNull(),
+    prevHash: text("prev_hash"),
+    hash: text("hash").notNull(),
+  },
+  (t) => [
+    // Chain walk (append reads the head, verify walks a chain in order).
+    index("ledger_chain_idx").on(t.chainKey, t.sequence),
+    index("ledger_ticket_idx").on(t.ticketId, t.sequence),
+    index("ledger_tenant_idx").on(t.tenantId, t.sequence),
+  ],
+);

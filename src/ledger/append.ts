@@ -1,0 +1,94 @@
+import { desc, eq, sql } from "drizzle-orm";
+import type { Side } from "../../schemas/ticket.js";
+import type { Actor } from "../auth/principal.js";
+import { queryRows, type Tx } from "../db/client.js";
+import { ledgerEntries } from "../db/schema/index.js";
+import { canonicalJson, sha256Hex } from "../lib/hash.js";
+
+export const PROVIDER_CHAIN = "provider";
+
+export interface LedgerEntryInput {
+  tenantId: string | null;
+  ticketId?: string | null;
+  connectionId?: string | null;
+  direction: "inbound" | "outbound" | "internal";
+  kind: string;
+  actor: Actor;
+  side: Side;
+  externalId?: string | null;
+  payloadHash?: string | null;
+  /** Small and free of personal data: identifiers, statuses, field names, never comment bodies. */
+  detail?: Record<string, unknown>;
+  occurredAt?: Date;
+}
+
+export type StoredLedgerEntry = typeof ledgerEntries.$inferSelect;
+
+/** The fields an entry's hash covers, in a stable shape shared by append and verify. */
+export function entryHashInput(entry: Omit<StoredLedgerEntry, "hash">): string {
+  return canonicalJson({
+    sequence: entry.sequence,
+    occurredAt: entry.occurredAt.toISOString(),
+    chainKey: entry.chainKey,
+    tenantId: entry.tenantId,
+    ticketId: entry.ticketId,
+    connectionId: entry.connectionId,
+    direction: entry.direction,
+    kind: entry.kind,
+    actorType: entry.actorType,
+    actorId: entry.actorId,
+    side: entry.side,
+    externalId: entry.externalId,
+    payloadHash: entry.payloadHash,
+    detail: entry.detail,
+    prevHash: entry.prevHash,
+  });
+}
+
+export function computeEntryHash(entry: Omit<StoredLedgerEntry, "hash">): string {
+  return sha256Hex(entryHashInput(entry));
+}
+
+/**
+ * Appends entries in the caller's transaction, so a change and its ledger entries commit together.
+ * Each chain (one per tenant) is extended under a transaction-scoped advisory lock on that chain only.
+ */
+export async function appendLedger(tx: Tx, entries: LedgerEntryInput[]): Promise<StoredLedgerEntry[]> {
+  const stored: StoredLedgerEntry[] = [];
+  for (const input of entries) {
+    const chainKey = input.tenantId ?? PROVIDER_CHAIN;
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`ledger:${chainKey}`}, 0))`);
+    const [head] = await tx
+      .select({ hash: ledgerEntries.hash })
+      .from(ledgerEntries)
+      .where(eq(ledgerEntries.chainKey, chainKey))
+      .orderBy(desc(ledgerEntries.sequence))
+      .limit(1);
+    const [next] = await queryRows<{ sequence: string | number }>(
+      tx,
+      sql`select nextval(pg_get_serial_sequence('ledger_entries', 'sequence')) as sequence`,
+    );
+    const actorId = "id" in input.actor ? input.actor.id : null;
+    const entry: Omit<StoredLedgerEntry, "hash"> = {
+      sequence: Number(next!.sequence),
+      occurredAt: input.occurredAt ?? new Date(),
+      chainKey,
+      tenantId: input.tenantId,
+      ticketId: input.ticketId ?? null,
+      connectionId: input.connectionId ?? null,
+      direction: input.direction,
+      kind: input.kind,
+      actorType: input.actor.type,
+      actorId,
+      side: input.side,
+      externalId: input.externalId ?? null,
+      payloadHash: input.payloadHash ?? null,
+      detail: JSON.parse(canonicalJson(input.detail ?? {})) as Record<string, unknown>,
+      prevHash: head?.hash ?? null,
+    };
+    const row = { ...entry, hash: computeEntryHash(entry) };
+    await tx.insert(ledgerEntries).values(row);
+    stored.push(row);
+  }
+  return stored;
+}

@@ -1,0 +1,54 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ZodError } from "zod";
+import type { AppEnv } from "../app-env.js";
+import { type FieldError, formatIssuePath, GatewayError, problemCodes, problemType } from "../errors.js";
+
+export function zodFieldErrors(error: ZodError): FieldError[] {
+  const out: FieldError[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) {
+        out.push({ path: formatIssuePath([...issue.path, key]), message: "unknown field" });
+      }
+    } else {
+      out.push({ path: formatIssuePath(issue.path), message: issue.message });
+    }
+  }
+  return out;
+}
+
+export function toGatewayError(error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error;
+  if (error instanceof HTTPException) {
+    if (error.status === 400 && /malformed json/i.test(error.message)) {
+      return new GatewayError("MALFORMED_JSON", "The request body is not valid JSON.");
+    }
+    const code = (Object.keys(problemCodes) as (keyof typeof problemCodes)[]).find(
+      (c) => problemCodes[c].status === error.status,
+    );
+    return new GatewayError(code ?? "BAD_REQUEST", error.message || "Bad request.");
+  }
+  return new GatewayError(
+    "INTERNAL",
+    "An unexpected error occurred; the request id identifies it in the logs.",
+    {
+      cause: error,
+    },
+  );
+}
+
+/** The one place errors become HTTP responses: RFC 9457 problem+json. */
+export function renderProblem(c: Context<AppEnv>, error: GatewayError): Response {
+  const body = {
+    type: problemType(error.code),
+    title: problemCodes[error.code].title,
+    status: error.status,
+    detail: error.message,
+    instance: c.req.path,
+    requestId: c.get("requestId"),
+    ...(error.errors ? { errors: error.errors } : {}),
+    ...(error.extra ?? {}),
+  };
+  return c.body(JSON.stringify(body), error.status as 400, { "content-type": "application/problem+json" });
+}

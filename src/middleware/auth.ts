@@ -1,0 +1,82 @@
+import { and, eq, isNull, lt, or } from "drizzle-orm";
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../app-env.js";
+import { hashApiKey, isAdminToken } from "../auth/api-keys.js";
+import type { Principal } from "../auth/principal.js";
+import { apiKeys, operators } from "../db/schema/index.js";
+import { GatewayError } from "../errors.js";
+
+const LAST_USED_RESOLUTION_MS = 5 * 60_000;
+
+/** Resolves `Authorization: Bearer <key>` to a principal; anything else is 401. */
+export function authenticate(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const header = c.req.header("authorization");
+    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!match) throw new GatewayError("UNAUTHORIZED", "Send Authorization: Bearer <api key>.");
+    const presented = match[1]!;
+    const deps = c.get("deps");
+    if (isAdminToken(presented, deps.config.adminToken)) {
+      c.set("principal", { kind: "admin" });
+      return next();
+    }
+    const db = deps.database.db;
+    const [key] = await db
+      .select({
+        id: apiKeys.id,
+        kind: apiKeys.kind,
+        tenantId: apiKeys.tenantId,
+        operatorId: apiKeys.operatorId,
+        operatorTenantIds: operators.tenantIds,
+        lastUsedAt: apiKeys.lastUsedAt,
+      })
+      .from(apiKeys)
+      .leftJoin(operators, eq(operators.id, apiKeys.operatorId))
+      .where(and(eq(apiKeys.keyHash, hashApiKey(presented)), isNull(apiKeys.revokedAt)))
+      .limit(1);
+    if (!key) throw new GatewayError("UNAUTHORIZED", "The API key is unknown or revoked.");
+    let principal: Principal;
+    if (key.kind === "tenant" && key.tenantId) {
+      principal = { kind: "tenant", tenantId: key.tenantId, keyId: key.id };
+    } else if (key.kind === "operator" && key.operatorId) {
+      principal = {
+        kind: "operator",
+        operatorId: key.operatorId,
+        keyId: key.id,
+        tenantIds: key.operatorTenantIds ?? null,
+      };
+    } else {
+      throw new GatewayError("UNAUTHORIZED", "The API key is not usable.");
+    }
+    c.set("principal", principal);
+    const now = new Date();
+    // Recording every use would turn each read into a write; a coarse timestamp is enough.
+    if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+      await db
+        .update(apiKeys)
+        .set({ lastUsedAt: now })
+        .where(
+          and(
+            eq(apiKeys.id, key.id),
+            or(
+              isNull(apiKeys.lastUsedAt),
+              lt(apiKeys.lastUsedAt, new Date(now.getTime() - LAST_USED_RESOLUTION_MS)),
+            ),
+          ),
+        );
+    }
+    return next();
+  };
+}
+
+export function requireAdmin(principal: Principal): void {
+  if (principal.kind !== "admin") {
+    throw new GatewayError("FORBIDDEN", "This route takes the admin token.");
+  }
+}
+
+export function requireProvider(principal: Principal): void {
+  if (principal.kind === "tenant") {
+    throw new GatewayError("FORBIDDEN", "This action is the provider's; a tenant key may not do it.");
+  }
+}

@@ -1,0 +1,26 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../app-env.js";
+
+/** One wide event per request: method, route, status, latency, principal; never headers or bodies. */
+export function requestLog(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    const logger = c.get("deps").logger.child({ requestId: c.get("requestId") });
+    c.set("logger", logger);
+    await next();
+    const principal = c.var.principal;
+    const status = c.res.status;
+    const event = {
+      method: c.req.method,
+      path: c.req.path,
+      route: c.req.routePath,
+      status,
+      durationMs: Math.round((performance.now() - started) * 100) / 100,
+      principal: principal ? principal.kind : null,
+      tenantId: principal?.kind === "tenant" ? principal.tenantId : undefined,
+      outcome: status >= 500 ? "error" : status >= 400 ? "rejected" : "ok",
+    };
+    if (status >= 500) logger.error(event, "request");
+    else logger.info(event, "request");
+  };
+}

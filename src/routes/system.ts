@@ -1,0 +1,46 @@
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { Scalar } from "@scalar/hono-api-reference";
+import { Hono } from "hono";
+import type { AppEnv } from "../app-env.js";
+import { ping } from "../db/client.js";
+import { pendingMigrationCount } from "../db/migrate.js";
+import { problemCodes } from "../errors.js";
+
+const require = createRequire(import.meta.url);
+let scalarBundle: Promise<string> | null = null;
+
+/** Health, readiness and the offline API docs (the docs UI is served from node_modules, no CDN). */
+export function systemRoutes() {
+  const router = new Hono<AppEnv>();
+  router.get("/healthz", (c) => c.json({ status: "ok" }));
+  router.get("/readyz", async (c) => {
+    const { database } = c.get("deps");
+    try {
+      await ping(database.db);
+    } catch {
+      return c.json({ status: "unavailable", database: "unreachable" }, 503);
+    }
+    const pending = await pendingMigrationCount(database);
+    if (pending > 0)
+      return c.json({ status: "unavailable", database: "ok", pendingMigrations: pending }, 503);
+    return c.json({ status: "ready", database: "ok", engine: database.kind });
+  });
+  router.get("/docs/assets/scalar.js", async (c) => {
+    scalarBundle ??= readFile(require.resolve("@scalar/api-reference/browser/standalone.js"), "utf8");
+    c.header("content-type", "text/javascript; charset=utf-8");
+    c.header("cache-control", "public, max-age=86400");
+    return c.body(await scalarBundle);
+  });
+  router.get(
+    "/docs",
+    Scalar({ url: "/openapi.json", cdn: "/docs/assets/scalar.js", pageTitle: "ticket-sync-gateway API" }),
+  );
+  router.get("/problems/:code", (c) => {
+    const code = c.req.param("code").toUpperCase().replaceAll("-", "_") as keyof typeof problemCodes;
+    const known = problemCodes[code];
+    if (!known) return c.json({ error: "unknown problem type" }, 404);
+    return c.json({ type: c.req.path, title: known.title, status: known.status });
+  });
+  return router;
+}

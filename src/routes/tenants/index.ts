@@ -1,0 +1,186 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { IdParam, ListQuery, listOf } from "../../../schemas/common.js";
+import {
+  ApiKeyInfo,
+  CreatedApiKey,
+  CreatedTenant,
+  CreateTenant,
+  Tenant,
+  UpdateTenant,
+} from "../../../schemas/tenant.js";
+import { requireAdmin } from "../../middleware/auth.js";
+import * as access from "../../services/access.js";
+import {
+  bearerSecurity,
+  createRouter,
+  idempotencyHeader,
+  jsonBody,
+  jsonResponse,
+  problemResponses,
+  serviceContext,
+} from "../openapi.js";
+
+const tags = ["Tenants"];
+const { 400: badRequest, 401: unauthorized, 403: forbidden, 404: notFound } = problemResponses;
+
+export function tenantRoutes() {
+  const router = createRouter();
+  router.use("/v1/tenants/*", async (c, next) => {
+    requireAdmin(c.get("principal"));
+    await next();
+  });
+  router.use("/v1/tenants", async (c, next) => {
+    requireAdmin(c.get("principal"));
+    await next();
+  });
+  const checkPlan = (c: { get(key: "deps"): { checkPlan?: (p: string) => string | null } }) =>
+    c.get("deps").checkPlan ?? (() => null);
+
+  router.openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/tenants",
+      tags,
+      summary: "Create a tenant (admin); answers its first API key once",
+      security: bearerSecurity,
+      request: { body: jsonBody(CreateTenant) },
+      parameters: [idempotencyHeader],
+      responses: {
+        201: jsonResponse(CreatedTenant, "Created; apiKey is shown only here."),
+        400: badRequest,
+        401: unauthorized,
+        403: forbidden,
+        409: problemResponses[409],
+        422: problemResponses[422],
+      },
+    }),
+    async (c) => {
+      const created = await access.createTenant(serviceContext(c), c.req.valid("json"), checkPlan(c));
+      c.set("responseContainsSecret", true);
+      return c.json(created, 201);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/tenants",
+      tags,
+      summary: "List tenants (admin)",
+      security: bearerSecurity,
+      request: { query: ListQuery },
+      responses: {
+        200: jsonResponse(listOf(Tenant, "TenantList"), "A page of tenants."),
+        401: unauthorized,
+        403: forbidden,
+      },
+    }),
+    async (c) => c.json(await access.listTenants(serviceContext(c), c.req.valid("query")), 200),
+  );
+
+  router.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/tenants/{id}",
+      tags,
+      summary: "Read a tenant (admin)",
+      security: bearerSecurity,
+      request: { params: IdParam },
+      responses: {
+        200: jsonResponse(Tenant, "The tenant."),
+        401: unauthorized,
+        403: forbidden,
+        404: notFound,
+      },
+    }),
+    async (c) => c.json(await access.getTenant(serviceContext(c), c.req.valid("param").id), 200),
+  );
+
+  router.openapi(
+    createRoute({
+      method: "patch",
+      path: "/v1/tenants/{id}",
+      tags,
+      summary: "Change a tenant's name, plan or time zone (admin)",
+      security: bearerSecurity,
+      request: { params: IdParam, body: jsonBody(UpdateTenant) },
+      responses: {
+        200: jsonResponse(Tenant, "The updated tenant."),
+        400: badRequest,
+        401: unauthorized,
+        403: forbidden,
+        404: notFound,
+      },
+    }),
+    async (c) =>
+      c.json(
+        await access.updateTenant(
+          serviceContext(c),
+          c.req.valid("param").id,
+          c.req.valid("json"),
+          checkPlan(c),
+        ),
+        200,
+      ),
+  );
+
+  router.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/tenants/{id}/keys",
+      tags,
+      summary: "List a tenant's API keys: ids, prefixes and dates, never secrets (admin)",
+      security: bearerSecurity,
+      request: { params: IdParam },
+      responses: {
+        200: jsonResponse(listOf(ApiKeyInfo, "ApiKeyList"), "The tenant's keys, newest first."),
+        401: unauthorized,
+        403: forbidden,
+        404: notFound,
+      },
+    }),
+    async (c) => c.json(await access.listTenantKeys(serviceContext(c), c.req.valid("param").id), 200),
+  );
+
+  router.openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/tenants/{id}/keys",
+      tags,
+      summary: "Issue another API key for a tenant, for rotation (admin)",
+      security: bearerSecurity,
+      request: { params: IdParam },
+      parameters: [idempotencyHeader],
+      responses: {
+        201: jsonResponse(CreatedApiKey, "Created; apiKey is shown only here."),
+        401: unauthorized,
+        403: forbidden,
+        404: notFound,
+        409: problemResponses[409],
+      },
+    }),
+    async (c) => {
+      const key = await access.createTenantKey(serviceContext(c), c.req.valid("param").id);
+      c.set("responseContainsSecret", true);
+      return c.json(key, 201);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: "delete",
+      path: "/v1/tenants/{id}/keys/{keyId}",
+      tags,
+      summary: "Revoke a tenant API key (admin); it stops working at once",
+      security: bearerSecurity,
+      request: { params: IdParam.extend({ keyId: z.string().min(1).max(100) }) },
+      responses: { 204: { description: "Revoked." }, 401: unauthorized, 403: forbidden, 404: notFound },
+    }),
+    async (c) => {
+      const { id, keyId } = c.req.valid("param");
+      await access.revokeTenantKey(serviceContext(c), id, keyId);
+      return c.body(null, 204);
+    },
+  );
+  return router;
+}

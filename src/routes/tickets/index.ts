@@ -1,0 +1,209 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { IdParam, ListQuery, listOf } from "../../../schemas/common.js";
+import { LedgerEntry } from "../../../schemas/ledger.js";
+import {
+  Comment,
+  CreateComment,
+  CreateTicket,
+  Ticket,
+  TicketListQuery,
+  UpdateTicket,
+} from "../../../schemas/ticket.js";
+import { GatewayError } from "../../errors.js";
+import { listTicketLedger } from "../../services/ledger.js";
+import * as tickets from "../../services/tickets.js";
+import {
+  bearerSecurity,
+  createRouter,
+  etagOf,
+  idempotencyHeader,
+  jsonBody,
+  jsonResponse,
+  problemResponses,
+  serviceContext,
+} from "../openapi.js";
+
+const tags = ["Tickets"];
+const { 400: badRequest, 401: unauthorized, 403: forbidden, 404: notFound } = problemResponses;
+const etagHeader = {
+  ETag: { schema: { type: "string" as const }, description: 'Strong ETag: `"<version>"`.' },
+};
+
+/** `If-Match: "3"` (or W/"3", or a list): the version the client last saw; `*` matches any. */
+function parseIfMatch(header: string | undefined): number | null {
+  if (header === undefined || header.trim() === "*") return null;
+  const versions = header.split(",").map((tag) => /^\s*(?:W\/)?"(\d+)"\s*$/.exec(tag)?.[1]);
+  const first = versions[0];
+  if (versions.length !== 1 || first === undefined) {
+    throw new GatewayError("PRECONDITION_FAILED", 'If-Match must be a single ETag such as "3".');
+  }
+  return Number(first);
+}
+
+export function ticketRoutes() {
+  const router = createRouter();
+
+  router.openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/tickets",
+      tags,
+      summary: "Open a ticket",
+      description: "A tenant key opens a ticket in its own tenant; provider credentials name `tenantId`.",
+      security: bearerSecurity,
+      request: { body: jsonBody(CreateTicket) },
+      parameters: [idempotencyHeader],
+      responses: {
+        201: { ...jsonResponse(Ticket, "Created, in status new."), headers: etagHeader },
+        ...problemResponses,
+      },
+    }),
+    async (c) => {
+      const ticket = await tickets.createTicket(serviceContext(c), c.req.valid("json"));
+      c.header("ETag", etagOf(ticket.version));
+      c.header("Location", `/v1/tickets/${ticket.id}`);
+      return c.json(ticket, 201);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/tickets",
+      tags,
+      summary: "List tickets the caller may see",
+      security: bearerSecurity,
+      request: { query: ListQuery.extend(TicketListQuery.shape) },
+      responses: {
+        200: jsonResponse(listOf(Ticket, "TicketList"), "A page of tickets, oldest first."),
+        400: badRequest,
+        401: unauthorized,
+      },
+    }),
+    async (c) => c.json(await tickets.listTickets(serviceContext(c), c.req.valid("query")), 200),
+  );
+
+  router.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/tickets/{id}",
+      tags,
+      summary: "Read a ticket",
+      security: bearerSecurity,
+      request: { params: IdParam },
+      responses: {
+        200: { ...jsonResponse(Ticket, "The ticket."), headers: etagHeader },
+        401: unauthorized,
+        404: notFound,
+      },
+    }),
+    async (c) => {
+      const ticket = await tickets.getTicket(serviceContext(c), c.req.valid("param").id);
+      c.header("ETag", etagOf(ticket.version));
+      return c.json(ticket, 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: "patch",
+      path: "/v1/tickets/{id}",
+      tags,
+      summary: "Change a ticket's fields or status",
+      description:
+        "Tenant keys may change title, description and priority, cancel, and reopen or close a resolved ticket; other status changes are the provider's. `If-Match` is optional; a stale one is 412.",
+      security: bearerSecurity,
+      request: {
+        params: IdParam,
+        body: jsonBody(UpdateTicket),
+        headers: z.object({ "if-match": z.string().optional() }),
+      },
+      responses: {
+        200: { ...jsonResponse(Ticket, "The updated ticket."), headers: etagHeader },
+        ...problemResponses,
+        412: { description: "If-Match does not name the current version." },
+      },
+    }),
+    async (c) => {
+      const ifMatchVersion = parseIfMatch(c.req.header("if-match"));
+      const ticket = await tickets.updateTicket(
+        serviceContext(c),
+        c.req.valid("param").id,
+        c.req.valid("json"),
+        {
+          ifMatchVersion,
+        },
+      );
+      c.header("ETag", etagOf(ticket.version));
+      return c.json(ticket, 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/tickets/{id}/comments",
+      tags,
+      summary: "Comment on a ticket",
+      description:
+        "`visibility` defaults to `internal` so nothing leaks by accident; `public` comments go to the client's servicedesk.",
+      security: bearerSecurity,
+      request: { params: IdParam, body: jsonBody(CreateComment) },
+      parameters: [idempotencyHeader],
+      responses: {
+        201: { ...jsonResponse(Comment, "Created. ETag is the ticket's new version."), headers: etagHeader },
+        ...problemResponses,
+      },
+    }),
+    async (c) => {
+      const { comment, ticketVersion } = await tickets.addComment(
+        serviceContext(c),
+        c.req.valid("param").id,
+        c.req.valid("json"),
+      );
+      c.header("ETag", etagOf(ticketVersion));
+      return c.json(comment, 201);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/tickets/{id}/comments",
+      tags,
+      summary: "List a ticket's comments (tenant keys do not see provider-internal notes)",
+      security: bearerSecurity,
+      request: { params: IdParam, query: ListQuery },
+      responses: {
+        200: jsonResponse(listOf(Comment, "CommentList"), "A page of comments, oldest first."),
+        401: unauthorized,
+        404: notFound,
+      },
+    }),
+    async (c) =>
+      c.json(
+        await tickets.listComments(serviceContext(c), c.req.valid("param").id, c.req.valid("query")),
+        200,
+      ),
+  );
+
+  router.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/tickets/{id}/ledger",
+      tags,
+      summary: "The ticket's integration ledger entries",
+      security: bearerSecurity,
+      request: { params: IdParam, query: ListQuery },
+      responses: {
+        200: jsonResponse(listOf(LedgerEntry, "TicketLedger"), "A page of ledger entries in sequence order."),
+        401: unauthorized,
+        403: forbidden,
+        404: notFound,
+      },
+    }),
+    async (c) =>
+      c.json(await listTicketLedger(serviceContext(c), c.req.valid("param").id, c.req.valid("query")), 200),
+  );
+  return router;
+}
