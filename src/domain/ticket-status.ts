@@ -12,7 +12,8 @@ export function isOpenStatus(status: TicketStatus): boolean {
  */
 export function isAllowedTransition(from: TicketStatus, to: TicketStatus): boolean {
   if (from === to) return false;
-  if (isOpenStatus(from)) return to !== "new";
+  if (isOpenStatus(from))
+    return (isOpenStatus(to) && to !== "new") || to === "resolved" || to === "cancelled";
   if (from === "resolved") return to === "in_progress" || to === "closed";
   return false;
 }
