@@ -1,0 +1,82 @@
+import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../src/config.js";
+
+const tempDir = () => mkdtempSync(join(tmpdir(), "tsg-config-"));
+const validKey = Buffer.alloc(32, 7).toString("base64");
+const validToken = "a".repeat(32);
+
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("loadConfig", () => {
+  it("applies defaults", () => {
+    const config = loadConfig({ DATA_DIR: tempDir() });
+    expect(config.port).toBe(8080);
+    expect(config.publicUrl).toBe("http://localhost:8080");
+    expect(config.database.kind).toBe("pglite");
+    expect(config.nodeEnv).toBe("development");
+  });
+
+  it("lists every bad variable at once", () => {
+    const problems = problemsOf({
+      PORT: "eighty",
+      PUBLIC_URL: "not a url",
+      DATABASE_URL: "mysql://x",
+      SECRETS_KEY: "c2hvcnQ=",
+      LOG_LEVEL: "chatty",
+      NODE_ENV: "staging",
+    });
+    for (const name of ["PORT", "PUBLIC_URL", "DATABASE_URL", "SECRETS_KEY", "LOG_LEVEL", "NODE_ENV"]) {
+      expect(
+        problems.some((p) => p.startsWith(`${name}:`)),
+        `${name} in ${problems.join("; ")}`,
+      ).toBe(true);
+    }
+  });
+
+  it("requires a shared admin token and secrets key with DATABASE_URL", () => {
+    const problems = problemsOf({ DATABASE_URL: "postgres://localhost/db" });
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/GATEWAY_ADMIN_TOKEN: required when DATABASE_URL is set/);
+    expect(problems[1]).toMatch(/SECRETS_KEY: required/);
+  });
+
+  it("requires them in production too, even on PGlite", () => {
+    const problems = problemsOf({ NODE_ENV: "production", DATA_DIR: tempDir() });
+    expect(problems.join()).toMatch(/NODE_ENV=production/);
+  });
+
+  it("accepts shared secrets with DATABASE_URL", () => {
+    const config = loadConfig({
+      DATABASE_URL: "postgres://localhost/db",
+      GATEWAY_ADMIN_TOKEN: validToken,
+      SECRETS_KEY: validKey,
+      PUBLIC_URL: "https://gw.example.com/",
+    });
+    expect(config.database).toEqual({ kind: "postgres", url: "postgres://localhost/db" });
+    expect(config.secretsKey).toHaveLength(32);
+    expect(config.publicUrl).toBe("https://gw.example.com");
+    expect(config.generatedSecretsFile).toBeNull();
+  });
+
+  it("generates development secrets once, in a 0600 file, and reuses them", () => {
+    const dir = tempDir();
+    const first = loadConfig({ DATA_DIR: dir });
+    const second = loadConfig({ DATA_DIR: dir });
+    expect(first.generatedSecretsFile).toBe(join(dir, "dev-secrets.json"));
+    expect(second.adminToken).toBe(first.adminToken);
+    expect(second.secretsKey.equals(first.secretsKey)).toBe(true);
+    expect(statSync(first.generatedSecretsFile!).mode & 0o777).toBe(0o600);
+    expect(readFileSync(first.generatedSecretsFile!, "utf8")).toContain(first.adminToken);
+  });
+});
