@@ -1,4 +1,4 @@
-import { desc, eq, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { Side } from "../../schemas/ticket.js";
 import type { Actor } from "../auth/principal.js";
 import { queryRows, type Tx } from "../db/client.js";
@@ -58,19 +58,15 @@ export async function appendLedger(tx: Tx, entries: LedgerEntryInput[]): Promise
   for (const input of entries) {
     const chainKey = input.tenantId ?? PROVIDER_CHAIN;
     await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`ledger:${chainKey}`}, 0))`);
-    const [head] = await tx
-      .select({ hash: ledgerEntries.hash })
-      .from(ledgerEntries)
-      .where(eq(ledgerEntries.chainKey, chainKey))
-      .orderBy(desc(ledgerEntries.sequence))
-      .limit(1);
-    const [next] = await queryRows<{ sequence: string | number }>(
+    // After the lock (a statement's snapshot is taken when it starts, so the head must be read after it).
+    const [head] = await queryRows<{ hash: string | null; sequence: string | number }>(
       tx,
-      sql`select nextval(pg_get_serial_sequence('ledger_entries', 'sequence')) as sequence`,
+      sql`select (select hash from ledger_entries where chain_key = ${chainKey} order by sequence desc limit 1) as hash,
+                 nextval(pg_get_serial_sequence('ledger_entries', 'sequence')) as sequence`,
     );
     const actorId = "id" in input.actor ? input.actor.id : null;
     const entry: Omit<StoredLedgerEntry, "hash"> = {
-      sequence: Number(next!.sequence),
+      sequence: Number(head!.sequence),
       occurredAt: input.occurredAt ?? new Date(),
       chainKey,
       tenantId: input.tenantId,

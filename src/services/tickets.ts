@@ -2,8 +2,8 @@ import { and, asc, eq, gt, gte, inArray, or, type SQL } from "drizzle-orm";
 import type { z } from "zod";
 import type { CreateComment, CreateTicket, TicketListQuery, UpdateTicket } from "../../schemas/ticket.js";
 import { actorOf, canAccessTenant, isProvider, sideOf, tenantScope } from "../auth/principal.js";
-import type { Queryable, Tx } from "../db/client.js";
-import { comments, tenants, tickets } from "../db/schema/index.js";
+import { type Queryable, sqlState, type Tx } from "../db/client.js";
+import { comments, tickets } from "../db/schema/index.js";
 import { isAllowedTransition, isClientTransition } from "../domain/ticket-status.js";
 import { GatewayError } from "../errors.js";
 import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
@@ -46,9 +46,7 @@ function resolveTenantId(ctx: ServiceContext, requested: string | undefined): st
 
 export async function createTicket(ctx: ServiceContext, input: CreateTicket) {
   const tenantId = resolveTenantId(ctx, input.tenantId);
-  return ctx.db.transaction(async (tx) => {
-    const [tenant] = await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId));
-    if (!tenant) throw new GatewayError("NOT_FOUND", `Tenant ${tenantId} was not found.`);
+  const create = ctx.db.transaction(async (tx) => {
     const now = new Date();
     const [row] = await tx
       .insert(tickets)
@@ -77,6 +75,11 @@ export async function createTicket(ctx: ServiceContext, input: CreateTicket) {
       },
     ]);
     return ticketToApi(row!);
+  });
+  // The tenant's existence is checked by the foreign key rather than an extra query on this hot path.
+  return create.catch((error: unknown) => {
+    if (sqlState(error) === "23503") throw new GatewayError("NOT_FOUND", `Tenant ${tenantId} was not found.`);
+    throw error;
   });
 }
 
