@@ -28,7 +28,9 @@ const header = [
   `- Date: ${new Date().toISOString()}`,
   `- Machine: ${machineDescription()}`,
   `- PostgreSQL: the local server (\`BENCH_DATABASE_URL\`, default postgres://root@127.0.0.1:5432/test), a fresh database per benchmark`,
-  quick ? "- Mode: BENCH_QUICK=1 (short runs; smoke check only)" : `- Mode: full (${runs} runs of ${seconds} s each)`,
+  quick
+    ? "- Mode: BENCH_QUICK=1 (short runs; smoke check only)"
+    : `- Mode: full (${runs} runs of ${seconds} s each)`,
   "",
 ];
 writeFileSync("docs/benchmarks.md", `${[...header, ...sections].join("\n")}\n`);

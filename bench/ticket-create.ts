@@ -18,7 +18,10 @@ export async function benchTicketCreate(options: {
   connections: number;
 }): Promise<TicketCreateResult> {
   const database = options.engine === "postgres" ? await createBenchDatabase() : null;
-  const gateway = await startGateway({ port: 18_800 + Math.floor(Math.random() * 100), databaseUrl: database?.url });
+  const gateway = await startGateway({
+    port: 18_800 + Math.floor(Math.random() * 100),
+    databaseUrl: database?.url,
+  });
   try {
     const keys: string[] = [];
     for (let i = 0; i < 8; i++) {
@@ -67,7 +70,11 @@ export async function benchTicketCreate(options: {
   }
 }
 
-export function ticketCreateMarkdown(results: TicketCreateResult[], connections: number, seconds: number): string {
+export function ticketCreateMarkdown(
+  results: TicketCreateResult[],
+  connections: number,
+  seconds: number,
+): string {
   const lines = [
     "## Ticket creation over HTTP (with ledger writes)",
     "",

@@ -11,7 +11,7 @@ const auth = { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, "content-type": "app
 
 async function problemOf(res: Response) {
   expect(res.headers.get("content-type")).toContain("application/problem+json");
-  const body = await res.json();
+  const body = (await res.json()) as Record<string, any>;
   expect(body).toMatchObject({ status: res.status });
   expect(body.type).toMatch(/^\/problems\//);
   expect(body.requestId).toBe(res.headers.get("x-request-id"));
@@ -89,7 +89,7 @@ describe("health, readiness, OpenAPI and docs", () => {
   });
 
   it("serves an OpenAPI 3.1 document generated from the zod schemas", async () => {
-    const doc = await (await ctx.app.request("/openapi.json")).json();
+    const doc = (await (await ctx.app.request("/openapi.json")).json()) as Record<string, any>;
     expect(doc.openapi).toBe("3.1.0");
     for (const path of [
       "/v1/tickets",

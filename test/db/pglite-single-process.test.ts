@@ -10,7 +10,13 @@ afterAll(() => {
 });
 
 function startGateway(dataDir: string, port: number) {
-  const env = { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "warn" };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    LOG_LEVEL: "warn",
+  };
   delete env.DATABASE_URL;
   delete env.GATEWAY_ADMIN_TOKEN;
   delete env.SECRETS_KEY;
