@@ -91,3 +91,22 @@ export const CreateOperator = z
 export const CreatedOperator = Operator.extend({ apiKey: z.string(), keyId: z.string() }).openapi(
   "CreatedOperator",
 );
+
+export const TenantHolidays = z
+  .strictObject({
+    dates: z
+      .array(z.iso.date())
+      .max(5000)
+      .openapi({ example: ["2026-12-24", "2026-12-31"] }),
+    country: z
+      .string()
+      .regex(/^[A-Z]{2}(-[A-Z0-9]{1,3})?$/, "ISO 3166 country code, optionally with a region: SE, DE-BY")
+      .nullable()
+      .optional()
+      .openapi({ description: "Adds the country's public holidays (date-holidays data).", example: "SE" }),
+  })
+  .openapi("TenantHolidays");
+
+export const TenantHolidaysView = z
+  .object({ tenantId: z.string(), dates: z.array(z.string()), country: z.string().nullable() })
+  .openapi("TenantHolidaysView");

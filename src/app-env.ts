@@ -1,3 +1,4 @@
+import type { PlanCatalog } from "../schemas/plan.js";
 import type { Principal } from "./auth/principal.js";
 import type { Config } from "./config.js";
 import type { Database } from "./db/client.js";
@@ -7,8 +8,10 @@ export interface AppDeps {
   database: Database;
   config: Pick<Config, "adminToken" | "publicUrl" | "nodeEnv">;
   logger: Logger;
-  /** Validates a plan id against the plan catalog; returns an error message when unknown. */
-  checkPlan?: (planId: string) => string | null;
+  /** Support plans (shipped presets plus the operator's file); a tenant's plan must be one of them. */
+  catalog: PlanCatalog;
+  /** The time; tests pass a controllable clock. */
+  now: () => Date;
 }
 
 export interface AppEnv {

@@ -9,6 +9,7 @@ import { idempotency } from "./middleware/idempotency.js";
 import { requestLog } from "./middleware/request-log.js";
 import { ledgerRoutes } from "./routes/ledger/index.js";
 import { operatorRoutes } from "./routes/operators/index.js";
+import { slaRoutes } from "./routes/sla/index.js";
 import { systemRoutes } from "./routes/system.js";
 import { tenantRoutes } from "./routes/tenants/index.js";
 import { ticketRoutes } from "./routes/tickets/index.js";
@@ -41,6 +42,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", operatorRoutes());
   app.route("/", ticketRoutes());
   app.route("/", ledgerRoutes());
+  app.route("/", slaRoutes());
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -1,22 +1,24 @@
 import { serve } from "@hono/node-server";
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
-import { DataDirLockedError, openDatabase } from "./db/client.js";
-import { runMigrations } from "./db/migrate.js";
-import { createLogger } from "./lib/logger.js";
+import { DataDirLockedError } from "./db/client.js";
+import { openRuntime, startBackgroundWorker } from "./runtime.js";
 
 async function main() {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
-  const database = await openDatabase(config.database);
-  await runMigrations(database);
-  const app = createApp({ database, config, logger });
+  const runtime = await openRuntime(config);
+  const { logger, database } = runtime;
+  const app = createApp({ ...runtime, config });
+  const worker = startBackgroundWorker(runtime);
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     const engine =
       config.database.kind === "pglite"
         ? `embedded PGlite in ${config.database.dataDir} (for trying the gateway: one process, no fsync)`
         : "PostgreSQL";
-    logger.info({ port: info.port, engine, publicUrl: config.publicUrl }, "ticket-sync-gateway listening");
+    logger.info(
+      { port: info.port, engine, publicUrl: config.publicUrl, workerId: worker.id },
+      "ticket-sync-gateway listening",
+    );
     const lines = [
       `ticket-sync-gateway listening on http://localhost:${info.port} (${engine})`,
       `  API docs:    ${config.publicUrl}/docs`,
@@ -36,6 +38,7 @@ async function main() {
     stopping = true;
     logger.info({ signal }, "shutting down");
     server.close();
+    await worker.stop();
     await database.close();
     process.exit(0);
   };

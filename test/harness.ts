@@ -5,6 +5,7 @@ import type { AppDeps } from "../src/app-env.js";
 import { type Database, openDatabase } from "../src/db/client.js";
 import { runMigrations } from "../src/db/migrate.js";
 import { createLogger } from "../src/lib/logger.js";
+import { loadPlanCatalog } from "../src/sla/catalog.js";
 
 /** Which engine this run uses: PostgreSQL when DATABASE_URL is set (as CI's second pass does), else PGlite. */
 export const engine: "postgres" | "pglite" = process.env.DATABASE_URL ? "postgres" : "pglite";
@@ -67,6 +68,8 @@ export async function createTestApp(overrides: Partial<AppDeps> = {}): Promise<T
     database,
     config: { adminToken: TEST_ADMIN_TOKEN, publicUrl: "http://gateway.test", nodeEnv: "test" },
     logger: createLogger("silent"),
+    catalog: loadPlanCatalog(),
+    now: () => new Date(),
     ...overrides,
   };
   const app = createApp(deps);
@@ -120,10 +123,14 @@ export function client(app: App, token: string | null) {
   };
 }
 
-export async function createTenant(ctx: TestContext, overrides: { name?: string; plan?: string } = {}) {
+export async function createTenant(
+  ctx: TestContext,
+  overrides: { name?: string; plan?: string; timezone?: string | null } = {},
+) {
   const res = await ctx.admin.post("/v1/tenants", {
     name: overrides.name ?? "Acme",
     plan: overrides.plan ?? "ombori-production",
+    ...(overrides.timezone !== undefined ? { timezone: overrides.timezone } : {}),
   });
   if (res.status !== 201) throw new Error(`tenant create failed: ${res.status} ${res.text}`);
   return {

@@ -4,9 +4,37 @@ import type { ZodError } from "zod";
 import type { AppEnv } from "../app-env.js";
 import { type FieldError, formatIssuePath, GatewayError, problemCodes, problemType } from "../errors.js";
 
+type Issue = ZodError["issues"][number];
+
+/** How far a union branch is from the input's shape: its unknown or missing top-level fields. */
+function mismatch(branch: readonly Issue[]): number {
+  let count = 0;
+  for (const issue of branch) {
+    if (issue.path.length === 0 && issue.code === "unrecognized_keys") count += issue.keys.length;
+    else if (
+      issue.path.length === 1 &&
+      issue.code === "invalid_type" &&
+      /received undefined/.test(issue.message)
+    )
+      count++;
+  }
+  return count;
+}
+
 export function zodFieldErrors(error: ZodError): FieldError[] {
+  return issuesToFieldErrors(error.issues, []);
+}
+
+function issuesToFieldErrors(issues: readonly Issue[], prefix: PropertyKey[]): FieldError[] {
   const out: FieldError[] = [];
-  for (const issue of error.issues) {
+  for (const raw of issues) {
+    const issue = { ...raw, path: [...prefix, ...raw.path] } as Issue;
+    if (issue.code === "invalid_union" && issue.errors.length > 0) {
+      // Report the branch the input came closest to, so paths point into it rather than at the union.
+      const closest = [...issue.errors].sort((a, b) => mismatch(a) - mismatch(b) || a.length - b.length)[0]!;
+      out.push(...issuesToFieldErrors(closest, issue.path));
+      continue;
+    }
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
         out.push({ path: formatIssuePath([...issue.path, key]), message: "unknown field" });

@@ -49,7 +49,14 @@ export const problemResponses = {
 export const bearerSecurity = [{ bearerAuth: [] }];
 
 export function serviceContext(c: Context<AppEnv>): ServiceContext {
-  return { db: c.get("deps").database.db, principal: c.get("principal"), requestId: c.get("requestId") };
+  const deps = c.get("deps");
+  return {
+    db: deps.database.db,
+    principal: c.get("principal"),
+    requestId: c.get("requestId"),
+    catalog: deps.catalog,
+    now: deps.now,
+  };
 }
 
 export const etagOf = (version: number) => `"${version}"`;

@@ -9,7 +9,9 @@ import { GatewayError } from "../errors.js";
 import { appendLedger } from "../ledger/append.js";
 import { decodeCursor, page } from "../lib/cursor.js";
 import { newId } from "../lib/ids.js";
-import type { ServiceContext } from "./context.js";
+import { isKnownHolidayCountry } from "../sla/tenant-calendar.js";
+import { type ServiceContext, slaContext } from "./context.js";
+import { findPlan, recomputeTenantClocks } from "./sla.js";
 
 type TenantRow = typeof tenants.$inferSelect;
 
@@ -50,12 +52,8 @@ async function insertKey(tx: Tx, owner: { tenantId: string } | { operatorId: str
   return { keyId: key.id, apiKey: key.secret, prefix: key.prefix, createdAt: row!.createdAt.toISOString() };
 }
 
-export async function createTenant(
-  ctx: ServiceContext,
-  input: z.infer<typeof CreateTenant>,
-  checkPlan: (plan: string) => string | null,
-) {
-  assertPlan(input.plan, checkPlan);
+export async function createTenant(ctx: ServiceContext, input: z.infer<typeof CreateTenant>) {
+  assertPlan(ctx, input.plan);
   return ctx.db.transaction(async (tx) => {
     const [row] = await tx
       .insert(tenants)
@@ -76,10 +74,12 @@ export async function createTenant(
   });
 }
 
-function assertPlan(plan: string, checkPlan: (plan: string) => string | null) {
-  const problem = checkPlan(plan);
-  if (problem) {
-    throw new GatewayError("VALIDATION_FAILED", problem, { errors: [{ path: "plan", message: problem }] });
+function assertPlan(ctx: ServiceContext, plan: string) {
+  if (!findPlan(ctx.catalog, plan)) {
+    const known = ctx.catalog.plans.map((p) => p.id).join(", ");
+    throw new GatewayError("VALIDATION_FAILED", `Plan ${plan} is not in the plan catalog.`, {
+      errors: [{ path: "plan", message: `unknown plan; one of: ${known}` }],
+    });
   }
 }
 
@@ -105,13 +105,8 @@ export async function listTenants(ctx: ServiceContext, query: { limit: number; c
   return { items: result.items.map(tenantToApi), nextCursor: result.nextCursor };
 }
 
-export async function updateTenant(
-  ctx: ServiceContext,
-  id: string,
-  input: z.infer<typeof UpdateTenant>,
-  checkPlan: (plan: string) => string | null,
-) {
-  if (input.plan !== undefined) assertPlan(input.plan, checkPlan);
+export async function updateTenant(ctx: ServiceContext, id: string, input: z.infer<typeof UpdateTenant>) {
+  if (input.plan !== undefined) assertPlan(ctx, input.plan);
   return ctx.db.transaction(async (tx) => {
     const current = await findTenant(tx, id);
     const changes: Partial<TenantRow> = {};
@@ -141,8 +136,51 @@ export async function updateTenant(
         },
       },
     ]);
+    // A new plan or zone changes every open ticket's targets.
+    await recomputeTenantClocks(tx, slaContext(ctx), id, "tenant_changed");
     return tenantToApi(row!);
   });
+}
+
+export async function setTenantHolidays(
+  ctx: ServiceContext,
+  id: string,
+  input: { dates: string[]; country?: string | null },
+) {
+  if (input.country && !isKnownHolidayCountry(input.country)) {
+    throw new GatewayError("VALIDATION_FAILED", `No holiday data for ${input.country}.`, {
+      errors: [{ path: "country", message: "unknown country or region code (ISO 3166, e.g. SE or DE-BY)" }],
+    });
+  }
+  return ctx.db.transaction(async (tx) => {
+    await findTenant(tx, id);
+    const dates = [...new Set(input.dates)].sort();
+    const [row] = await tx
+      .update(tenants)
+      .set({ holidays: dates, holidayCountry: input.country ?? null, updatedAt: ctx.now() })
+      .where(eq(tenants.id, id))
+      .returning();
+    await appendLedger(tx, [
+      {
+        tenantId: id,
+        direction: "internal",
+        kind: "tenant.holidays_set",
+        actor: actorOf(ctx.principal),
+        side: "provider",
+        detail: { dates: dates.length, country: input.country ?? null },
+      },
+    ]);
+    await recomputeTenantClocks(tx, slaContext(ctx), id, "holidays_changed");
+    return holidaysToApi(row!);
+  });
+}
+
+export function holidaysToApi(row: TenantRow) {
+  return { tenantId: row.id, dates: row.holidays, country: row.holidayCountry };
+}
+
+export async function getTenantHolidays(ctx: ServiceContext, id: string) {
+  return holidaysToApi(await findTenant(ctx.db, id));
 }
 
 export async function listTenantKeys(ctx: ServiceContext, tenantId: string) {

@@ -10,8 +10,9 @@ import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
 import { decodeCursor, page } from "../lib/cursor.js";
 import { hashPayload } from "../lib/hash.js";
 import { newId } from "../lib/ids.js";
-import type { ServiceContext } from "./context.js";
+import { type ServiceContext, slaContext } from "./context.js";
 import { commentToApi, ticketToApi } from "./serialize.js";
+import { applySlaEvent, startClocks, ticketSla } from "./sla.js";
 
 type TicketRow = typeof tickets.$inferSelect;
 
@@ -47,7 +48,7 @@ function resolveTenantId(ctx: ServiceContext, requested: string | undefined): st
 export async function createTicket(ctx: ServiceContext, input: CreateTicket) {
   const tenantId = resolveTenantId(ctx, input.tenantId);
   const create = ctx.db.transaction(async (tx) => {
-    const now = new Date();
+    const now = ctx.now();
     const [row] = await tx
       .insert(tickets)
       .values({
@@ -69,11 +70,13 @@ export async function createTicket(ctx: ServiceContext, input: CreateTicket) {
     await appendLedger(tx, [
       {
         ...ledgerBase(ctx, row!),
+        occurredAt: now,
         kind: "ticket.created",
         payloadHash: hashPayload(ticketToApi(row!)),
         detail: { priority: row!.priority, status: row!.status, version: 1 },
       },
     ]);
+    await startClocks(tx, slaContext(ctx), row!);
     return ticketToApi(row!);
   });
   // The tenant's existence is checked by the foreign key rather than an extra query on this hot path.
@@ -94,7 +97,39 @@ function ledgerBase(ctx: ServiceContext, row: TicketRow): Omit<LedgerEntryInput,
 }
 
 export async function getTicket(ctx: ServiceContext, id: string) {
-  return ticketToApi(await findVisibleTicket(ctx.db, ctx, id));
+  const row = await findVisibleTicket(ctx.db, ctx, id);
+  return { ...ticketToApi(row), sla: await ticketSla(ctx.db, ctx, row) };
+}
+
+/** Records an appointment (the provider's act); it meets any plan clock met by `appointment_recorded`. */
+export async function recordAppointment(ctx: ServiceContext, ticketId: string, scheduledFor: string) {
+  if (!isProvider(ctx.principal)) {
+    throw new GatewayError("FORBIDDEN", "Recording an appointment is the provider's act.");
+  }
+  return ctx.db.transaction(async (tx) => {
+    const ticket = await findVisibleTicket(tx, ctx, ticketId, true);
+    const now = ctx.now();
+    const version = ticket.version + 1;
+    const [updated] = await tx
+      .update(tickets)
+      .set({ updatedAt: now, version })
+      .where(eq(tickets.id, ticketId))
+      .returning();
+    await appendLedger(tx, [
+      {
+        ...ledgerBase(ctx, ticket),
+        kind: "ticket.appointment_recorded",
+        detail: { scheduledFor: new Date(scheduledFor).toISOString(), version },
+      },
+    ]);
+    await applySlaEvent(tx, slaContext(ctx), updated!, { type: "named", event: "appointment_recorded" });
+    return {
+      ticketId,
+      scheduledFor: new Date(scheduledFor).toISOString(),
+      recordedAt: now.toISOString(),
+      version,
+    };
+  });
 }
 
 const clientEditableFields = new Set(["title", "description", "priority", "status"]);
@@ -149,7 +184,7 @@ async function applyTicketChanges(tx: Tx, ctx: ServiceContext, current: TicketRo
       detail: { from: current.priority, to: input.priority },
     });
   }
-  const now = new Date();
+  const now = ctx.now();
   if (input.status !== undefined && input.status !== current.status) {
     const from = current.status as NonNullable<UpdateTicket["status"]>;
     const to = input.status;
@@ -194,6 +229,18 @@ async function applyTicketChanges(tx: Tx, ctx: ServiceContext, current: TicketRo
     tx,
     entries.map((e) => ({ ...e, detail: { ...e.detail, version } })),
   );
+  const sla = slaContext(ctx);
+  if (changes.priority !== undefined) {
+    await applySlaEvent(tx, sla, row!, { type: "priority", from: current.priority, to: changes.priority });
+  }
+  if (changes.status !== undefined) {
+    await applySlaEvent(tx, sla, row!, {
+      type: "status",
+      from: current.status,
+      to: changes.status,
+      byProvider: isProvider(ctx.principal),
+    });
+  }
   return ticketToApi(row!);
 }
 
@@ -223,7 +270,7 @@ export async function listTickets(
 export async function addComment(ctx: ServiceContext, ticketId: string, input: CreateComment) {
   return ctx.db.transaction(async (tx) => {
     const ticket = await findVisibleTicket(tx, ctx, ticketId, true);
-    const now = new Date();
+    const now = ctx.now();
     const [comment] = await tx
       .insert(comments)
       .values({
@@ -253,6 +300,9 @@ export async function addComment(ctx: ServiceContext, ticketId: string, input: C
         detail: { commentId: comment!.id, visibility: input.visibility, version },
       },
     ]);
+    if (input.visibility === "public" && isProvider(ctx.principal)) {
+      await applySlaEvent(tx, slaContext(ctx), updated!, { type: "provider_public_update" });
+    }
     return { comment: commentToApi(comment!), ticketVersion: updated!.version };
   });
 }

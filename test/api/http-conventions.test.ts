@@ -45,7 +45,7 @@ describe("problem+json for bad input", () => {
   });
 
   it("answers 413 for a body over 1 MiB", async () => {
-    const body = JSON.stringify({ name: "x".repeat(1024 * 1024 + 10), plan: "p" });
+    const body = JSON.stringify({ name: "x".repeat(1024 * 1024 + 10), plan: "ombori-pilot" });
     const res = await ctx.app.request("/v1/tenants", { method: "POST", headers: auth, body });
     expect(res.status).toBe(413);
     await problemOf(res);

@@ -44,9 +44,9 @@ describe("Idempotency-Key", () => {
 
   it("never replays a response that held a secret", async () => {
     const headers = { "idempotency-key": "tenant-1" };
-    const first = await ctx.admin.post("/v1/tenants", { name: "Secretive", plan: "p" }, headers);
+    const first = await ctx.admin.post("/v1/tenants", { name: "Secretive", plan: "ombori-pilot" }, headers);
     expect(first.status).toBe(201);
-    const retry = await ctx.admin.post("/v1/tenants", { name: "Secretive", plan: "p" }, headers);
+    const retry = await ctx.admin.post("/v1/tenants", { name: "Secretive", plan: "ombori-pilot" }, headers);
     expect(retry.status).toBe(409);
     expect(retry.body.type).toBe("/problems/idempotency-not-replayable");
     expect(retry.text).not.toContain(first.body.apiKey);

@@ -8,6 +8,10 @@ export const tenants = pgTable("tenants", {
   plan: text("plan").notNull(),
   /** IANA zone; null means the plan's default zone. */
   timezone: text("timezone"),
+  /** Local dates (YYYY-MM-DD) the tenant's desk is closed, on top of the plan's calendar. */
+  holidays: jsonb("holidays").$type<string[]>().notNull().default([]),
+  /** ISO country (optionally with a region, "DE-BY") whose public holidays also close the desk. */
+  holidayCountry: text("holiday_country"),
   ...timestamps,
 });
 

@@ -6,6 +6,8 @@ import {
   CreatedTenant,
   CreateTenant,
   Tenant,
+  TenantHolidays,
+  TenantHolidaysView,
   UpdateTenant,
 } from "../../../schemas/tenant.js";
 import { requireAdmin } from "../../middleware/auth.js";
@@ -33,8 +35,6 @@ export function tenantRoutes() {
     requireAdmin(c.get("principal"));
     await next();
   });
-  const checkPlan = (c: { get(key: "deps"): { checkPlan?: (p: string) => string | null } }) =>
-    c.get("deps").checkPlan ?? (() => null);
 
   router.openapi(
     createRoute({
@@ -55,7 +55,7 @@ export function tenantRoutes() {
       },
     }),
     async (c) => {
-      const created = await access.createTenant(serviceContext(c), c.req.valid("json"), checkPlan(c));
+      const created = await access.createTenant(serviceContext(c), c.req.valid("json"));
       c.set("responseContainsSecret", true);
       return c.json(created, 201);
     },
@@ -113,15 +113,7 @@ export function tenantRoutes() {
       },
     }),
     async (c) =>
-      c.json(
-        await access.updateTenant(
-          serviceContext(c),
-          c.req.valid("param").id,
-          c.req.valid("json"),
-          checkPlan(c),
-        ),
-        200,
-      ),
+      c.json(await access.updateTenant(serviceContext(c), c.req.valid("param").id, c.req.valid("json")), 200),
   );
 
   router.openapi(
@@ -181,6 +173,48 @@ export function tenantRoutes() {
       await access.revokeTenantKey(serviceContext(c), id, keyId);
       return c.body(null, 204);
     },
+  );
+  router.openapi(
+    createRoute({
+      method: "put",
+      path: "/v1/tenants/{id}/holidays",
+      tags,
+      summary: "Set the tenant's holiday calendar (admin); open SLA clocks are recomputed",
+      description:
+        "Local dates (YYYY-MM-DD) on which the tenant's desk is closed, on top of the plan's hours; `country` (ISO 3166, optionally with a region: `SE`, `DE-BY`) adds that country's public holidays.",
+      security: bearerSecurity,
+      request: { params: IdParam, body: jsonBody(TenantHolidays) },
+      responses: {
+        200: jsonResponse(TenantHolidaysView, "The tenant's holidays."),
+        400: badRequest,
+        401: unauthorized,
+        403: forbidden,
+        404: notFound,
+      },
+    }),
+    async (c) =>
+      c.json(
+        await access.setTenantHolidays(serviceContext(c), c.req.valid("param").id, c.req.valid("json")),
+        200,
+      ),
+  );
+
+  router.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/tenants/{id}/holidays",
+      tags,
+      summary: "The tenant's holiday calendar (admin)",
+      security: bearerSecurity,
+      request: { params: IdParam },
+      responses: {
+        200: jsonResponse(TenantHolidaysView, "The tenant's holidays."),
+        401: unauthorized,
+        403: forbidden,
+        404: notFound,
+      },
+    }),
+    async (c) => c.json(await access.getTenantHolidays(serviceContext(c), c.req.valid("param").id), 200),
   );
   return router;
 }

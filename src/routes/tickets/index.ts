@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { IdParam, ListQuery, listOf } from "../../../schemas/common.js";
 import { LedgerEntry } from "../../../schemas/ledger.js";
+import { RecordAppointment, TicketSla } from "../../../schemas/sla.js";
 import {
   Comment,
   CreateComment,
@@ -92,7 +93,13 @@ export function ticketRoutes() {
       security: bearerSecurity,
       request: { params: IdParam },
       responses: {
-        200: { ...jsonResponse(Ticket, "The ticket."), headers: etagHeader },
+        200: {
+          ...jsonResponse(
+            Ticket.extend({ sla: TicketSla }).openapi("TicketWithSla"),
+            "The ticket and its SLA clocks.",
+          ),
+          headers: etagHeader,
+        },
         401: unauthorized,
         404: notFound,
       },
@@ -163,6 +170,38 @@ export function ticketRoutes() {
       );
       c.header("ETag", etagOf(ticketVersion));
       return c.json(comment, 201);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/tickets/{id}/appointments",
+      tags,
+      summary: "Record an appointment (provider); meets a plan's appointment clock",
+      security: bearerSecurity,
+      request: { params: IdParam, body: jsonBody(RecordAppointment) },
+      responses: {
+        201: jsonResponse(
+          z.object({
+            ticketId: z.string(),
+            scheduledFor: z.string(),
+            recordedAt: z.string(),
+            version: z.number(),
+          }),
+          "Recorded.",
+        ),
+        ...problemResponses,
+      },
+    }),
+    async (c) => {
+      const result = await tickets.recordAppointment(
+        serviceContext(c),
+        c.req.valid("param").id,
+        c.req.valid("json").scheduledFor,
+      );
+      c.header("ETag", etagOf(result.version));
+      return c.json(result, 201);
     },
   );
 

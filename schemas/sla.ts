@@ -1,0 +1,114 @@
+import { z } from "@hono/zod-openapi";
+import { CalendarInput } from "./calendar.js";
+import { Priority } from "./ticket.js";
+
+const instantWithOffset = z.iso.datetime({ offset: true }).openapi({
+  description: "An instant with an offset (`Z` or `+01:00`).",
+  example: "2026-03-27T16:30:00+01:00",
+});
+
+export const ClockView = z
+  .object({
+    dueAt: z.string().nullable().openapi({ example: "2026-11-23T09:30:00Z" }),
+    metAt: z.string().nullable(),
+    pausedSeconds: z.number().int().openapi({ description: "Business seconds the clock was paused." }),
+    remainingBusinessSeconds: z.number().int().nullable(),
+    state: z.enum(["running", "paused", "met", "breached", "none"]),
+  })
+  .openapi("SlaClock");
+
+export const TicketSla = z
+  .object({
+    plan: z.string().nullable(),
+    response: ClockView,
+    update: ClockView,
+    resolution: ClockView,
+  })
+  .catchall(z.union([ClockView, z.string(), z.null()]))
+  .openapi("TicketSla", {
+    description: "The ticket's SLA clocks; a plan's extra named clocks appear by name.",
+  });
+
+const SlaPause = z.strictObject({ from: instantWithOffset, to: instantWithOffset });
+
+export const SlaTargetsInput = z
+  .strictObject({
+    responseMinutes: z.int().positive().optional(),
+    responseBusinessDays: z.int().positive().optional(),
+    updateMinutes: z.int().positive().optional(),
+    resolutionMinutes: z.int().positive().optional(),
+    resolutionBusinessDays: z.int().positive().optional(),
+  })
+  .openapi("SlaTargetsInput");
+
+export const SlaPreviewByPlan = z
+  .strictObject({
+    openedAt: instantWithOffset,
+    plan: z.string().min(1).max(100).openapi({ example: "ombori-pilot" }),
+    priority: Priority,
+    timezone: z.string().min(1).max(64).optional(),
+    pauses: z.array(SlaPause).max(500).optional(),
+  })
+  .openapi("SlaPreviewByPlan");
+
+export const SlaPreviewByCalendar = z
+  .strictObject({
+    openedAt: instantWithOffset,
+    calendar: CalendarInput,
+    targets: SlaTargetsInput,
+    pauses: z.array(SlaPause).max(500).optional(),
+  })
+  .openapi("SlaPreviewByCalendar");
+
+export const SlaPreviewRequest = z
+  .union([SlaPreviewByPlan, SlaPreviewByCalendar])
+  .openapi("SlaPreviewRequest");
+
+export const SlaPreviewResponse = z
+  .object({
+    responseDueAt: z.string().nullable(),
+    firstUpdateDueAt: z
+      .string()
+      .nullable()
+      .openapi({ description: "Assumes the response is met exactly at its due time." }),
+    resolutionDueAt: z.string().nullable(),
+    calendar: z.object({
+      timezone: z.string(),
+      hours: z.record(z.string(), z.array(z.tuple([z.string(), z.string()]))),
+      holidays: z.array(z.string()),
+    }),
+    targets: SlaTargetsInput,
+  })
+  .openapi("SlaPreviewResponse");
+
+export const SlaReportQuery = z.object({
+  from: instantWithOffset,
+  to: instantWithOffset,
+  groupBy: z.enum(["priority", "plan", "tenant"]).default("priority"),
+  tenantId: z.string().min(1).optional(),
+});
+
+export const SlaReportGroup = z
+  .object({
+    group: z.string(),
+    tickets: z.number().int(),
+    responseMet: z.number().int(),
+    responseBreached: z.number().int(),
+    resolutionMet: z.number().int(),
+    resolutionBreached: z.number().int(),
+    medianResponseBusinessMinutes: z.number().nullable(),
+    p90ResponseBusinessMinutes: z.number().nullable(),
+    medianResolutionBusinessMinutes: z.number().nullable(),
+    p90ResolutionBusinessMinutes: z.number().nullable(),
+  })
+  .openapi("SlaReportGroup");
+
+export const SlaReport = z
+  .object({ from: z.string(), to: z.string(), groupBy: z.string(), groups: z.array(SlaReportGroup) })
+  .openapi("SlaReport");
+
+export const RecordAppointment = z
+  .strictObject({
+    scheduledFor: instantWithOffset,
+  })
+  .openapi("RecordAppointment");

@@ -1,0 +1,39 @@
+import { sql } from "drizzle-orm";
+import { index, integer, jsonb, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
+import { instant } from "./columns.js";
+import { tickets } from "./tickets.js";
+
+/** One row per ticket and clock; also the durable timer (next_check_at) the worker leases. */
+export const slaClocks = pgTable(
+  "sla_clocks",
+  {
+    ticketId: text("ticket_id")
+      .notNull()
+      .references(() => tickets.id, { onDelete: "cascade" }),
+    clock: text("clock").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    targetMinutes: integer("target_minutes"),
+    targetBusinessDays: integer("target_business_days"),
+    startedAt: instant("started_at"),
+    /** [{from, to}] as epoch ms; to is null while the pause goes on. */
+    pauses: jsonb("pauses").$type<{ from: number; to: number | null }[]>().notNull().default([]),
+    metAt: instant("met_at"),
+    stoppedAt: instant("stopped_at"),
+    breachedAt: instant("breached_at"),
+    atRiskRecordedAt: instant("at_risk_recorded_at"),
+    dueAt: instant("due_at"),
+    cycle: integer("cycle").notNull().default(1),
+    /** Business seconds from start to met, kept for reports. */
+    elapsedBusinessSeconds: integer("elapsed_business_seconds"),
+    nextCheckAt: instant("next_check_at"),
+    /** A worker's lease: a committed row, never a transaction held open. */
+    lockedUntil: instant("locked_until"),
+    lockedBy: text("locked_by"),
+  },
+  (t) => [
+    primaryKey({ columns: [t.ticketId, t.clock] }),
+    // The timer scan: only clocks with something left to fire.
+    index("sla_clocks_next_check_idx").on(t.nextCheckAt).where(sql`${t.nextCheckAt} is not null`),
+    index("sla_clocks_tenant_idx").on(t.tenantId),
+  ],
+);

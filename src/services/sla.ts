@@ -1,0 +1,419 @@
+import { and, eq, notInArray } from "drizzle-orm";
+import type { Plan, PlanCatalog } from "../../schemas/plan.js";
+import type { Priority } from "../../schemas/ticket.js";
+import type { Actor } from "../auth/principal.js";
+import type { Queryable, Tx } from "../db/client.js";
+import { slaClocks, tenants, tickets } from "../db/schema/index.js";
+import { GatewayError } from "../errors.js";
+import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
+import type { CompiledCalendar } from "../sla/business-time.js";
+import {
+  type ClockName,
+  type ClockRecord,
+  type ClockView,
+  clockTargets,
+  dueAt,
+  isActive,
+  isoSeconds,
+  isPaused,
+  newClock,
+  nextCheckAt,
+  runningMs,
+  viewClock,
+} from "../sla/clocks.js";
+import { tenantCalendar } from "../sla/tenant-calendar.js";
+
+type TicketRow = typeof tickets.$inferSelect;
+type ClockRow = typeof slaClocks.$inferSelect;
+
+/** What SLA bookkeeping needs besides the transaction: the plan catalog and the time. */
+export interface SlaContext {
+  catalog: PlanCatalog;
+  now: () => Date;
+  actor: Actor;
+}
+
+interface TenantSla {
+  plan: Plan;
+  cal: CompiledCalendar;
+}
+
+export function findPlan(catalog: PlanCatalog, id: string): Plan | undefined {
+  return catalog.plans.find((plan) => plan.id === id);
+}
+
+async function tenantSla(db: Queryable, ctx: SlaContext, tenantId: string): Promise<TenantSla | null> {
+  const [tenant] = await db.select().from(tenants).where(eq(tenants.id, tenantId));
+  if (!tenant) return null;
+  const plan = findPlan(ctx.catalog, tenant.plan);
+  if (!plan) return null;
+  return { plan, cal: tenantCalendar(plan, tenant, ctx.now()) };
+}
+
+const ms = (d: Date | null) => (d ? d.getTime() : null);
+const date = (n: number | null) => (n === null ? null : new Date(n));
+
+function toRecord(row: ClockRow): ClockRecord {
+  const hasTarget = row.targetMinutes !== null || row.targetBusinessDays !== null;
+  return {
+    name: row.clock as ClockName,
+    target: hasTarget ? { minutes: row.targetMinutes, businessDays: row.targetBusinessDays } : null,
+    startedAt: ms(row.startedAt),
+    pauses: row.pauses,
+    metAt: ms(row.metAt),
+    stoppedAt: ms(row.stoppedAt),
+    breachedAt: ms(row.breachedAt),
+    atRiskRecordedAt: ms(row.atRiskRecordedAt),
+    cycle: row.cycle,
+  };
+}
+
+function toRow(ticket: TicketRow, clock: ClockRecord, sla: TenantSla): typeof slaClocks.$inferInsert {
+  const due = dueAt(clock, sla.cal);
+  const next = nextCheckAt(clock, sla.cal, sla.plan.atRiskRatio);
+  return {
+    ticketId: ticket.id,
+    clock: clock.name,
+    tenantId: ticket.tenantId,
+    targetMinutes: clock.target?.minutes ?? null,
+    targetBusinessDays: clock.target?.businessDays ?? null,
+    startedAt: date(clock.startedAt),
+    pauses: clock.pauses,
+    metAt: date(clock.metAt),
+    stoppedAt: date(clock.stoppedAt),
+    breachedAt: date(clock.breachedAt),
+    atRiskRecordedAt: date(clock.atRiskRecordedAt),
+    dueAt: due !== null && Number.isFinite(due) ? new Date(due) : null,
+    cycle: clock.cycle,
+    elapsedBusinessSeconds:
+      clock.metAt !== null ? Math.round(runningMs(clock, sla.cal, clock.metAt) / 1000) : null,
+    nextCheckAt: date(next),
+  };
+}
+
+async function saveClocks(tx: Tx, ticket: TicketRow, clocks: ClockRecord[], sla: TenantSla) {
+  for (const clock of clocks) {
+    const row = toRow(ticket, clock, sla);
+    await tx
+      .insert(slaClocks)
+      .values(row)
+      .onConflictDoUpdate({
+        target: [slaClocks.ticketId, slaClocks.clock],
+        set: { ...row, lockedUntil: null, lockedBy: null },
+      });
+  }
+}
+
+function entry(
+  ticket: TicketRow,
+  ctx: SlaContext,
+  kind: string,
+  detail: Record<string, unknown>,
+): LedgerEntryInput {
+  return {
+    tenantId: ticket.tenantId,
+    ticketId: ticket.id,
+    direction: "internal",
+    kind,
+    actor: ctx.actor,
+    side: "provider",
+    detail,
+  };
+}
+
+function targetDetail(clock: ClockRecord, sla: TenantSla, priority: Priority) {
+  const due = dueAt(clock, sla.cal);
+  return {
+    clock: clock.name,
+    cycle: clock.cycle,
+    priority,
+    plan: sla.plan.id,
+    targetMinutes: clock.target?.minutes ?? null,
+    targetBusinessDays: clock.target?.businessDays ?? null,
+    dueAt: due !== null && Number.isFinite(due) ? isoSeconds(due) : null,
+  };
+}
+
+/** Opens the ticket's clocks when it is created; the update clock waits for the response. */
+export async function startClocks(tx: Tx, ctx: SlaContext, ticket: TicketRow) {
+  const sla = await tenantSla(tx, ctx, ticket.tenantId);
+  if (!sla) return;
+  const targets = clockTargets(sla.plan, ticket.priority);
+  const opened = ticket.createdAt.getTime();
+  const clocks: ClockRecord[] = [];
+  for (const [name, target] of Object.entries(targets) as [ClockName, (typeof targets)[ClockName]][]) {
+    if (!target) continue;
+    clocks.push(newClock(name, target, name === "update" ? null : opened));
+  }
+  await saveClocks(tx, ticket, clocks, sla);
+  await appendLedger(
+    tx,
+    clocks
+      .filter((c) => c.startedAt !== null)
+      .map((c) =>
+        entry(ticket, ctx, "sla.target_set", { ...targetDetail(c, sla, ticket.priority), reason: "opened" }),
+      ),
+  );
+}
+
+async function loadClocks(tx: Queryable, ticketId: string): Promise<ClockRecord[]> {
+  const rows = await tx.select().from(slaClocks).where(eq(slaClocks.ticketId, ticketId));
+  return rows.map(toRecord);
+}
+
+export type TicketSlaEvent =
+  | { type: "status"; from: string; to: string; byProvider: boolean }
+  | { type: "priority"; from: Priority; to: Priority }
+  | { type: "provider_public_update" }
+  | { type: "named"; event: string }
+  | { type: "recompute"; reason: string };
+
+/**
+ * Applies one ticket event to its clocks, in the ticket's transaction, with the ledger entries it causes.
+ * `ticket` is the row after the change.
+ */
+export async function applySlaEvent(tx: Tx, ctx: SlaContext, ticket: TicketRow, event: TicketSlaEvent) {
+  const sla = await tenantSla(tx, ctx, ticket.tenantId);
+  if (!sla) return;
+  const now = ctx.now().getTime();
+  const clocks = new Map((await loadClocks(tx, ticket.id)).map((c) => [c.name, c]));
+  const entries: LedgerEntryInput[] = [];
+  const changed = new Set<ClockName>();
+  const touch = (c: ClockRecord) => changed.add(c.name);
+
+  const meet = (clock: ClockRecord | undefined, reason: string) => {
+    if (!clock || !isActive(clock)) return;
+    clock.metAt = now;
+    touch(clock);
+    const due = dueAt(clock, sla.cal);
+    entries.push(
+      entry(ticket, ctx, "sla.met", {
+        clock: clock.name,
+        cycle: clock.cycle,
+        reason,
+        metAt: isoSeconds(now),
+        businessSeconds: Math.round(runningMs(clock, sla.cal, now) / 1000),
+        late: due !== null && now > due,
+      }),
+    );
+  };
+  const startUpdateCycle = (restart: boolean) => {
+    const update = clocks.get("update");
+    if (!update?.target) return;
+    if (restart && isActive(update)) {
+      update.metAt = now;
+      entries.push(
+        entry(ticket, ctx, "sla.met", {
+          clock: "update",
+          cycle: update.cycle,
+          reason: "provider_update",
+          metAt: isoSeconds(now),
+          late: (dueAt(update, sla.cal) ?? now) < now,
+        }),
+      );
+    }
+    const wasStarted = update.startedAt !== null;
+    update.cycle = wasStarted ? update.cycle + 1 : 1;
+    update.startedAt = now;
+    update.metAt = null;
+    update.stoppedAt = null;
+    update.breachedAt = null;
+    update.atRiskRecordedAt = null;
+    update.pauses = isPausedStatus(ticket.status, sla.plan) ? [{ from: now, to: null }] : [];
+    touch(update);
+    entries.push(
+      entry(ticket, ctx, "sla.target_set", {
+        ...targetDetail(update, sla, ticket.priority),
+        reason: "update_cycle",
+      }),
+    );
+  };
+  const stop = (clock: ClockRecord | undefined, reason: string) => {
+    if (!clock || !isActive(clock)) return;
+    clock.stoppedAt = now;
+    touch(clock);
+    entries.push(entry(ticket, ctx, "sla.stopped", { clock: clock.name, cycle: clock.cycle, reason }));
+  };
+
+  switch (event.type) {
+    case "status": {
+      const { from, to, byProvider } = event;
+      const pausing = sla.plan.pauseOnPendingCustomer;
+      if (pausing && to === "pending_customer") {
+        for (const clock of clocks.values()) {
+          if (isActive(clock) && !isPaused(clock)) {
+            clock.pauses.push({ from: now, to: null });
+            touch(clock);
+            entries.push(
+              entry(ticket, ctx, "sla.paused", {
+                clock: clock.name,
+                cycle: clock.cycle,
+                reason: "pending_customer",
+              }),
+            );
+          }
+        }
+      }
+      if (pausing && from === "pending_customer") {
+        for (const clock of clocks.values()) {
+          const open = clock.pauses.find((p) => p.to === null);
+          if (open) {
+            open.to = now;
+            touch(clock);
+            if (isActive(clock)) {
+              entries.push(
+                entry(ticket, ctx, "sla.resumed", {
+                  ...targetDetail(clock, sla, ticket.priority),
+                  reason: "left_pending_customer",
+                }),
+              );
+            }
+          }
+        }
+      }
+      if (from === "new" && byProvider && to !== "cancelled") {
+        const response = clocks.get("response");
+        const wasActive = response ? isActive(response) : false;
+        meet(response, "acknowledged");
+        if (wasActive || !response) startUpdateCycle(false);
+      }
+      if (to === "resolved") {
+        meet(clocks.get("resolution"), "resolved");
+        if (sla.plan.updateUntil === "resolved") stop(clocks.get("update"), "resolved");
+      }
+      if (from === "resolved" && to === "in_progress") {
+        const resolution = clocks.get("resolution");
+        if (resolution?.target && resolution.metAt !== null) {
+          // A reopen resumes the resolution clock: the resolved stretch becomes a pause, elapsed time is kept.
+          resolution.pauses.push({ from: resolution.metAt, to: now });
+          resolution.metAt = null;
+          touch(resolution);
+          entries.push(
+            entry(ticket, ctx, "sla.resumed", {
+              ...targetDetail(resolution, sla, ticket.priority),
+              reason: "reopened",
+            }),
+          );
+        }
+        const update = clocks.get("update");
+        if (update?.target && update.stoppedAt !== null) startUpdateCycle(false);
+      }
+      if (to === "closed" || to === "cancelled") {
+        for (const clock of clocks.values()) stop(clock, to);
+      }
+      break;
+    }
+    case "provider_public_update": {
+      const response = clocks.get("response");
+      if (response && isActive(response)) {
+        meet(response, "public_comment");
+        startUpdateCycle(false);
+      } else if (!response && !clocks.get("update")?.startedAt) {
+        startUpdateCycle(false);
+      } else {
+        const update = clocks.get("update");
+        if (update && (isActive(update) || update.breachedAt !== null) && update.stoppedAt === null)
+          startUpdateCycle(true);
+      }
+      break;
+    }
+    case "named": {
+      for (const extra of sla.plan.extraClocks ?? []) {
+        if (extra.metBy === event.event) meet(clocks.get(`extra:${extra.name}`), event.event);
+      }
+      break;
+    }
+    case "priority":
+    case "recompute": {
+      const reason = event.type === "priority" ? "priority_changed" : event.reason;
+      const targets = clockTargets(sla.plan, ticket.priority);
+      const response = clocks.get("response");
+      for (const [name, target] of Object.entries(targets) as [ClockName, (typeof targets)[ClockName]][]) {
+        let clock = clocks.get(name);
+        if (!clock) {
+          if (!target) continue;
+          // A clock the new priority adds runs from the opening (the update clock from the response).
+          const start = name === "update" ? (response?.metAt ?? null) : ticket.createdAt.getTime();
+          clock = newClock(name, target, start);
+          clocks.set(name, clock);
+        } else {
+          clock.target = target;
+        }
+        touch(clock);
+        // Retroactive, as ServiceNow does: the target counts from the opening, pauses kept; a breach the
+        // new due date undoes is cleared so the timer can fire again at the new due date.
+        const due = dueAt(clock, sla.cal);
+        if (clock.metAt === null && due !== null && due > now) {
+          clock.breachedAt = null;
+          clock.atRiskRecordedAt = null;
+        }
+        if (clock.startedAt !== null) {
+          entries.push(
+            entry(ticket, ctx, "sla.target_set", { ...targetDetail(clock, sla, ticket.priority), reason }),
+          );
+        }
+      }
+      break;
+    }
+  }
+
+  await saveClocks(
+    tx,
+    ticket,
+    [...clocks.values()].filter((c) => changed.has(c.name)),
+    sla,
+  );
+  await appendLedger(tx, entries);
+}
+
+function isPausedStatus(status: string, plan: Plan): boolean {
+  return plan.pauseOnPendingCustomer && status === "pending_customer";
+}
+
+export interface TicketSlaView {
+  plan: string | null;
+  response: ClockView;
+  update: ClockView;
+  resolution: ClockView;
+  [extra: string]: ClockView | string | null;
+}
+
+/** The clocks as `GET /v1/tickets/:id` shows them. */
+export async function ticketSla(
+  db: Queryable,
+  ctx: Pick<SlaContext, "catalog" | "now">,
+  ticket: TicketRow,
+): Promise<TicketSlaView> {
+  const sla = await tenantSla(db, { ...ctx, actor: { type: "system", id: "read" } }, ticket.tenantId);
+  const none = viewClock(undefined, null as unknown as CompiledCalendar, 0);
+  if (!sla) return { plan: null, response: none, update: none, resolution: none };
+  const now = ctx.now().getTime();
+  const clocks = new Map((await loadClocks(db, ticket.id)).map((c) => [c.name, c]));
+  const view: TicketSlaView = {
+    plan: sla.plan.id,
+    response: viewClock(clocks.get("response"), sla.cal, now),
+    update: viewClock(clocks.get("update"), sla.cal, now),
+    resolution: viewClock(clocks.get("resolution"), sla.cal, now),
+  };
+  for (const extra of sla.plan.extraClocks ?? []) {
+    view[extra.name] = viewClock(clocks.get(`extra:${extra.name}`), sla.cal, now);
+  }
+  return view;
+}
+
+/** Recomputes the open clocks of every ticket of a tenant (plan, zone or holidays changed). */
+export async function recomputeTenantClocks(tx: Tx, ctx: SlaContext, tenantId: string, reason: string) {
+  const open = await tx
+    .select()
+    .from(tickets)
+    .where(and(eq(tickets.tenantId, tenantId), notInArray(tickets.status, ["closed", "cancelled"])))
+    .orderBy(tickets.id)
+    .for("update");
+  for (const ticket of open) await applySlaEvent(tx, ctx, ticket, { type: "recompute", reason });
+}
+
+export function assertPlanExists(catalog: PlanCatalog, id: string) {
+  if (!findPlan(catalog, id)) {
+    throw new GatewayError("NOT_FOUND", `Plan ${id} is not in the plan catalog.`);
+  }
+}

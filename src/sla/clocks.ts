@@ -1,0 +1,191 @@
+/**
+ * SLA clocks of one ticket: pure rules over a clock record and a compiled calendar. No I/O, no clock
+ * reads: callers pass `now`. The database layer (src/services/sla.ts) stores the records and calls these.
+ */
+import type { Plan, PlanTargets } from "../../schemas/plan.js";
+import type { Priority } from "../../schemas/ticket.js";
+import {
+  addBusinessDays,
+  addBusinessDuration,
+  businessElapsed,
+  type CompiledCalendar,
+} from "./business-time.js";
+
+export type ClockName = "response" | "update" | "resolution" | `extra:${string}`;
+
+export interface ClockTarget {
+  minutes: number | null;
+  businessDays: number | null;
+}
+
+export interface ClockPause {
+  from: number;
+  /** null while the pause goes on. */
+  to: number | null;
+}
+
+/** What is stored per ticket and clock. Instants are epoch ms. */
+export interface ClockRecord {
+  name: ClockName;
+  target: ClockTarget | null;
+  startedAt: number | null;
+  pauses: ClockPause[];
+  metAt: number | null;
+  /** Stopped without being met (the ticket was cancelled or closed). */
+  stoppedAt: number | null;
+  breachedAt: number | null;
+  atRiskRecordedAt: number | null;
+  /** Update clocks restart on every provider public update; each restart is a new cycle. */
+  cycle: number;
+}
+
+export type ClockState = "running" | "paused" | "met" | "breached" | "none";
+
+export interface ClockView {
+  dueAt: string | null;
+  metAt: string | null;
+  pausedSeconds: number;
+  remainingBusinessSeconds: number | null;
+  state: ClockState;
+}
+
+const MINUTE_MS = 60_000;
+
+export function targetsFor(plan: Plan, priority: Priority): PlanTargets {
+  return plan.targets[priority] ?? {};
+}
+
+/** The response, update and resolution targets of a plan for a priority, and its extra named clocks. */
+export function clockTargets(plan: Plan, priority: Priority): Record<ClockName, ClockTarget | null> {
+  const t = targetsFor(plan, priority);
+  const target = (minutes?: number, businessDays?: number): ClockTarget | null =>
+    minutes === undefined && businessDays === undefined
+      ? null
+      : { minutes: minutes ?? null, businessDays: businessDays ?? null };
+  const out: Record<ClockName, ClockTarget | null> = {
+    response: target(t.responseMinutes, t.responseBusinessDays),
+    update: target(t.updateMinutes),
+    resolution: target(t.resolutionMinutes, t.resolutionBusinessDays),
+  };
+  for (const extra of plan.extraClocks ?? []) {
+    out[`extra:${extra.name}`] = target(extra.targetMinutes, extra.targetBusinessDays);
+  }
+  return out;
+}
+
+export function isPaused(clock: ClockRecord): boolean {
+  return clock.pauses.some((p) => p.to === null);
+}
+
+export function isActive(clock: ClockRecord): boolean {
+  return (
+    clock.target !== null && clock.startedAt !== null && clock.metAt === null && clock.stoppedAt === null
+  );
+}
+
+function enginePauses(clock: ClockRecord) {
+  return clock.pauses.map((p) => ({ from: p.from, to: p.to ?? Number.POSITIVE_INFINITY }));
+}
+
+/** When the clock runs out; +Infinity while paused (it cannot run out), null without a target. */
+export function dueAt(clock: ClockRecord, cal: CompiledCalendar): number | null {
+  if (!clock.target || clock.startedAt === null) return null;
+  const pauses = enginePauses(clock);
+  if (clock.target.businessDays !== null) {
+    return addBusinessDays(cal, clock.startedAt, clock.target.businessDays, pauses);
+  }
+  return addBusinessDuration(cal, clock.startedAt, clock.target.minutes! * MINUTE_MS, pauses);
+}
+
+/** When `ratio` of the target has run (the at-risk warning). */
+export function atRiskAt(clock: ClockRecord, cal: CompiledCalendar, ratio: number): number | null {
+  const due = dueAt(clock, cal);
+  if (due === null || clock.startedAt === null) return null;
+  if (!Number.isFinite(due)) return due;
+  const pauses = enginePauses(clock);
+  const total = businessElapsed(cal, clock.startedAt, due, pauses);
+  return addBusinessDuration(cal, clock.startedAt, Math.floor(total * ratio), pauses);
+}
+
+/** The next instant the timer must look at this clock: at risk, then due; null when nothing is left. */
+export function nextCheckAt(clock: ClockRecord, cal: CompiledCalendar, ratio: number): number | null {
+  if (!isActive(clock)) return null;
+  if (clock.atRiskRecordedAt === null) {
+    const risk = atRiskAt(clock, cal, ratio);
+    if (risk !== null && Number.isFinite(risk)) return risk;
+  }
+  if (clock.breachedAt === null) {
+    const due = dueAt(clock, cal);
+    if (due !== null && Number.isFinite(due)) return due;
+  }
+  return null;
+}
+
+/** Business time the clock has run between its start and `until`, pauses excluded. */
+export function runningMs(clock: ClockRecord, cal: CompiledCalendar, until: number): number {
+  if (clock.startedAt === null) return 0;
+  return businessElapsed(cal, clock.startedAt, until, enginePauses(clock));
+}
+
+/** Business time that pauses took out of the clock up to `until`. */
+export function pausedMs(clock: ClockRecord, cal: CompiledCalendar, until: number): number {
+  if (clock.startedAt === null || clock.pauses.length === 0) return 0;
+  return businessElapsed(cal, clock.startedAt, until) - runningMs(clock, cal, until);
+}
+
+/** The clock as the API shows it at `now`. */
+export function viewClock(clock: ClockRecord | undefined, cal: CompiledCalendar, now: number): ClockView {
+  if (!clock || !clock.target) {
+    return { dueAt: null, metAt: null, pausedSeconds: 0, remainingBusinessSeconds: null, state: "none" };
+  }
+  const due = dueAt(clock, cal);
+  const end = clock.metAt ?? clock.stoppedAt ?? now;
+  const finiteDue = due !== null && Number.isFinite(due) ? due : null;
+  const pausedSeconds = Math.round(pausedMs(clock, cal, end) / 1000);
+  let remaining: number | null = null;
+  if (clock.startedAt !== null && finiteDue !== null) {
+    remaining = Math.max(
+      0,
+      Math.round((runningMs(clock, cal, finiteDue) - runningMs(clock, cal, end)) / 1000),
+    );
+  } else if (clock.startedAt !== null && clock.target.minutes !== null) {
+    remaining = Math.max(
+      0,
+      Math.round((clock.target.minutes * MINUTE_MS - runningMs(clock, cal, end)) / 1000),
+    );
+  }
+  let state: ClockState;
+  if (clock.startedAt === null) state = "none";
+  else if (clock.metAt !== null)
+    state = clock.breachedAt !== null || (finiteDue !== null && clock.metAt > finiteDue) ? "breached" : "met";
+  else if (clock.breachedAt !== null || (finiteDue !== null && now >= finiteDue)) state = "breached";
+  else if (clock.stoppedAt !== null) state = "none";
+  else if (isPaused(clock)) state = "paused";
+  else state = "running";
+  return {
+    dueAt: finiteDue === null ? null : isoSeconds(finiteDue),
+    metAt: clock.metAt === null ? null : isoSeconds(clock.metAt),
+    pausedSeconds,
+    remainingBusinessSeconds: remaining,
+    state,
+  };
+}
+
+/** `YYYY-MM-DDTHH:MM:SSZ`, the API's instant format for SLA times. */
+export function isoSeconds(ms: number): string {
+  return `${new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19)}Z`;
+}
+
+export function newClock(name: ClockName, target: ClockTarget | null, startedAt: number | null): ClockRecord {
+  return {
+    name,
+    target,
+    startedAt,
+    pauses: [],
+    metAt: null,
+    stoppedAt: null,
+    breachedAt: null,
+    atRiskRecordedAt: null,
+    cycle: 1,
+  };
+}
