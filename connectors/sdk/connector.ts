@@ -1,0 +1,272 @@
+import type { z } from "@hono/zod-openapi";
+import type { Priority, Requester, TicketStatus, Visibility } from "../../schemas/ticket.js";
+import type { RetryPolicy } from "./http.js";
+import type { BaseConnectionSettings } from "./settings.js";
+import type { VerifyResult } from "./webhook-signature.js";
+
+/** Every connector the gateway knows. The registry in `connectors/index.ts` is keyed by this. */
+export const connectorTypes = ["servicenow", "jsm", "zendesk", "tmf621", "mef-sonata"] as const;
+export type ConnectorType = (typeof connectorTypes)[number];
+
+/** What a connector can stand in for. */
+export interface ConnectorCapabilities {
+  /** A client's servicedesk: tickets sync both ways with a tenant's own tool. */
+  servicedesk: boolean;
+  /** A carrier: tickets are delegated to a network provider and tracked there. */
+  carrier: boolean;
+}
+
+/**
+ * A canonical ticket as the sync engine sends it to a vendor. Built from `schemas/ticket.ts`
+ * `Ticket`; the connector decides how each field lands on the vendor record.
+ */
+export interface OutboundTicket {
+  /** Our ticket id (`tkt_…`), written to the vendor's correlation field for create-or-link. */
+  canonicalId: string;
+  title: string;
+  description: string | null;
+  priority: Priority;
+  status: TicketStatus;
+  requester: Requester | null;
+  category: string | null;
+  affectedService: string | null;
+  /**
+   * Text for vendors that demand one when resolving or closing (ServiceNow `close_notes`).
+   * Falls back to the connection's default when absent.
+   */
+  resolutionNote?: string;
+}
+
+/** The fields of an {@link OutboundTicket} that changed; absent fields are left alone at the vendor. */
+export type OutboundTicketPatch = Partial<Omit<OutboundTicket, "canonicalId">>;
+
+/** Where a canonical ticket lives at the vendor, returned by writes. Maps onto `ExternalLink`. */
+export interface ExternalRef {
+  /** The vendor's stable id (ServiceNow `sys_id`). */
+  externalId: string;
+  /** The human key (ServiceNow `number`, Jira `PROJ-123`), when the vendor has one. */
+  externalKey: string | null;
+  /** A link for humans to open the record in the vendor's UI. */
+  url: string | null;
+  /** The vendor's last-update instant after the write, ISO-8601 UTC. */
+  updatedAt: string;
+  /** `linked`: create-or-link found a record already carrying our canonical id. */
+  action: "created" | "linked" | "updated";
+}
+
+/** One comment or journal entry read from the vendor. */
+export interface ExternalComment {
+  externalId: string;
+  body: string;
+  visibility: Visibility;
+  /** The vendor's user name of the author; compare with the integration user to drop echoes. */
+  author: string | null;
+  /** ISO-8601 UTC. */
+  createdAt: string;
+}
+
+/** A vendor record read back and normalised. The engine compares and applies it; it never trusts webhook bodies. */
+export interface ExternalTicket {
+  externalId: string;
+  externalKey: string | null;
+  url: string | null;
+  title: string;
+  description: string | null;
+  /**
+   * The vendor's own status value, opaque to the engine. Compare it with
+   * `mapping.fromCanonicalStatus(current)` to tell a vendor-side change from the echo of a
+   * lossy write (e.g. `acknowledged` written as ServiceNow In Progress).
+   */
+  status: string;
+  /** The canonical status this vendor value suggests, or `null` when it is unknown (flagged, not guessed). */
+  canonicalStatus: TicketStatus | null;
+  /** The vendor's priority value (ServiceNow `priority` 1–5). */
+  priority: string | null;
+  /** The canonical priority suggested by the connection's priority translation, or `null`. */
+  canonicalPriority: Priority | null;
+  requester: Requester | null;
+  /** Our canonical id when the record carries it (it was created or linked by us). */
+  correlationId: string | null;
+  /** ISO-8601 UTC. */
+  createdAt: string;
+  /** ISO-8601 UTC; whole seconds for vendors that store seconds. */
+  updatedAt: string;
+  /** The vendor user name of the last writer; equal to the integration user for our own writes. */
+  updatedBy: string | null;
+  /** The vendor's modification counter, when it has one (ServiceNow `sys_mod_count`). */
+  version: string | null;
+  /** Comments oldest first. */
+  comments: ExternalComment[];
+}
+
+/** A comment the engine wants on the vendor record. */
+export interface OutboundComment {
+  /** Our comment id (`cmt_…`), for logs and the ledger. */
+  canonicalId: string;
+  body: string;
+  /** The engine only sends `internal` comments where the connection allows it. */
+  visibility: Visibility;
+  /** Shown as the author inside the text, since the vendor records the integration user. */
+  authorName?: string;
+}
+
+/** Retry context of {@link ServicedeskClient.addComment}. */
+export interface AddCommentOptions {
+  /** 1 on the first try of this outbox item, then 2, 3, … on engine retries. */
+  attempt: number;
+  /** When the first attempt started; a read-back looks for the entry at or after this instant. */
+  since: Date;
+}
+
+/** One record that changed, from {@link ServicedeskClient.listChangedSince}. */
+export interface ChangedRecord {
+  externalId: string;
+  /** ISO-8601 UTC. Together with `externalId` it is the de-duplication key. */
+  updatedAt: string;
+}
+
+/** A page of {@link ServicedeskClient.listChangedSince}. */
+export interface ChangedPage {
+  items: ChangedRecord[];
+  /** Pass back on the next call. Equal to the input when nothing changed. */
+  nextCursor: string;
+}
+
+/**
+ * Calls a vendor on behalf of one connection. Every method validates responses with zod
+ * and throws `HttpError` subclasses (see `errors.ts`) on failure; the engine reads
+ * `error.retryable` to decide between retry and dead-letter.
+ */
+export interface ServicedeskClient {
+  /**
+   * Create-or-link: first looks for a vendor record already carrying `input.canonicalId`
+   * (ServiceNow `correlation_id`) and links it; only when none exists does it create one.
+   * Safe to call again after a failure whose outcome is unknown.
+   */
+  createTicket(input: OutboundTicket): Promise<ExternalRef>;
+  /** Applies the changed fields. Fields absent from `patch` are not touched. */
+  updateTicket(externalId: string, patch: OutboundTicketPatch): Promise<ExternalRef>;
+  /** Reads the record and its comments, normalised. */
+  getTicket(externalId: string): Promise<ExternalTicket>;
+  /**
+   * Appends a comment. Vendor appends are not idempotent, so when `opts.attempt > 1` the
+   * journal is read back first and an entry with the identical body by the integration
+   * user at or after `opts.since` is returned instead of writing a second copy.
+   */
+  addComment(
+    externalId: string,
+    comment: OutboundComment,
+    opts: AddCommentOptions,
+  ): Promise<{ externalId: string }>;
+  /**
+   * Records updated at or after the cursor, oldest first. The boundary second is read again
+   * on the next call (inclusive), so an update landing in the same second as the last one
+   * seen is never lost; the caller de-duplicates with `(externalId, updatedAt)`.
+   * `cursor: null` starts from the beginning; any ISO-8601 UTC instant is also accepted
+   * as a starting cursor. `limit` is a page size, not a hard cap: a single second holding
+   * more than `limit` updates is walked with a tie-break so the cursor always advances.
+   */
+  listChangedSince(cursor: string | null, limit: number): Promise<ChangedPage>;
+  /** Checks URL, credentials and read access. Never throws. */
+  testConnection(): Promise<{ ok: boolean; detail: string }>;
+}
+
+/** Dependencies of {@link Connector.createClient}. */
+export interface ClientDeps<MappingContext = unknown> {
+  /** Translation the connector must not hard-code (priority tables), wired by the engine. */
+  mapping: MappingContext;
+  /** Defaults to the global `fetch`. */
+  fetch?: typeof fetch;
+  /** Per HTTP attempt. Default 15 000. */
+  timeoutMs?: number;
+  /** Default `{retries: 3, minTimeoutMs: 500, maxTimeoutMs: 30_000}`. */
+  retry?: RetryPolicy;
+  now?: () => Date;
+}
+
+/** What the gateway's webhook route hands to {@link Connector.verifyWebhook}. */
+export interface WebhookInput {
+  headers: Headers;
+  /** The body bytes exactly as received. */
+  rawBody: Uint8Array;
+  /** A secret taken from the webhook URL path, for vendors that cannot send headers. */
+  pathSecret?: string;
+}
+
+/**
+ * A thin "something changed" signal parsed from a webhook. The engine re-reads the record
+ * through the client before applying anything, so a notice carries identifiers only.
+ */
+export interface InboundNotice {
+  externalId: string;
+  /** Unique per vendor change when the vendor provides one; the inbox de-duplicates on it. */
+  deliveryId?: string;
+  /** ISO-8601 UTC. */
+  occurredAt?: string;
+  operation?: "insert" | "update" | "delete";
+}
+
+/** One row of a connector's status table, for docs, the admin UI and table-driven tests. */
+export interface StatusMappingRow {
+  /** The vendor status value (see {@link ExternalTicket.status}). */
+  vendor: string;
+  /** Human label at the vendor. */
+  label: string;
+  /** Canonical status read from this vendor value. */
+  canonical: TicketStatus;
+}
+
+/** Pure status mapping of a connector, honouring a connection's `mapping` overrides. */
+export interface ConnectorMapping<Settings extends BaseConnectionSettings = BaseConnectionSettings> {
+  /** The vendor values the connector knows, inbound direction. */
+  statuses: readonly StatusMappingRow[];
+  /**
+   * Canonical statuses that cannot survive a round trip, with why. For each, reading the
+   * written value back yields a different canonical status.
+   */
+  lossyOutbound: Partial<Record<TicketStatus, string>>;
+  /** vendor status value -> canonical; `null` when unknown (flag it, do not guess). */
+  toCanonicalStatus(vendorStatus: string, settings: Settings): TicketStatus | null;
+  /** canonical -> vendor status value. Total: every canonical status has a vendor value. */
+  fromCanonicalStatus(status: TicketStatus, settings: Settings): string;
+}
+
+/**
+ * A vendor integration. Implementations are plain objects (see {@link defineConnector});
+ * nothing runs at import time.
+ *
+ * @typeParam Settings - the connector's parsed settings, an extension of `baseConnectionSettings`.
+ * @typeParam MappingContext - translation wired by the engine (e.g. priority tables from `schemas/priority.ts`).
+ */
+export interface Connector<
+  Settings extends BaseConnectionSettings = BaseConnectionSettings,
+  MappingContext = unknown,
+> {
+  readonly type: ConnectorType;
+  readonly displayName: string;
+  readonly capabilities: ConnectorCapabilities;
+  /** Validates stored settings; applies defaults. Strict: unknown keys are rejected. */
+  readonly settingsSchema: z.ZodType<Settings>;
+  /** Dot paths in `Settings` that hold secrets (see `baseSecretPaths`). */
+  readonly secretPaths: readonly string[];
+  /** Builds a client for one connection. Does no I/O until a method is called. */
+  createClient(settings: Settings, deps: ClientDeps<MappingContext>): ServicedeskClient;
+  /**
+   * Authenticates a webhook on the raw bytes before anything parses it. Never throws.
+   * `now` bounds signed timestamps for vendors that sign one.
+   */
+  verifyWebhook(input: WebhookInput, settings: Settings, now: Date): VerifyResult;
+  /**
+   * Parses a verified webhook body into notices (one delivery may carry several).
+   * @throws {WebhookPayloadError} when the body is not the documented shape.
+   */
+  parseWebhook(rawBody: Uint8Array, headers: Headers): InboundNotice[];
+  readonly mapping: ConnectorMapping<Settings>;
+}
+
+/** Identity helper that keeps a connector literal's types precise. */
+export function defineConnector<Settings extends BaseConnectionSettings, MappingContext>(
+  connector: Connector<Settings, MappingContext>,
+): Connector<Settings, MappingContext> {
+  return connector;
+}

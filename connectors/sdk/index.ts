@@ -1,0 +1,10 @@
+/**
+ * The connector SDK: the interface every vendor connector implements, and the shared HTTP,
+ * OAuth2 and webhook-verification building blocks. Import from here, not from the files.
+ */
+export * from "./connector.js";
+export * from "./errors.js";
+export * from "./http.js";
+export * from "./oauth2.js";
+export * from "./settings.js";
+export * from "./webhook-signature.js";

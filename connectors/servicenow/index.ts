@@ -1,0 +1,23 @@
+import { baseSecretPaths, defineConnector } from "../sdk/index.js";
+import { createServiceNowClient } from "./client.js";
+import { ServiceNowSettings } from "./config.js";
+import { type ServiceNowMappingContext, serviceNowMapping } from "./mapping.js";
+import { parseServiceNowWebhook, verifyServiceNowWebhook } from "./webhook.js";
+
+export { createServiceNowClient } from "./client.js";
+export { type ImpactUrgencyMatrix, ServiceNowSettings } from "./config.js";
+export type { ImpactUrgency, ServiceNowMappingContext, ServiceNowPriorityTranslation } from "./mapping.js";
+export { createServiceNowSimulator, type ServiceNowSimulator, type SimulatorFault } from "./simulator.js";
+
+/** ServiceNow incidents through the Table API, with business-rule webhooks. */
+export const servicenow = defineConnector<ServiceNowSettings, ServiceNowMappingContext>({
+  type: "servicenow",
+  displayName: "ServiceNow (Table API)",
+  capabilities: { servicedesk: true, carrier: false },
+  settingsSchema: ServiceNowSettings,
+  secretPaths: baseSecretPaths,
+  createClient: createServiceNowClient,
+  verifyWebhook: verifyServiceNowWebhook,
+  parseWebhook: parseServiceNowWebhook,
+  mapping: serviceNowMapping,
+});
