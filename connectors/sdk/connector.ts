@@ -191,6 +191,8 @@ export interface WebhookInput {
   rawBody: Uint8Array;
   /** A secret taken from the webhook URL path, for vendors that cannot send headers. */
   pathSecret?: string;
+  /** What the vendor appended after the webhook URL (e.g. TMF `listener/<eventName>`), without a leading slash. */
+  subPath?: string;
 }
 
 /**
@@ -242,6 +244,8 @@ export interface Connector<
   Settings extends BaseConnectionSettings = BaseConnectionSettings,
   MappingContext = unknown,
 > {
+  /** Servicedesk connectors mirror a client's tickets; carrier connectors are {@link CarrierConnector}s. */
+  readonly kind: "servicedesk";
   readonly type: ConnectorType;
   readonly displayName: string;
   readonly capabilities: ConnectorCapabilities;

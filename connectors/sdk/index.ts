@@ -2,6 +2,8 @@
  * The connector SDK: the interface every vendor connector implements, and the shared HTTP,
  * OAuth2 and webhook-verification building blocks. Import from here, not from the files.
  */
+
+export * from "./carrier.js";
 export * from "./connector.js";
 export * from "./errors.js";
 export * from "./http.js";

@@ -11,6 +11,7 @@ export { createServiceNowSimulator, type ServiceNowSimulator, type SimulatorFaul
 
 /** ServiceNow incidents through the Table API, with business-rule webhooks. */
 export const servicenow = defineConnector<ServiceNowSettings, ServiceNowMappingContext>({
+  kind: "servicedesk",
   type: "servicenow",
   displayName: "ServiceNow (Table API)",
   capabilities: { servicedesk: true, carrier: false },
