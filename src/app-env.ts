@@ -6,12 +6,14 @@ import type { Logger } from "./lib/logger.js";
 
 export interface AppDeps {
   database: Database;
-  config: Pick<Config, "adminToken" | "publicUrl" | "nodeEnv">;
+  config: Pick<Config, "adminToken" | "publicUrl" | "nodeEnv" | "secretsKey" | "sync">;
   logger: Logger;
   /** Support plans (shipped presets plus the operator's file); a tenant's plan must be one of them. */
   catalog: PlanCatalog;
   /** The time; tests pass a controllable clock. */
   now: () => Date;
+  /** Outbound HTTP toward vendors; defaults to the global fetch. */
+  fetch?: typeof fetch;
 }
 
 export interface AppEnv {

@@ -7,12 +7,14 @@ import { renderProblem, toGatewayError } from "./lib/problem.js";
 import { authenticate } from "./middleware/auth.js";
 import { idempotency } from "./middleware/idempotency.js";
 import { requestLog } from "./middleware/request-log.js";
+import { connectionRoutes } from "./routes/connections/index.js";
 import { ledgerRoutes } from "./routes/ledger/index.js";
 import { operatorRoutes } from "./routes/operators/index.js";
 import { slaRoutes } from "./routes/sla/index.js";
 import { systemRoutes } from "./routes/system.js";
 import { tenantRoutes } from "./routes/tenants/index.js";
 import { ticketRoutes } from "./routes/tickets/index.js";
+import { webhookRoutes } from "./routes/webhooks.js";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -36,6 +38,7 @@ export function createApp(deps: AppDeps) {
   );
 
   app.route("/", systemRoutes());
+  app.route("/", webhookRoutes());
   app.use("/v1/*", authenticate());
   app.use("/v1/*", idempotency());
   app.route("/", tenantRoutes());
@@ -43,6 +46,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", ticketRoutes());
   app.route("/", ledgerRoutes());
   app.route("/", slaRoutes());
+  app.route("/", connectionRoutes());
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { z } from "zod";
+import { defaultSyncSettings, type SyncSettings } from "./sync/settings.js";
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -25,6 +26,18 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(logLevels).default("info"),
   PLAN_CATALOG_FILE: z.string().min(1).optional(),
   WORKER_TICK_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  CONNECTOR_HOST_ALLOWLIST: z.string().default(""),
+  SYNC_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
+  SYNC_MAX_AGE_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 90)
+    .default(24),
+  SYNC_BACKOFF_BASE_MS: z.coerce.number().int().min(10).default(1000),
+  SYNC_BACKOFF_CAP_MS: z.coerce.number().int().min(10).default(300_000),
+  SYNC_POLL_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
+  SYNC_LEASE_MS: z.coerce.number().int().min(1000).default(300_000),
+  SYNC_HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -40,6 +53,7 @@ export interface Config {
   logLevel: Env["LOG_LEVEL"];
   planCatalogFile: string | undefined;
   workerTickMs: number;
+  sync: SyncSettings;
   /** Where a generated development token lives, for the start banner; never the token itself. */
   generatedSecretsFile: string | null;
 }
@@ -98,6 +112,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     planCatalogFile: e.PLAN_CATALOG_FILE,
     workerTickMs: e.WORKER_TICK_MS,
+    sync: {
+      ...defaultSyncSettings,
+      maxAttempts: e.SYNC_MAX_ATTEMPTS,
+      maxAgeMs: e.SYNC_MAX_AGE_HOURS * 3_600_000,
+      backoffBaseMs: e.SYNC_BACKOFF_BASE_MS,
+      backoffCapMs: e.SYNC_BACKOFF_CAP_MS,
+      pollIntervalMs: e.SYNC_POLL_INTERVAL_MS,
+      leaseMs: e.SYNC_LEASE_MS,
+      httpTimeoutMs: e.SYNC_HTTP_TIMEOUT_MS,
+      hostAllowlist: e.CONNECTOR_HOST_ALLOWLIST.split(",")
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+      production: e.NODE_ENV === "production",
+    },
     generatedSecretsFile,
   };
 }

@@ -5,7 +5,10 @@ import { runMigrations } from "./db/migrate.js";
 import { createLogger, type Logger } from "./lib/logger.js";
 import { runSlaTimers } from "./services/sla-timers.js";
 import { loadPlanCatalog } from "./sla/catalog.js";
-import { type RunningWorker, startWorker, workerId } from "./worker/index.js";
+import { runInbox } from "./sync/inbound.js";
+import { runOutbox } from "./sync/outbound.js";
+import { runPoller } from "./sync/poller.js";
+import { type RunningWorker, startWorker, type WorkerTask, workerId } from "./worker/index.js";
 
 export interface Runtime {
   config: Config;
@@ -24,25 +27,42 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   return { config, logger, database, catalog, now: () => new Date() };
 }
 
-/** The background work every process runs: durable SLA timers (and, later, the sync outbox). */
+/** The background tasks every worker runs; all state is in the database. */
+export function backgroundTasks(runtime: Runtime, id: string): WorkerTask[] {
+  const engine = {
+    secretsKey: runtime.config.secretsKey,
+    publicUrl: runtime.config.publicUrl,
+    sync: runtime.config.sync,
+  };
+  const db = runtime.database.db;
+  return [
+    {
+      name: "inbox",
+      run: () => runInbox(db, { engine, workerId: id, now: runtime.now, catalog: runtime.catalog }),
+    },
+    { name: "outbox", run: () => runOutbox(db, { engine, workerId: id, now: runtime.now }) },
+    { name: "poller", run: () => runPoller(db, { engine, now: runtime.now }) },
+    {
+      name: "sla-timers",
+      run: () =>
+        runSlaTimers(db, {
+          catalog: runtime.catalog,
+          now: runtime.now,
+          workerId: id,
+          leaseMs: 30_000,
+          batchSize: 100,
+        }),
+    },
+  ];
+}
+
+/** The background work every process runs: inbox, outbox, reconciliation polls and durable SLA timers. */
 export function startBackgroundWorker(runtime: Runtime, options: { tickMs?: number } = {}): RunningWorker {
   const id = workerId();
   return startWorker({
     id,
     tickMs: options.tickMs ?? runtime.config.workerTickMs,
     logger: runtime.logger,
-    tasks: [
-      {
-        name: "sla-timers",
-        run: () =>
-          runSlaTimers(runtime.database.db, {
-            catalog: runtime.catalog,
-            now: runtime.now,
-            workerId: id,
-            leaseMs: 30_000,
-            batchSize: 100,
-          }),
-      },
-    ],
+    tasks: backgroundTasks(runtime, id),
   });
 }

@@ -6,6 +6,7 @@ import { type Database, openDatabase } from "../src/db/client.js";
 import { runMigrations } from "../src/db/migrate.js";
 import { createLogger } from "../src/lib/logger.js";
 import { loadPlanCatalog } from "../src/sla/catalog.js";
+import { defaultSyncSettings } from "../src/sync/settings.js";
 
 /** Which engine this run uses: PostgreSQL when DATABASE_URL is set (as CI's second pass does), else PGlite. */
 export const engine: "postgres" | "pglite" = process.env.DATABASE_URL ? "postgres" : "pglite";
@@ -66,7 +67,21 @@ export async function createTestApp(overrides: Partial<AppDeps> = {}): Promise<T
   const database = await createTestDatabase();
   const deps: AppDeps = {
     database,
-    config: { adminToken: TEST_ADMIN_TOKEN, publicUrl: "http://gateway.test", nodeEnv: "test" },
+    config: {
+      adminToken: TEST_ADMIN_TOKEN,
+      publicUrl: "http://gateway.test",
+      nodeEnv: "test",
+      secretsKey: Buffer.alloc(32, 9),
+      sync: {
+        ...defaultSyncSettings,
+        backoffBaseMs: 50,
+        backoffCapMs: 500,
+        pollIntervalMs: 500,
+        leaseMs: 5000,
+        httpTimeoutMs: 2000,
+        httpRetries: 0,
+      },
+    },
     logger: createLogger("silent"),
     catalog: loadPlanCatalog(),
     now: () => new Date(),

@@ -38,7 +38,13 @@ export interface OutboundTicket {
 }
 
 /** The fields of an {@link OutboundTicket} that changed; absent fields are left alone at the vendor. */
-export type OutboundTicketPatch = Partial<Omit<OutboundTicket, "canonicalId">>;
+export type OutboundTicketPatch = Partial<Omit<OutboundTicket, "canonicalId">> & {
+  /**
+   * Writes our canonical id onto a record that was created at the vendor (ServiceNow `correlation_id`),
+   * so later creates and reconciliation find it.
+   */
+  correlationId?: string;
+};
 
 /** Where a canonical ticket lives at the vendor, returned by writes. Maps onto `ExternalLink`. */
 export interface ExternalRef {
@@ -255,6 +261,8 @@ export interface Connector<
   readonly secretPaths: readonly string[];
   /** Builds a client for one connection. Does no I/O until a method is called. */
   createClient(settings: Settings, deps: ClientDeps<MappingContext>): ServicedeskClient;
+  /** The translation context (priority tables with the connection's overrides) the client and mapping use. */
+  mappingContext(settings: Settings): MappingContext;
   /**
    * Authenticates a webhook on the raw bytes before anything parses it. Never throws.
    * `now` bounds signed timestamps for vendors that sign one.

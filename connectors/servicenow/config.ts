@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { PriorityTableOverride } from "../../schemas/priority.js";
 import { baseConnectionSettings } from "../sdk/index.js";
 
 const sysId = z.string().regex(/^[0-9a-f]{32}$/, "expected a 32-character hex sys_id");
@@ -24,6 +25,8 @@ export const ServiceNowSettings = baseConnectionSettings.extend({
   /** sys_user sys_id written as caller_id on create (requesters are not looked up by email). */
   callerId: sysId.optional(),
   impactUrgencyMatrix: ImpactUrgencyMatrix.optional(),
+  /** Overrides of the ServiceNow priority table (sites that renamed or re-ranked priorities). */
+  priorityOverride: PriorityTableOverride.optional(),
   /** Write public comments as work notes, for clients whose callers must not see provider updates. */
   publicCommentsAsWorkNotes: z.boolean().default(false),
   /** close_code sent with Resolved/Closed. Choices are per instance (sys_choice incident.close_code). */

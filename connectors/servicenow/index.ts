@@ -2,6 +2,7 @@ import { baseSecretPaths, defineConnector } from "../sdk/index.js";
 import { createServiceNowClient } from "./client.js";
 import { ServiceNowSettings } from "./config.js";
 import { type ServiceNowMappingContext, serviceNowMapping } from "./mapping.js";
+import { serviceNowMappingContext } from "./priority.js";
 import { parseServiceNowWebhook, verifyServiceNowWebhook } from "./webhook.js";
 
 export { createServiceNowClient } from "./client.js";
@@ -18,6 +19,7 @@ export const servicenow = defineConnector<ServiceNowSettings, ServiceNowMappingC
   settingsSchema: ServiceNowSettings,
   secretPaths: baseSecretPaths,
   createClient: createServiceNowClient,
+  mappingContext: serviceNowMappingContext,
   verifyWebhook: verifyServiceNowWebhook,
   parseWebhook: parseServiceNowWebhook,
   mapping: serviceNowMapping,

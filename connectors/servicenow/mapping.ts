@@ -219,6 +219,10 @@ export function toIncidentPatchFields(
   ctx: ServiceNowMappingContext,
 ): Record<string, string> {
   const fields: Record<string, string> = {};
+  if (patch.correlationId !== undefined) {
+    fields["correlation_id"] = patch.correlationId;
+    fields["correlation_display"] = correlationDisplay;
+  }
   if (patch.title !== undefined) fields["short_description"] = shortDescription(patch.title);
   if (patch.description !== undefined) fields["description"] = patch.description ?? "";
   if (patch.priority !== undefined) Object.assign(fields, ctx.priority.toImpactUrgency(patch.priority));

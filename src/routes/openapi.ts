@@ -56,6 +56,12 @@ export function serviceContext(c: Context<AppEnv>): ServiceContext {
     requestId: c.get("requestId"),
     catalog: deps.catalog,
     now: deps.now,
+    engine: {
+      secretsKey: deps.config.secretsKey,
+      publicUrl: deps.config.publicUrl,
+      sync: deps.config.sync,
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    },
   };
 }
 

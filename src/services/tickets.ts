@@ -1,18 +1,23 @@
 import { and, asc, eq, gt, gte, inArray, or, type SQL } from "drizzle-orm";
 import type { z } from "zod";
-import type { CreateComment, CreateTicket, TicketListQuery, UpdateTicket } from "../../schemas/ticket.js";
+import type {
+  CreateComment,
+  CreateTicket,
+  TicketListQuery,
+  TicketStatus,
+  UpdateTicket,
+} from "../../schemas/ticket.js";
 import { actorOf, canAccessTenant, isProvider, sideOf, tenantScope } from "../auth/principal.js";
-import { type Queryable, sqlState, type Tx } from "../db/client.js";
+import { type Queryable, sqlState } from "../db/client.js";
 import { comments, tickets } from "../db/schema/index.js";
 import { isAllowedTransition, isClientTransition } from "../domain/ticket-status.js";
 import { GatewayError } from "../errors.js";
-import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
+import { appendLedger } from "../ledger/append.js";
 import { decodeCursor, page } from "../lib/cursor.js";
-import { hashPayload } from "../lib/hash.js";
-import { newId } from "../lib/ids.js";
 import { type ServiceContext, slaContext } from "./context.js";
 import { commentToApi, ticketToApi } from "./serialize.js";
-import { applySlaEvent, startClocks, ticketSla } from "./sla.js";
+import { applySlaEvent, ticketSla } from "./sla.js";
+import { type Acting, applyTicketChanges, insertComment, insertTicket } from "./ticket-writes.js";
 
 type TicketRow = typeof tickets.$inferSelect;
 
@@ -45,55 +50,38 @@ function resolveTenantId(ctx: ServiceContext, requested: string | undefined): st
   return requested;
 }
 
+/** How an API caller acts on tickets. */
+export function actingFor(ctx: ServiceContext): Acting {
+  return {
+    actor: actorOf(ctx.principal),
+    side: sideOf(ctx.principal),
+    provider: isProvider(ctx.principal),
+    now: ctx.now,
+    catalog: ctx.catalog,
+    direction: "internal",
+  };
+}
+
 export async function createTicket(ctx: ServiceContext, input: CreateTicket) {
   const tenantId = resolveTenantId(ctx, input.tenantId);
   const create = ctx.db.transaction(async (tx) => {
-    const now = ctx.now();
-    const [row] = await tx
-      .insert(tickets)
-      .values({
-        id: newId("ticket"),
-        tenantId,
-        title: input.title,
-        description: input.description ?? null,
-        priority: input.priority,
-        status: "new",
-        requester: input.requester ?? null,
-        assigneeGroup: input.assigneeGroup ?? null,
-        category: input.category ?? null,
-        affectedService: input.affectedService ?? null,
-        createdAt: now,
-        updatedAt: now,
-        version: 1,
-      })
-      .returning();
-    await appendLedger(tx, [
-      {
-        ...ledgerBase(ctx, row!),
-        occurredAt: now,
-        kind: "ticket.created",
-        payloadHash: hashPayload(ticketToApi(row!)),
-        detail: { priority: row!.priority, status: row!.status, version: 1 },
-      },
-    ]);
-    await startClocks(tx, slaContext(ctx), row!);
-    return ticketToApi(row!);
+    const row = await insertTicket(tx, actingFor(ctx), {
+      tenantId,
+      title: input.title,
+      description: input.description ?? null,
+      priority: input.priority,
+      requester: input.requester ?? null,
+      assigneeGroup: input.assigneeGroup ?? null,
+      category: input.category ?? null,
+      affectedService: input.affectedService ?? null,
+    });
+    return ticketToApi(row);
   });
   // The tenant's existence is checked by the foreign key rather than an extra query on this hot path.
   return create.catch((error: unknown) => {
     if (sqlState(error) === "23503") throw new GatewayError("NOT_FOUND", `Tenant ${tenantId} was not found.`);
     throw error;
   });
-}
-
-function ledgerBase(ctx: ServiceContext, row: TicketRow): Omit<LedgerEntryInput, "kind"> {
-  return {
-    tenantId: row.tenantId,
-    ticketId: row.id,
-    direction: "internal",
-    actor: actorOf(ctx.principal),
-    side: sideOf(ctx.principal),
-  };
 }
 
 export async function getTicket(ctx: ServiceContext, id: string) {
@@ -117,7 +105,11 @@ export async function recordAppointment(ctx: ServiceContext, ticketId: string, s
       .returning();
     await appendLedger(tx, [
       {
-        ...ledgerBase(ctx, ticket),
+        tenantId: ticket.tenantId,
+        ticketId: ticket.id,
+        direction: "internal",
+        actor: actorOf(ctx.principal),
+        side: "provider",
         kind: "ticket.appointment_recorded",
         detail: { scheduledFor: new Date(scheduledFor).toISOString(), version },
       },
@@ -154,94 +146,17 @@ export async function updateTicket(
         throw new GatewayError("FORBIDDEN", `A tenant key may not change ${forbidden.join(", ")}.`);
       }
     }
-    return applyTicketChanges(tx, ctx, current, input);
+    if (input.status !== undefined && input.status !== current.status && !isProvider(ctx.principal)) {
+      const from = current.status as TicketStatus;
+      if (isAllowedTransition(from, input.status) && !isClientTransition(from, input.status)) {
+        throw new GatewayError(
+          "FORBIDDEN",
+          `Moving a ticket from ${from} to ${input.status} is the provider's act; a tenant may cancel, reopen a resolved ticket or close it.`,
+        );
+      }
+    }
+    return ticketToApi(await applyTicketChanges(tx, actingFor(ctx), current, input));
   });
-}
-
-async function applyTicketChanges(tx: Tx, ctx: ServiceContext, current: TicketRow, input: UpdateTicket) {
-  const changes: Partial<TicketRow> = {};
-  const changedFields: string[] = [];
-  const entries: LedgerEntryInput[] = [];
-  const base = ledgerBase(ctx, current);
-  for (const field of [
-    "title",
-    "description",
-    "requester",
-    "assigneeGroup",
-    "category",
-    "affectedService",
-  ] as const) {
-    if (input[field] === undefined) continue;
-    if (JSON.stringify(input[field]) === JSON.stringify(current[field])) continue;
-    (changes as Record<string, unknown>)[field] = input[field];
-    changedFields.push(field);
-  }
-  if (input.priority !== undefined && input.priority !== current.priority) {
-    changes.priority = input.priority;
-    entries.push({
-      ...base,
-      kind: "ticket.priority_changed",
-      detail: { from: current.priority, to: input.priority },
-    });
-  }
-  const now = ctx.now();
-  if (input.status !== undefined && input.status !== current.status) {
-    const from = current.status as NonNullable<UpdateTicket["status"]>;
-    const to = input.status;
-    if (!isAllowedTransition(from, to)) {
-      throw new GatewayError("INVALID_TRANSITION", `A ticket cannot move from ${from} to ${to}.`, {
-        extra: { from, to },
-      });
-    }
-    if (!isProvider(ctx.principal) && !isClientTransition(from, to)) {
-      throw new GatewayError(
-        "FORBIDDEN",
-        `Moving a ticket from ${from} to ${to} is the provider's act; a tenant may cancel, reopen a resolved ticket or close it.`,
-      );
-    }
-    changes.status = to;
-    if (from === "new" && isProvider(ctx.principal) && !current.acknowledgedAt && to !== "cancelled") {
-      changes.acknowledgedAt = now;
-    }
-    if (to === "resolved") changes.resolvedAt = now;
-    if (from === "resolved" && to === "in_progress") changes.resolvedAt = null;
-    if (to === "closed") changes.closedAt = now;
-    entries.push({ ...base, kind: "ticket.status_changed", detail: { from, to } });
-  }
-  if (changedFields.length > 0) {
-    entries.unshift({
-      ...base,
-      kind: "ticket.updated",
-      payloadHash: hashPayload(
-        Object.fromEntries(changedFields.map((f) => [f, input[f as keyof UpdateTicket]])),
-      ),
-      detail: { fields: changedFields },
-    });
-  }
-  if (entries.length === 0) return ticketToApi(current);
-  const version = current.version + 1;
-  const [row] = await tx
-    .update(tickets)
-    .set({ ...changes, updatedAt: now, version })
-    .where(eq(tickets.id, current.id))
-    .returning();
-  await appendLedger(
-    tx,
-    entries.map((e) => ({ ...e, detail: { ...e.detail, version } })),
-  );
-  const sla = slaContext(ctx);
-  if (changes.priority !== undefined) {
-    await applySlaEvent(tx, sla, row!, { type: "priority", from: current.priority, to: changes.priority });
-  }
-  if (changes.status !== undefined) {
-    await applySlaEvent(tx, sla, row!, {
-      type: "status",
-      from: current.status,
-      to: changes.status,
-      byProvider: isProvider(ctx.principal),
-    });
-  }
-  return ticketToApi(row!);
 }
 
 export async function listTickets(
@@ -270,40 +185,13 @@ export async function listTickets(
 export async function addComment(ctx: ServiceContext, ticketId: string, input: CreateComment) {
   return ctx.db.transaction(async (tx) => {
     const ticket = await findVisibleTicket(tx, ctx, ticketId, true);
-    const now = ctx.now();
-    const [comment] = await tx
-      .insert(comments)
-      .values({
-        id: newId("comment"),
-        ticketId,
-        tenantId: ticket.tenantId,
-        body: input.body,
-        visibility: input.visibility,
-        authorType: actorOf(ctx.principal).type,
-        authorId: principalId(ctx),
-        authorName: null,
-        side: sideOf(ctx.principal),
-        createdAt: now,
-      })
-      .returning();
-    const version = ticket.version + 1;
-    const [updated] = await tx
-      .update(tickets)
-      .set({ updatedAt: now, version })
-      .where(eq(tickets.id, ticketId))
-      .returning();
-    await appendLedger(tx, [
-      {
-        ...ledgerBase(ctx, ticket),
-        kind: "comment.added",
-        payloadHash: hashPayload({ body: input.body }),
-        detail: { commentId: comment!.id, visibility: input.visibility, version },
-      },
-    ]);
-    if (input.visibility === "public" && isProvider(ctx.principal)) {
-      await applySlaEvent(tx, slaContext(ctx), updated!, { type: "provider_public_update" });
-    }
-    return { comment: commentToApi(comment!), ticketVersion: updated!.version };
+    const { comment, ticket: updated } = await insertComment(tx, actingFor(ctx), ticket, {
+      body: input.body,
+      visibility: input.visibility,
+      authorId: principalId(ctx),
+      authorName: null,
+    });
+    return { comment: commentToApi(comment), ticketVersion: updated.version };
   });
 }
 

@@ -135,7 +135,7 @@ export function pausedMs(clock: ClockRecord, cal: CompiledCalendar, until: numbe
 
 /** The clock as the API shows it at `now`. */
 export function viewClock(clock: ClockRecord | undefined, cal: CompiledCalendar, now: number): ClockView {
-  if (!clock || !clock.target) {
+  if (!clock?.target) {
     return { dueAt: null, metAt: null, pausedSeconds: 0, remainingBusinessSeconds: null, state: "none" };
   }
   const due = dueAt(clock, cal);

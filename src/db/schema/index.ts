@@ -2,4 +2,5 @@ export * from "./access.js";
 export * from "./idempotency.js";
 export * from "./ledger.js";
 export * from "./sla.js";
+export * from "./sync.js";
 export * from "./tickets.js";

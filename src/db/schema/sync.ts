@@ -1,0 +1,164 @@
+import { sql } from "drizzle-orm";
+import {
+  bigserial,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+import { tenants } from "./access.js";
+import { instant, timestamps } from "./columns.js";
+import { comments, tickets } from "./tickets.js";
+
+/** A configured link to a client's servicedesk (one tenant) or a carrier (the provider's, all tenants). */
+export const connections = pgTable(
+  "connections",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").references(() => tenants.id),
+    type: text("type").notNull(),
+    name: text("name").notNull(),
+    role: text("role", { enum: ["servicedesk", "carrier"] }).notNull(),
+    direction: text("direction", { enum: ["both", "inbound", "outbound"] }).notNull(),
+    /** AES-256-GCM of the settings JSON (credentials included), key from SECRETS_KEY. */
+    settingsEncrypted: text("settings_encrypted").notNull(),
+    /** Unguessable path segment for vendors that cannot sign (`/webhooks/:id/:secret`), encrypted. */
+    pathSecretEncrypted: text("path_secret_encrypted").notNull(),
+    /** The outbound filter from the settings, kept in the clear (no secrets) so ticket writes can apply it. */
+    filter: jsonb("filter").$type<{
+      priorities?: string[];
+      categories?: string[];
+      affectedServices?: string[];
+    } | null>(),
+    status: text("status", { enum: ["active", "deleted"] })
+      .notNull()
+      .default("active"),
+    /** Vendor-side registration to tear down on delete (a carrier hub listener id). */
+    remoteListenerId: text("remote_listener_id"),
+    pollCursor: text("poll_cursor"),
+    pollNextAt: instant("poll_next_at"),
+    pollLockedUntil: instant("poll_locked_until"),
+    ...timestamps,
+  },
+  (t) => [index("connections_tenant_idx").on(t.tenantId)],
+);
+
+/** Where a canonical ticket lives in a connected system, and what we last knew of it there. */
+export const externalLinks = pgTable(
+  "external_links",
+  {
+    connectionId: text("connection_id")
+      .notNull()
+      .references(() => connections.id),
+    ticketId: text("ticket_id")
+      .notNull()
+      .references(() => tickets.id, { onDelete: "cascade" }),
+    externalId: text("external_id"),
+    externalKey: text("external_key"),
+    url: text("url"),
+    lastSyncedVersion: integer("last_synced_version"),
+    /** The vendor's update time as last read or written, for last-writer-wins. */
+    externalUpdatedAt: instant("external_updated_at"),
+    /** The mapped vendor values after our last read or write: echo suppression compares against it. */
+    snapshot: jsonb("snapshot").$type<Record<string, unknown>>().notNull().default({}),
+    ...timestamps,
+  },
+  (t) => [
+    primaryKey({ columns: [t.connectionId, t.ticketId] }),
+    uniqueIndex("external_links_external_idx").on(t.connectionId, t.externalId),
+  ],
+);
+
+/** Which canonical comment is which vendor comment, per connection: a comment is never written twice. */
+export const commentLinks = pgTable(
+  "comment_links",
+  {
+    connectionId: text("connection_id").notNull(),
+    commentId: text("comment_id")
+      .notNull()
+      .references(() => comments.id, { onDelete: "cascade" }),
+    externalCommentId: text("external_comment_id").notNull(),
+    createdAt: instant("created_at").notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.connectionId, t.commentId] }),
+    uniqueIndex("comment_links_external_idx").on(t.connectionId, t.externalCommentId),
+  ],
+);
+
+const leaseColumns = {
+  attempts: integer("attempts").notNull().default(0),
+  nextAttemptAt: instant("next_attempt_at").notNull().defaultNow(),
+  lockedUntil: instant("locked_until"),
+  lockedBy: text("locked_by"),
+  lastError: text("last_error"),
+};
+
+/** Accepted inbound notices, durable before the webhook is answered; applied by the worker. */
+export const inbox = pgTable(
+  "inbox",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    connectionId: text("connection_id").notNull(),
+    /** The vendor's delivery id, or a hash of the notice: the same delivery is stored once. */
+    dedupeKey: text("dedupe_key").notNull(),
+    externalId: text("external_id").notNull(),
+    notice: jsonb("notice").$type<Record<string, unknown>>().notNull(),
+    source: text("source", { enum: ["webhook", "poll", "backfill"] }).notNull(),
+    status: text("status", { enum: ["pending", "applied", "dead"] })
+      .notNull()
+      .default("pending"),
+    receivedAt: instant("received_at").notNull().defaultNow(),
+    appliedAt: instant("applied_at"),
+    ...leaseColumns,
+  },
+  (t) => [
+    uniqueIndex("inbox_dedupe_idx").on(t.connectionId, t.dedupeKey),
+    index("inbox_pending_idx").on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+  ],
+);
+
+/**
+ * The transactional outbox: rows commit with the change that causes them and are delivered in order per
+ * (connection, ticket). A dead row holds the later rows of its (connection, ticket) until replayed or skipped.
+ */
+export const outbox = pgTable(
+  "outbox",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    connectionId: text("connection_id").notNull(),
+    /** The ordering key within a connection: a ticket id, or a delegation id for carrier work. */
+    ticketId: text("ticket_id").notNull(),
+    tenantId: text("tenant_id"),
+    kind: text("kind").notNull(),
+    payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
+    status: text("status", { enum: ["pending", "delivered", "dead", "skipped"] })
+      .notNull()
+      .default("pending"),
+    createdAt: instant("created_at").notNull().defaultNow(),
+    firstAttemptAt: instant("first_attempt_at"),
+    deliveredAt: instant("delivered_at"),
+    deadAt: instant("dead_at"),
+    ...leaseColumns,
+  },
+  (t) => [
+    index("outbox_pending_idx").on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    // Order and blocking checks look at the earlier rows of one (connection, ticket).
+    index("outbox_order_idx").on(t.connectionId, t.ticketId, t.id),
+    index("outbox_dead_idx").on(t.deadAt).where(sql`${t.status} = 'dead'`),
+  ],
+);
+
+/** Rejected webhooks per connection and minute: the ledger records only the first few of a flood. */
+export const webhookRejections = pgTable(
+  "webhook_rejections",
+  {
+    connectionId: text("connection_id").notNull(),
+    minute: instant("minute").notNull(),
+    count: integer("count").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.connectionId, t.minute] })],
+);

@@ -1,0 +1,228 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { IdParam, ListQuery, listOf } from "../../../schemas/common.js";
+import {
+  Connection,
+  ConnectionTestResult,
+  CreateConnection,
+  CreatedConnection,
+  DeadLetter,
+  DeadLetterQuery,
+  UpdateConnection,
+} from "../../../schemas/connection.js";
+import { carrierClientFor, servicedeskClientFor } from "../../sync/clients.js";
+import * as connectionsService from "../../sync/connections.js";
+import * as deadLetters from "../../sync/dead-letters.js";
+import {
+  bearerSecurity,
+  createRouter,
+  idempotencyHeader,
+  jsonBody,
+  jsonResponse,
+  problemResponses,
+  serviceContext,
+} from "../openapi.js";
+
+const { 400: badRequest, 401: unauthorized, 403: forbidden, 404: notFound } = problemResponses;
+const tags = ["Connections"];
+
+export function connectionRoutes() {
+  const router = createRouter();
+
+  router.openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/connections",
+      tags,
+      summary: "Connect a client servicedesk (one tenant) or a carrier (the provider's)",
+      description:
+        "Settings are validated by the connector and encrypted at rest; secrets are never returned. When no `webhookSecret` is given one is generated and shown once. `webhookUrl` is where the vendor sends events.",
+      security: bearerSecurity,
+      request: { body: jsonBody(CreateConnection) },
+      parameters: [idempotencyHeader],
+      responses: { 201: jsonResponse(CreatedConnection, "Created."), ...problemResponses },
+    }),
+    async (c) => {
+      const created = await connectionsService.createConnection(serviceContext(c), c.req.valid("json"));
+      if (created.webhookSecret) c.set("responseContainsSecret", true);
+      return c.json(created, 201);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/connections",
+      tags,
+      summary: "List connections the caller may see",
+      security: bearerSecurity,
+      request: { query: ListQuery },
+      responses: {
+        200: jsonResponse(listOf(Connection, "ConnectionList"), "A page of connections."),
+        401: unauthorized,
+      },
+    }),
+    async (c) =>
+      c.json(await connectionsService.listConnections(serviceContext(c), c.req.valid("query")), 200),
+  );
+
+  router.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/connections/{id}",
+      tags,
+      summary: "Read a connection (secrets redacted)",
+      security: bearerSecurity,
+      request: { params: IdParam },
+      responses: { 200: jsonResponse(Connection, "The connection."), 401: unauthorized, 404: notFound },
+    }),
+    async (c) =>
+      c.json(await connectionsService.getConnection(serviceContext(c), c.req.valid("param").id), 200),
+  );
+
+  router.openapi(
+    createRoute({
+      method: "patch",
+      path: "/v1/connections/{id}",
+      tags,
+      summary: "Change a connection; settings are merged and a secret left out keeps its value",
+      security: bearerSecurity,
+      request: { params: IdParam, body: jsonBody(UpdateConnection) },
+      responses: {
+        200: jsonResponse(Connection, "The connection."),
+        400: badRequest,
+        401: unauthorized,
+        404: notFound,
+      },
+    }),
+    async (c) =>
+      c.json(
+        await connectionsService.updateConnection(
+          serviceContext(c),
+          c.req.valid("param").id,
+          c.req.valid("json"),
+        ),
+        200,
+      ),
+  );
+
+  router.openapi(
+    createRoute({
+      method: "delete",
+      path: "/v1/connections/{id}",
+      tags,
+      summary: "Delete a connection; what it registered at the vendor is torn down",
+      security: bearerSecurity,
+      request: { params: IdParam },
+      responses: { 204: { description: "Deleted." }, 401: unauthorized, 404: notFound },
+    }),
+    async (c) => {
+      const ctx = serviceContext(c);
+      await connectionsService.deleteConnection(ctx, c.req.valid("param").id, async (loaded) => {
+        if (loaded.connector.kind !== "carrier" || !loaded.row.remoteListenerId) return null;
+        await carrierClientFor(ctx.engine, loaded).unregisterListener(loaded.row.remoteListenerId);
+        return `listener ${loaded.row.remoteListenerId} removed`;
+      });
+      return c.body(null, 204);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/connections/{id}/test",
+      tags,
+      summary: "Check reachability and credentials",
+      security: bearerSecurity,
+      request: { params: IdParam },
+      responses: {
+        200: jsonResponse(ConnectionTestResult, "What the vendor answered."),
+        401: unauthorized,
+        404: notFound,
+      },
+    }),
+    async (c) => {
+      const ctx = serviceContext(c);
+      const loaded = await connectionsService.visibleConnection(ctx, c.req.valid("param").id);
+      const result =
+        loaded.connector.kind === "carrier"
+          ? await carrierClientFor(ctx.engine, loaded).testConnection()
+          : await servicedeskClientFor(ctx.engine, loaded).testConnection();
+      return c.json(result, 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/connections/{id}/backfill",
+      tags,
+      summary: "Send the tenant's existing, not yet linked tickets to this servicedesk",
+      security: bearerSecurity,
+      request: { params: IdParam },
+      responses: {
+        202: jsonResponse(z.object({ enqueued: z.number().int() }), "Queued in the outbox."),
+        400: badRequest,
+        401: unauthorized,
+        404: notFound,
+      },
+    }),
+    async (c) =>
+      c.json(await connectionsService.backfillConnection(serviceContext(c), c.req.valid("param").id), 202),
+  );
+
+  const deadTags = ["Dead letters"];
+  router.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/dead-letters",
+      tags: deadTags,
+      summary: "Outbound jobs that failed for good; each holds the later jobs of its (connection, ticket)",
+      security: bearerSecurity,
+      request: { query: ListQuery.extend(DeadLetterQuery.shape) },
+      responses: {
+        200: jsonResponse(listOf(DeadLetter, "DeadLetterList"), "A page of dead letters."),
+        401: unauthorized,
+      },
+    }),
+    async (c) => c.json(await deadLetters.listDeadLetters(serviceContext(c), c.req.valid("query")), 200),
+  );
+
+  const settled = z.object({ id: z.number().int(), status: z.string() });
+  const DeadLetterId = z.object({ id: z.coerce.number().int().positive() });
+  for (const action of ["replay", "skip"] as const) {
+    router.openapi(
+      createRoute({
+        method: "post",
+        path: `/v1/dead-letters/{id}/${action}`,
+        tags: deadTags,
+        summary:
+          action === "replay"
+            ? "Deliver a dead job again (provider)"
+            : "Drop a dead job and unblock the jobs behind it (provider)",
+        security: bearerSecurity,
+        request: { params: DeadLetterId },
+        responses: { 200: jsonResponse(settled, "Done."), 401: unauthorized, 403: forbidden, 404: notFound },
+      }),
+      async (c) =>
+        c.json(await deadLetters.settleDeadLetter(serviceContext(c), c.req.valid("param").id, action), 200),
+    );
+  }
+
+  router.openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/dead-letters/replay",
+      tags: deadTags,
+      summary: "Replay every dead job matching a filter (provider)",
+      security: bearerSecurity,
+      request: { body: jsonBody(DeadLetterQuery.strict()) },
+      responses: {
+        200: jsonResponse(z.object({ replayed: z.number().int() }), "Replayed."),
+        401: unauthorized,
+        403: forbidden,
+      },
+    }),
+    async (c) => c.json(await deadLetters.replayDeadLetters(serviceContext(c), c.req.valid("json")), 200),
+  );
+  return router;
+}

@@ -1,0 +1,232 @@
+import { eq } from "drizzle-orm";
+import type { PlanCatalog } from "../../schemas/plan.js";
+import type { Requester, Side, TicketStatus, UpdateTicket } from "../../schemas/ticket.js";
+import type { Actor } from "../auth/principal.js";
+import type { Tx } from "../db/client.js";
+import { comments, tickets } from "../db/schema/index.js";
+import { isAllowedTransition } from "../domain/ticket-status.js";
+import { GatewayError } from "../errors.js";
+import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
+import { hashPayload } from "../lib/hash.js";
+import { newId } from "../lib/ids.js";
+import { enqueueTicketSync } from "../sync/outbound.js";
+import { applySlaEvent, type SlaContext, startClocks } from "./sla.js";
+
+export type TicketRow = typeof tickets.$inferSelect;
+export type CommentRow = typeof comments.$inferSelect;
+
+/**
+ * Who is changing a ticket and through what: an API caller, or a connection applying a vendor's change.
+ * Every write path (API and sync) goes through the functions below, so the ledger, SLA clocks and the
+ * outbox see every change the same way.
+ */
+export interface Acting {
+  actor: Actor;
+  side: Side;
+  /** Provider-side acts are what SLA clocks measure. */
+  provider: boolean;
+  now: () => Date;
+  catalog: PlanCatalog;
+  direction: "internal" | "inbound";
+  connectionId?: string | null;
+  externalId?: string | null;
+  /** The connection a synced change came from: it is not sent back there. */
+  originConnectionId?: string | null;
+}
+
+function slaOf(acting: Acting): SlaContext {
+  return { catalog: acting.catalog, now: acting.now, actor: acting.actor };
+}
+
+function ledgerBase(acting: Acting, row: TicketRow): Omit<LedgerEntryInput, "kind"> {
+  return {
+    tenantId: row.tenantId,
+    ticketId: row.id,
+    connectionId: acting.connectionId ?? null,
+    externalId: acting.externalId ?? null,
+    direction: acting.direction,
+    actor: acting.actor,
+    side: acting.side,
+  };
+}
+
+export interface NewTicket {
+  tenantId: string;
+  title: string;
+  description: string | null;
+  priority: TicketRow["priority"];
+  requester: Requester | null;
+  assigneeGroup: string | null;
+  category: string | null;
+  affectedService: string | null;
+}
+
+export async function insertTicket(tx: Tx, acting: Acting, input: NewTicket): Promise<TicketRow> {
+  const now = acting.now();
+  const [row] = await tx
+    .insert(tickets)
+    .values({ id: newId("ticket"), ...input, status: "new", createdAt: now, updatedAt: now, version: 1 })
+    .returning();
+  await appendLedger(tx, [
+    {
+      ...ledgerBase(acting, row!),
+      occurredAt: now,
+      kind: "ticket.created",
+      payloadHash: hashPayload({ ...input, id: row!.id }),
+      detail: { priority: row!.priority, status: row!.status, version: 1 },
+    },
+  ]);
+  await startClocks(tx, slaOf(acting), row!);
+  await enqueueTicketSync(
+    tx,
+    row!,
+    { kind: "created" },
+    { now, originConnectionId: acting.originConnectionId ?? null },
+  );
+  return row!;
+}
+
+/**
+ * Applies field and status changes to a locked ticket row: lifecycle check, version bump, ledger entries,
+ * SLA events and outbound sync. Returns the row unchanged when nothing differs.
+ */
+export async function applyTicketChanges(
+  tx: Tx,
+  acting: Acting,
+  current: TicketRow,
+  input: UpdateTicket,
+): Promise<TicketRow> {
+  const changes: Partial<TicketRow> = {};
+  const changedFields: string[] = [];
+  const entries: LedgerEntryInput[] = [];
+  const base = ledgerBase(acting, current);
+  for (const field of [
+    "title",
+    "description",
+    "requester",
+    "assigneeGroup",
+    "category",
+    "affectedService",
+  ] as const) {
+    if (input[field] === undefined) continue;
+    if (JSON.stringify(input[field]) === JSON.stringify(current[field])) continue;
+    (changes as Record<string, unknown>)[field] = input[field];
+    changedFields.push(field);
+  }
+  if (input.priority !== undefined && input.priority !== current.priority) {
+    changes.priority = input.priority;
+    entries.push({
+      ...base,
+      kind: "ticket.priority_changed",
+      detail: { from: current.priority, to: input.priority },
+    });
+  }
+  const now = acting.now();
+  if (input.status !== undefined && input.status !== current.status) {
+    const from = current.status as TicketStatus;
+    const to = input.status;
+    if (!isAllowedTransition(from, to)) {
+      throw new GatewayError("INVALID_TRANSITION", `A ticket cannot move from ${from} to ${to}.`, {
+        extra: { from, to },
+      });
+    }
+    changes.status = to;
+    if (from === "new" && acting.provider && !current.acknowledgedAt && to !== "cancelled")
+      changes.acknowledgedAt = now;
+    if (to === "resolved") changes.resolvedAt = now;
+    if (from === "resolved" && to === "in_progress") changes.resolvedAt = null;
+    if (to === "closed") changes.closedAt = now;
+    entries.push({ ...base, kind: "ticket.status_changed", detail: { from, to } });
+  }
+  if (changedFields.length > 0) {
+    entries.unshift({
+      ...base,
+      kind: "ticket.updated",
+      payloadHash: hashPayload(
+        Object.fromEntries(changedFields.map((f) => [f, input[f as keyof UpdateTicket]])),
+      ),
+      detail: { fields: changedFields },
+    });
+  }
+  if (entries.length === 0) return current;
+  const version = current.version + 1;
+  const [row] = await tx
+    .update(tickets)
+    .set({ ...changes, updatedAt: now, version })
+    .where(eq(tickets.id, current.id))
+    .returning();
+  await appendLedger(
+    tx,
+    entries.map((e) => ({ ...e, detail: { ...e.detail, version } })),
+  );
+  const sla = slaOf(acting);
+  if (changes.priority !== undefined) {
+    await applySlaEvent(tx, sla, row!, { type: "priority", from: current.priority, to: changes.priority });
+  }
+  if (changes.status !== undefined) {
+    await applySlaEvent(tx, sla, row!, {
+      type: "status",
+      from: current.status,
+      to: changes.status,
+      byProvider: acting.provider,
+    });
+  }
+  await enqueueTicketSync(
+    tx,
+    row!,
+    { kind: "updated" },
+    { now, originConnectionId: acting.originConnectionId ?? null },
+  );
+  return row!;
+}
+
+export interface NewComment {
+  body: string;
+  visibility: "public" | "internal";
+  authorId: string | null;
+  authorName: string | null;
+}
+
+/** Adds a comment to a locked ticket row: bumps its version, ledger entry, SLA update clock, outbound sync. */
+export async function insertComment(tx: Tx, acting: Acting, ticket: TicketRow, input: NewComment) {
+  const now = acting.now();
+  const [comment] = await tx
+    .insert(comments)
+    .values({
+      id: newId("comment"),
+      ticketId: ticket.id,
+      tenantId: ticket.tenantId,
+      body: input.body,
+      visibility: input.visibility,
+      authorType: acting.actor.type,
+      authorId: input.authorId,
+      authorName: input.authorName,
+      side: acting.side,
+      createdAt: now,
+    })
+    .returning();
+  const version = ticket.version + 1;
+  const [updated] = await tx
+    .update(tickets)
+    .set({ updatedAt: now, version })
+    .where(eq(tickets.id, ticket.id))
+    .returning();
+  await appendLedger(tx, [
+    {
+      ...ledgerBase(acting, ticket),
+      kind: "comment.added",
+      payloadHash: hashPayload({ body: input.body }),
+      detail: { commentId: comment!.id, visibility: input.visibility, version },
+    },
+  ]);
+  if (input.visibility === "public" && acting.provider) {
+    await applySlaEvent(tx, slaOf(acting), updated!, { type: "provider_public_update" });
+  }
+  await enqueueTicketSync(
+    tx,
+    updated!,
+    { kind: "comment", commentId: comment!.id, visibility: input.visibility, side: acting.side },
+    { now, originConnectionId: acting.originConnectionId ?? null },
+  );
+  return { comment: comment!, ticket: updated! };
+}

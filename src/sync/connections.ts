@@ -1,0 +1,395 @@
+import { randomBytes } from "node:crypto";
+import { and, asc, eq, gt, inArray, isNull, ne, type SQL } from "drizzle-orm";
+import type { z } from "zod";
+import { redactSecrets } from "../../connectors/sdk/index.js";
+import type { CreateConnection, UpdateConnection } from "../../schemas/connection.js";
+import { actorOf, canAccessTenant, isProvider, tenantScope } from "../auth/principal.js";
+import type { Queryable } from "../db/client.js";
+import { connections, externalLinks, outbox, tenants, tickets } from "../db/schema/index.js";
+import { formatIssuePath, GatewayError } from "../errors.js";
+import { appendLedger } from "../ledger/append.js";
+import { decodeCursor, page } from "../lib/cursor.js";
+import { newId } from "../lib/ids.js";
+import { decryptSecret, encryptSecret } from "../lib/secrets.js";
+import type { EngineDeps, ServiceContext } from "../services/context.js";
+import { type AnyConnector, connectorFor } from "./registry.js";
+import { assertReachableBaseUrl } from "./url-guard.js";
+
+export type ConnectionRow = typeof connections.$inferSelect;
+
+export interface LoadedConnection {
+  row: ConnectionRow;
+  connector: AnyConnector;
+  // biome-ignore lint/suspicious/noExplicitAny: parsed by the connector's own schema
+  settings: any;
+  pathSecret: string;
+}
+
+const REDACTED = "[redacted]";
+
+function requireConnector(type: string, path = "type"): AnyConnector {
+  const connector = connectorFor(type);
+  if (!connector) {
+    throw new GatewayError("VALIDATION_FAILED", `The ${type} connector is not available in this build.`, {
+      errors: [{ path, message: "connector not available" }],
+    });
+  }
+  return connector;
+}
+
+function parseSettings(connector: AnyConnector, raw: unknown) {
+  const parsed = connector.settingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new GatewayError("VALIDATION_FAILED", "The connection settings are not valid for this connector.", {
+      errors: parsed.error.issues.map((issue) => ({
+        path: formatIssuePath(["settings", ...issue.path]),
+        message: issue.message,
+      })),
+    });
+  }
+  return parsed.data as Record<string, unknown>;
+}
+
+/** Connections whose vendor cannot sign a request are reached at a URL carrying an unguessable secret. */
+export function webhookUrlOf(
+  engine: Pick<EngineDeps, "publicUrl">,
+  loaded: Pick<LoadedConnection, "row" | "connector" | "pathSecret">,
+): string {
+  const base = `${engine.publicUrl}/webhooks/${loaded.row.id}`;
+  return loaded.connector.kind === "carrier" ? `${base}/${loaded.pathSecret}` : base;
+}
+
+export function loadConnectionRow(
+  engine: Pick<EngineDeps, "secretsKey">,
+  row: ConnectionRow,
+): LoadedConnection {
+  const connector = requireConnector(row.type);
+  const settings = connector.settingsSchema.parse(
+    JSON.parse(decryptSecret(engine.secretsKey, row.settingsEncrypted)),
+  );
+  return { row, connector, settings, pathSecret: decryptSecret(engine.secretsKey, row.pathSecretEncrypted) };
+}
+
+export async function loadConnection(db: Queryable, engine: Pick<EngineDeps, "secretsKey">, id: string) {
+  const [row] = await db
+    .select()
+    .from(connections)
+    .where(and(eq(connections.id, id), eq(connections.status, "active")));
+  return row ? loadConnectionRow(engine, row) : null;
+}
+
+function toApi(engine: EngineDeps, loaded: LoadedConnection) {
+  const { row } = loaded;
+  return {
+    id: row.id,
+    type: row.type as z.infer<typeof CreateConnection>["type"],
+    name: row.name,
+    role: row.role,
+    direction: row.direction,
+    tenantId: row.tenantId,
+    webhookUrl: webhookUrlOf(engine, loaded),
+    settings: redactSecrets(loaded.settings, loaded.connector.secretPaths) as Record<string, unknown>,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+async function visibleConnection(ctx: ServiceContext, id: string): Promise<LoadedConnection> {
+  const loaded = await loadConnection(ctx.db, ctx.engine, id);
+  const visible =
+    loaded &&
+    (loaded.row.tenantId === null
+      ? isProvider(ctx.principal)
+      : canAccessTenant(ctx.principal, loaded.row.tenantId));
+  if (!loaded || !visible) throw new GatewayError("NOT_FOUND", `Connection ${id} was not found.`);
+  return loaded;
+}
+
+export async function createConnection(ctx: ServiceContext, input: z.infer<typeof CreateConnection>) {
+  const connector = requireConnector(input.type);
+  const wantsCarrier = input.role === "carrier";
+  if (wantsCarrier !== (connector.kind === "carrier")) {
+    throw new GatewayError("VALIDATION_FAILED", `A ${input.type} connection has role ${connector.kind}.`, {
+      errors: [{ path: "role", message: `must be ${connector.kind} for ${input.type}` }],
+    });
+  }
+  let tenantId: string | null = null;
+  if (wantsCarrier) {
+    if (!isProvider(ctx.principal))
+      throw new GatewayError("FORBIDDEN", "Carrier connections are the provider's.");
+    if (input.tenantId !== undefined) {
+      throw new GatewayError("VALIDATION_FAILED", "A carrier connection serves every tenant.", {
+        errors: [{ path: "tenantId", message: "not allowed for a carrier connection" }],
+      });
+    }
+  } else {
+    tenantId = ctx.principal.kind === "tenant" ? ctx.principal.tenantId : (input.tenantId ?? null);
+    if (ctx.principal.kind === "tenant" && input.tenantId !== undefined && input.tenantId !== tenantId) {
+      throw new GatewayError("NOT_FOUND", `Tenant ${input.tenantId} was not found.`);
+    }
+    if (tenantId === null) {
+      throw new GatewayError("VALIDATION_FAILED", "Provider credentials must name the tenant.", {
+        errors: [{ path: "tenantId", message: "required for a servicedesk connection" }],
+      });
+    }
+    if (!canAccessTenant(ctx.principal, tenantId))
+      throw new GatewayError("NOT_FOUND", `Tenant ${tenantId} was not found.`);
+    const [tenant] = await ctx.db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId));
+    if (!tenant) throw new GatewayError("NOT_FOUND", `Tenant ${tenantId} was not found.`);
+  }
+  let generatedSecret: string | undefined;
+  const rawSettings = { ...input.settings };
+  if (rawSettings["webhookSecret"] === undefined) {
+    generatedSecret = randomBytes(24).toString("base64url");
+    rawSettings["webhookSecret"] = generatedSecret;
+  }
+  const settings = parseSettings(connector, rawSettings);
+  await assertReachableBaseUrl(String(settings["baseUrl"]), ctx.engine.sync);
+  const now = ctx.now();
+  const pathSecret = randomBytes(24).toString("base64url");
+  const row = await ctx.db.transaction(async (tx) => {
+    const [inserted] = await tx
+      .insert(connections)
+      .values({
+        id: newId("connection"),
+        tenantId,
+        type: input.type,
+        name: input.name,
+        role: input.role,
+        direction: input.direction,
+        settingsEncrypted: encryptSecret(ctx.engine.secretsKey, JSON.stringify(settings)),
+        pathSecretEncrypted: encryptSecret(ctx.engine.secretsKey, pathSecret),
+        filter: (settings["filter"] as ConnectionRow["filter"]) ?? null,
+        // Reconciliation starts from now: records changed before the connection are not imported.
+        pollCursor: now.toISOString(),
+        pollNextAt: new Date(now.getTime() + ctx.engine.sync.pollIntervalMs),
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning();
+    await appendLedger(tx, [
+      {
+        tenantId,
+        connectionId: inserted!.id,
+        direction: "internal",
+        kind: "connection.created",
+        actor: actorOf(ctx.principal),
+        side: isProvider(ctx.principal) ? "provider" : "client",
+        detail: { type: input.type, role: input.role, direction: input.direction },
+      },
+    ]);
+    if (connector.kind === "carrier") {
+      // The hub listener is registered through the outbox: nothing is lost if the carrier is down now.
+      await tx.insert(outbox).values({
+        connectionId: inserted!.id,
+        ticketId: inserted!.id,
+        tenantId: null,
+        kind: "listener.register",
+        payload: {},
+        nextAttemptAt: now,
+      });
+    }
+    return inserted!;
+  });
+  const loaded: LoadedConnection = { row, connector, settings, pathSecret };
+  return { ...toApi(ctx.engine, loaded), ...(generatedSecret ? { webhookSecret: generatedSecret } : {}) };
+}
+
+export async function listConnections(
+  ctx: ServiceContext,
+  query: { limit: number; cursor?: string | undefined },
+) {
+  const conditions: SQL[] = [eq(connections.status, "active")];
+  const scope = tenantScope(ctx.principal);
+  if (scope !== null) {
+    conditions.push(inArray(connections.tenantId, scope));
+  }
+  const after = decodeCursor<string>(query.cursor, "string");
+  if (after) conditions.push(gt(connections.id, after));
+  const rows = await ctx.db
+    .select()
+    .from(connections)
+    .where(and(...conditions))
+    .orderBy(asc(connections.id))
+    .limit(query.limit + 1);
+  const result = page(rows, query.limit, (r) => r.id);
+  return {
+    items: result.items.map((r) => toApi(ctx.engine, loadConnectionRow(ctx.engine, r))),
+    nextCursor: result.nextCursor,
+  };
+}
+
+export async function getConnection(ctx: ServiceContext, id: string) {
+  return toApi(ctx.engine, await visibleConnection(ctx, id));
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Deep merge of a settings patch: objects merge, other values replace; a redacted or absent secret is kept. */
+export function mergeSettings(
+  current: Record<string, unknown>,
+  patch: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...current };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === REDACTED) continue;
+    if (value === null) {
+      delete out[key];
+      continue;
+    }
+    const existing = out[key];
+    // A different auth type replaces the whole object; the same type merges (keeping unsent secrets).
+    const sameKind = !(
+      isRecord(existing) &&
+      isRecord(value) &&
+      "type" in value &&
+      existing["type"] !== value["type"]
+    );
+    out[key] = isRecord(existing) && isRecord(value) && sameKind ? mergeSettings(existing, value) : value;
+  }
+  return out;
+}
+
+export async function updateConnection(
+  ctx: ServiceContext,
+  id: string,
+  input: z.infer<typeof UpdateConnection>,
+) {
+  const loaded = await visibleConnection(ctx, id);
+  const settings = input.settings
+    ? parseSettings(loaded.connector, mergeSettings(loaded.settings, input.settings))
+    : loaded.settings;
+  if (input.settings) await assertReachableBaseUrl(String(settings["baseUrl"]), ctx.engine.sync);
+  const row = await ctx.db.transaction(async (tx) => {
+    const [updated] = await tx
+      .update(connections)
+      .set({
+        ...(input.name !== undefined ? { name: input.name } : {}),
+        ...(input.direction !== undefined ? { direction: input.direction } : {}),
+        settingsEncrypted: encryptSecret(ctx.engine.secretsKey, JSON.stringify(settings)),
+        filter: (settings["filter"] as ConnectionRow["filter"]) ?? null,
+        updatedAt: ctx.now(),
+      })
+      .where(eq(connections.id, id))
+      .returning();
+    await appendLedger(tx, [
+      {
+        tenantId: loaded.row.tenantId,
+        connectionId: id,
+        direction: "internal",
+        kind: "connection.updated",
+        actor: actorOf(ctx.principal),
+        side: isProvider(ctx.principal) ? "provider" : "client",
+        // Names of the changed settings only: values may be secrets.
+        detail: { fields: [...Object.keys(input)], settings: Object.keys(input.settings ?? {}) },
+      },
+    ]);
+    return updated!;
+  });
+  return toApi(ctx.engine, { ...loaded, row, settings });
+}
+
+/** Marks the connection deleted, drops its pending work and removes what it registered at the vendor. */
+export async function deleteConnection(
+  ctx: ServiceContext,
+  id: string,
+  teardown: (loaded: LoadedConnection) => Promise<string | null>,
+) {
+  const loaded = await visibleConnection(ctx, id);
+  let teardownResult: string | null = null;
+  try {
+    teardownResult = await teardown(loaded);
+  } catch (error) {
+    teardownResult = `teardown failed: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  await ctx.db.transaction(async (tx) => {
+    await tx
+      .update(connections)
+      .set({ status: "deleted", updatedAt: ctx.now() })
+      .where(eq(connections.id, id));
+    await tx
+      .update(outbox)
+      .set({ status: "skipped" })
+      .where(and(eq(outbox.connectionId, id), inArray(outbox.status, ["pending", "dead"])));
+    await appendLedger(tx, [
+      {
+        tenantId: loaded.row.tenantId,
+        connectionId: id,
+        direction: "internal",
+        kind: "connection.deleted",
+        actor: actorOf(ctx.principal),
+        side: isProvider(ctx.principal) ? "provider" : "client",
+        detail: { teardown: teardownResult },
+      },
+    ]);
+  });
+}
+
+export { visibleConnection };
+
+/** Queues every existing ticket of the tenant not yet linked on this connection (oldest first). */
+export async function backfillConnection(ctx: ServiceContext, id: string) {
+  const loaded = await visibleConnection(ctx, id);
+  if (loaded.connector.kind !== "servicedesk" || loaded.row.tenantId === null) {
+    throw new GatewayError("BAD_REQUEST", "Backfill applies to servicedesk connections.");
+  }
+  if (loaded.row.direction === "inbound") {
+    throw new GatewayError("BAD_REQUEST", "The connection only receives; enable outbound to backfill.");
+  }
+  return ctx.db.transaction(async (tx) => {
+    const unlinked = await tx
+      .select({ id: tickets.id })
+      .from(tickets)
+      .leftJoin(
+        externalLinks,
+        and(eq(externalLinks.ticketId, tickets.id), eq(externalLinks.connectionId, id)),
+      )
+      .where(
+        and(
+          eq(tickets.tenantId, loaded.row.tenantId!),
+          isNull(externalLinks.ticketId),
+          ne(tickets.status, "cancelled"),
+        ),
+      )
+      .orderBy(asc(tickets.id));
+    const pending = await tx
+      .select({ ticketId: outbox.ticketId })
+      .from(outbox)
+      .where(
+        and(
+          eq(outbox.connectionId, id),
+          eq(outbox.kind, "ticket.create"),
+          inArray(outbox.status, ["pending", "dead"]),
+        ),
+      );
+    const queued = new Set(pending.map((p) => p.ticketId));
+    const toQueue = unlinked.filter((t) => !queued.has(t.id));
+    const now = ctx.now();
+    if (toQueue.length > 0) {
+      await tx.insert(outbox).values(
+        toQueue.map((t) => ({
+          connectionId: id,
+          ticketId: t.id,
+          tenantId: loaded.row.tenantId,
+          kind: "ticket.create",
+          payload: { backfill: true },
+          nextAttemptAt: now,
+        })),
+      );
+    }
+    await appendLedger(tx, [
+      {
+        tenantId: loaded.row.tenantId,
+        connectionId: id,
+        direction: "outbound",
+        kind: "sync.backfill_queued",
+        actor: actorOf(ctx.principal),
+        side: isProvider(ctx.principal) ? "provider" : "client",
+        detail: { tickets: toQueue.length },
+      },
+    ]);
+    return { enqueued: toQueue.length };
+  });
+}

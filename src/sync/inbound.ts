@@ -1,0 +1,575 @@
+import { createHash } from "node:crypto";
+import { and, eq, inArray, sql } from "drizzle-orm";
+import {
+  type ExternalTicket,
+  HttpError,
+  type InboundNotice,
+  WebhookPayloadError,
+} from "../../connectors/sdk/index.js";
+import type { PlanCatalog } from "../../schemas/plan.js";
+import type { TicketStatus } from "../../schemas/ticket.js";
+import { type Db, queryRows, type Tx } from "../db/client.js";
+import {
+  commentLinks,
+  externalLinks,
+  inbox,
+  outbox,
+  tickets,
+  webhookRejections,
+} from "../db/schema/index.js";
+import { isAllowedTransition } from "../domain/ticket-status.js";
+import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
+import type { EngineDeps } from "../services/context.js";
+import {
+  type Acting,
+  applyTicketChanges,
+  insertComment,
+  insertTicket,
+  type TicketRow,
+} from "../services/ticket-writes.js";
+import { servicedeskClientFor } from "./clients.js";
+import { type LoadedConnection, loadConnection } from "./connections.js";
+import { backoffMs } from "./settings.js";
+import { type ComparableTicket, changedFields, comparableCanonical, type LinkSnapshot } from "./snapshot.js";
+
+// Beyond this many rejected webhooks per connection and minute, rejections are counted but not ledgered.
+const LEDGERED_REJECTIONS_PER_MINUTE = 5;
+
+export interface WebhookResult {
+  status: 202 | 401 | 400 | 404;
+  body: Record<string, unknown>;
+}
+
+function connectionEntry(
+  loaded: LoadedConnection,
+  kind: string,
+  detail: Record<string, unknown>,
+  externalId: string | null = null,
+): LedgerEntryInput {
+  return {
+    tenantId: loaded.row.tenantId,
+    connectionId: loaded.row.id,
+    direction: "inbound",
+    kind,
+    actor: { type: "connection", id: loaded.row.id },
+    side: loaded.connector.kind === "carrier" ? "carrier" : "client",
+    externalId,
+    detail: { connector: loaded.row.type, ...detail },
+  };
+}
+
+/**
+ * A webhook: verified on the raw bytes before anything else, then every notice it carries is stored in the
+ * inbox (de-duplicated) in one transaction, and only then answered 2xx: nothing accepted is lost.
+ */
+export async function acceptWebhook(
+  db: Db,
+  engine: EngineDeps,
+  input: {
+    connectionId: string;
+    pathSecret?: string;
+    subPath: string;
+    headers: Headers;
+    rawBody: Uint8Array;
+    now: Date;
+  },
+): Promise<WebhookResult> {
+  const loaded = await loadConnection(db, engine, input.connectionId);
+  if (!loaded) return { status: 404, body: { detail: "Unknown connection." } };
+  const verification = loaded.connector.verifyWebhook(
+    {
+      headers: input.headers,
+      rawBody: input.rawBody,
+      ...(input.pathSecret !== undefined ? { pathSecret: input.pathSecret } : {}),
+      subPath: input.subPath,
+    },
+    loaded.settings,
+    input.now,
+  );
+  if (!verification.ok) {
+    await recordRejection(db, loaded, input.now, verification.reason);
+    return { status: 401, body: { detail: "The webhook signature or secret does not verify." } };
+  }
+  let notices: InboundNotice[];
+  try {
+    notices =
+      loaded.connector.kind === "carrier"
+        ? loaded.connector.parseWebhook(input.rawBody, input.headers, input.subPath)
+        : loaded.connector.parseWebhook(input.rawBody, input.headers);
+  } catch (error) {
+    if (error instanceof WebhookPayloadError) {
+      await recordRejection(db, loaded, input.now, `malformed: ${error.message.slice(0, 200)}`);
+      return {
+        status: 400,
+        body: { detail: `The webhook body is not what ${loaded.row.type} sends: ${error.message}` },
+      };
+    }
+    throw error;
+  }
+  const payloadHash = createHash("sha256").update(input.rawBody).digest("hex");
+  let accepted = 0;
+  let duplicates = 0;
+  await db.transaction(async (tx) => {
+    const entries: LedgerEntryInput[] = [];
+    for (const notice of notices) {
+      const dedupeKey = notice.deliveryId
+        ? `delivery:${notice.deliveryId}`
+        : `hash:${createHash("sha256").update(`${payloadHash}:${notice.externalId}`).digest("hex")}`;
+      const inserted = await tx
+        .insert(inbox)
+        .values({
+          connectionId: loaded.row.id,
+          dedupeKey,
+          externalId: notice.externalId,
+          notice: notice as unknown as Record<string, unknown>,
+          source: "webhook",
+          receivedAt: input.now,
+          nextAttemptAt: input.now,
+        })
+        .onConflictDoNothing()
+        .returning({ id: inbox.id });
+      if (inserted.length > 0) accepted++;
+      else duplicates++;
+      entries.push({
+        ...connectionEntry(
+          loaded,
+          inserted.length > 0 ? "sync.received" : "sync.duplicate",
+          {
+            source: "webhook",
+            operation: notice.operation ?? null,
+            deliveryId: notice.deliveryId ?? null,
+          },
+          notice.externalId,
+        ),
+        payloadHash,
+      });
+    }
+    await appendLedger(tx, entries);
+  });
+  return { status: 202, body: { accepted, duplicates } };
+}
+
+async function recordRejection(db: Db, loaded: LoadedConnection, now: Date, reason: string) {
+  const minute = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
+  await db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(webhookRejections)
+      .values({ connectionId: loaded.row.id, minute, count: 1 })
+      .onConflictDoUpdate({
+        target: [webhookRejections.connectionId, webhookRejections.minute],
+        set: { count: sql`${webhookRejections.count} + 1` },
+      })
+      .returning({ count: webhookRejections.count });
+    // Noise must not grow the ledger without bound: only the first few per minute are recorded.
+    if ((row?.count ?? 0) <= LEDGERED_REJECTIONS_PER_MINUTE) {
+      await appendLedger(tx, [
+        connectionEntry(loaded, "sync.rejected", { reason, countThisMinute: row?.count ?? 1 }),
+      ]);
+    }
+  });
+}
+
+export interface InboxOptions {
+  engine: EngineDeps;
+  workerId: string;
+  now: () => Date;
+  catalog: PlanCatalog;
+}
+
+export type CarrierNoticeHandler = (
+  db: Db,
+  options: InboxOptions,
+  loaded: LoadedConnection,
+  externalId: string,
+) => Promise<void>;
+/** Carrier events are applied to delegations; the delegation module registers its handler here. */
+export const carrierNoticeHandlers: { apply: CarrierNoticeHandler | null } = { apply: null };
+
+/** One pass of the inbox: claimed with committed leases (SKIP LOCKED), applied one by one. */
+export async function runInbox(db: Db, options: InboxOptions): Promise<number> {
+  const now = options.now();
+  const nowIso = now.toISOString();
+  const leaseEnd = new Date(now.getTime() + options.engine.sync.leaseMs).toISOString();
+  const claimed = await queryRows<{ id: string | number }>(
+    db,
+    sql`update inbox set locked_until = ${leaseEnd}::timestamptz, locked_by = ${options.workerId}, attempts = attempts + 1
+        where id in (
+          select id from inbox
+          where status = 'pending' and next_attempt_at <= ${nowIso}::timestamptz
+            and (locked_until is null or locked_until < ${nowIso}::timestamptz)
+          order by id
+          limit ${options.engine.sync.batchSize}
+          for update skip locked)
+        returning id`,
+  );
+  for (const { id } of claimed) {
+    const [row] = await db
+      .select()
+      .from(inbox)
+      .where(eq(inbox.id, Number(id)));
+    if (row) await processInboxRow(db, options, row);
+  }
+  return claimed.length;
+}
+
+async function processInboxRow(db: Db, options: InboxOptions, row: typeof inbox.$inferSelect) {
+  const loaded = await loadConnection(db, options.engine, row.connectionId);
+  const finish = async (tx: Tx | Db) =>
+    tx
+      .update(inbox)
+      .set({ status: "applied", appliedAt: options.now(), lockedBy: null, lockedUntil: null })
+      .where(eq(inbox.id, row.id));
+  if (!loaded || loaded.row.direction === "outbound") {
+    await finish(db);
+    return;
+  }
+  try {
+    if (loaded.connector.kind === "carrier") {
+      if (!carrierNoticeHandlers.apply) throw new Error("carrier events are not handled in this build");
+      await carrierNoticeHandlers.apply(db, options, loaded, row.externalId);
+      await finish(db);
+      return;
+    }
+    const client = servicedeskClientFor(options.engine, loaded);
+    let external: ExternalTicket | null = null;
+    try {
+      external = await client.getTicket(row.externalId);
+    } catch (error) {
+      if (!(error instanceof HttpError && error.status === 404)) throw error;
+    }
+    await db.transaction(async (tx) => {
+      if (external) await applyServicedeskRecord(tx, options, loaded, external, row.source);
+      else await appendLedger(tx, [connectionEntry(loaded, "sync.vendor_missing", {}, row.externalId)]);
+      await finish(tx);
+    });
+  } catch (error) {
+    const message = (error instanceof Error ? error.message : String(error)).slice(0, 1000);
+    const dead =
+      row.attempts >= options.engine.sync.maxAttempts || (error instanceof HttpError && !error.retryable);
+    await db.transaction(async (tx) => {
+      await tx
+        .update(inbox)
+        .set({
+          status: dead ? "dead" : "pending",
+          lastError: message,
+          lockedBy: null,
+          lockedUntil: null,
+          nextAttemptAt: new Date(options.now().getTime() + backoffMs(options.engine.sync, row.attempts)),
+        })
+        .where(eq(inbox.id, row.id));
+      await appendLedger(tx, [
+        connectionEntry(
+          loaded!,
+          dead ? "sync.dead_lettered" : "sync.failed",
+          {
+            attempt: row.attempts,
+            httpStatus: error instanceof HttpError ? error.status : null,
+            error: message.slice(0, 200),
+            stage: "apply",
+          },
+          row.externalId,
+        ),
+      ]);
+    });
+  }
+}
+
+/** Who the connection writes as at the vendor: its own changes come back carrying this identity. */
+export function integrationIdentity(settings: Record<string, unknown>): string | null {
+  for (const key of ["integrationUser", "integrationUserId", "integrationAccountId"]) {
+    const value = settings[key];
+    if (typeof value === "string" || typeof value === "number") return String(value);
+  }
+  const auth = settings["auth"] as { type?: string; username?: string } | undefined;
+  return auth?.type === "basic" && auth.username ? auth.username : null;
+}
+
+function comparableExternal(external: ExternalTicket): ComparableTicket {
+  return {
+    title: external.title.trim(),
+    description: (external.description ?? "").trim(),
+    status: external.status,
+    priority: external.canonicalPriority,
+  };
+}
+
+function actingAs(options: InboxOptions, loaded: LoadedConnection, externalId: string): Acting {
+  return {
+    actor: { type: "connection", id: loaded.row.id },
+    side: "client",
+    provider: false,
+    now: options.now,
+    catalog: options.catalog,
+    direction: "inbound",
+    connectionId: loaded.row.id,
+    externalId,
+    originConnectionId: loaded.row.id,
+  };
+}
+
+/**
+ * Applies a vendor record, read back after a notice, to its canonical ticket: creating and linking it when it
+ * is new; otherwise applying only the fields that differ from what we last knew the vendor held (our own
+ * writes come back equal to that snapshot and are suppressed), resolving fields changed on both sides by the
+ * later update time, and importing comments not seen before.
+ */
+export async function applyServicedeskRecord(
+  tx: Tx,
+  options: InboxOptions,
+  loaded: LoadedConnection,
+  external: ExternalTicket,
+  source: string,
+) {
+  const connectionId = loaded.row.id;
+  const tenantId = loaded.row.tenantId!;
+  // Notices for one record may be applied by two workers at once; the first to lock goes first.
+  await tx.execute(
+    sql`select pg_advisory_xact_lock(hashtextextended(${`inbox:${connectionId}:${external.externalId}`}, 0))`,
+  );
+  const acting = actingAs(options, loaded, external.externalId);
+  const vendorNow = comparableExternal(external);
+  const now = options.now();
+  let [link] = await tx
+    .select()
+    .from(externalLinks)
+    .where(
+      and(eq(externalLinks.connectionId, connectionId), eq(externalLinks.externalId, external.externalId)),
+    );
+
+  if (!link) {
+    let ticket: TicketRow | undefined;
+    if (external.correlationId) {
+      [ticket] = await tx
+        .select()
+        .from(tickets)
+        .where(and(eq(tickets.id, external.correlationId), eq(tickets.tenantId, tenantId)));
+    }
+    let created = false;
+    if (!ticket) {
+      if (loaded.row.direction === "outbound") return;
+      ticket = await insertTicket(tx, acting, {
+        tenantId,
+        title: external.title.trim() || `(untitled ${external.externalKey ?? external.externalId})`,
+        description: external.description,
+        priority: external.canonicalPriority ?? "P3",
+        requester: external.requester,
+        assigneeGroup: null,
+        category: null,
+        affectedService: null,
+      });
+      created = true;
+    }
+    [link] = await tx
+      .insert(externalLinks)
+      .values({
+        connectionId,
+        ticketId: ticket.id,
+        externalId: external.externalId,
+        externalKey: external.externalKey,
+        url: external.url,
+        lastSyncedVersion: ticket.version,
+        externalUpdatedAt: new Date(external.updatedAt),
+        snapshot: vendorNow as unknown as Record<string, unknown>,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .onConflictDoUpdate({
+        target: [externalLinks.connectionId, externalLinks.ticketId],
+        set: {
+          externalId: external.externalId,
+          externalKey: external.externalKey,
+          url: external.url,
+          updatedAt: now,
+        },
+      })
+      .returning();
+    await appendLedger(tx, [
+      {
+        ...connectionEntry(loaded, "sync.linked", { created, source }, external.externalId),
+        ticketId: ticket.id,
+        tenantId,
+      },
+    ]);
+    if (created && external.correlationId !== ticket.id && loaded.row.direction === "both") {
+      // The record was created at the vendor: write our id onto it so every later lookup finds it.
+      await tx.insert(outbox).values({
+        connectionId,
+        ticketId: ticket.id,
+        tenantId,
+        kind: "ticket.link",
+        payload: {},
+        nextAttemptAt: now,
+      });
+    }
+    const commentsAdded = await importComments(tx, acting, loaded, ticket, external);
+    await appendLedger(tx, [
+      {
+        ...connectionEntry(
+          loaded,
+          "sync.applied",
+          { action: created ? "created" : "linked", comments: commentsAdded, source },
+          external.externalId,
+        ),
+        ticketId: ticket.id,
+        tenantId,
+      },
+    ]);
+    return;
+  }
+
+  let [ticket] = await tx.select().from(tickets).where(eq(tickets.id, link.ticketId)).for("update");
+  if (!ticket) return;
+  const snapshot = link.snapshot as LinkSnapshot;
+  const vendorStatusOf = (status: TicketStatus) =>
+    loaded.connector.kind === "servicedesk"
+      ? loaded.connector.mapping.fromCanonicalStatus(status, loaded.settings)
+      : status;
+  const canonicalBefore = comparableCanonical(ticket, vendorStatusOf);
+  const vendorChanged = changedFields(snapshot, vendorNow);
+  const canonicalChanged = new Set(changedFields(snapshot, canonicalBefore));
+  const vendorIsLater = new Date(external.updatedAt).getTime() >= ticket.updatedAt.getTime();
+  const update: Record<string, unknown> = {};
+  const entries: LedgerEntryInput[] = [];
+  let canonicalWon = false;
+  const base = { ...connectionEntry(loaded, "", {}, external.externalId), ticketId: ticket.id, tenantId };
+  for (const field of vendorChanged) {
+    if (vendorNow[field] === canonicalBefore[field]) continue;
+    if (canonicalChanged.has(field) && !vendorIsLater) {
+      // Both sides changed it since the last sync: the later update wins; the loser is recorded, not applied.
+      entries.push({
+        ...base,
+        kind: "sync.conflict",
+        detail: { ...base.detail, field, winner: "canonical", loserHash: hashOf(vendorNow[field]) },
+      });
+      canonicalWon = true;
+      continue;
+    }
+    if (canonicalChanged.has(field)) {
+      entries.push({
+        ...base,
+        kind: "sync.conflict",
+        detail: { ...base.detail, field, winner: "vendor", loserHash: hashOf(canonicalBefore[field]) },
+      });
+    }
+    if (field === "status") {
+      const target = external.canonicalStatus;
+      if (target === null) {
+        entries.push({
+          ...base,
+          kind: "sync.unmapped",
+          detail: { ...base.detail, field, value: external.status },
+        });
+      } else if (target !== ticket.status && !isAllowedTransition(ticket.status as TicketStatus, target)) {
+        entries.push({
+          ...base,
+          kind: "sync.status_rejected",
+          detail: { ...base.detail, from: ticket.status, to: target },
+        });
+      } else if (target !== ticket.status) {
+        update["status"] = target;
+      }
+    } else if (field === "priority") {
+      if (external.canonicalPriority !== null) update["priority"] = external.canonicalPriority;
+    } else if (field === "title") {
+      if (vendorNow.title) update["title"] = external.title.trim();
+    } else {
+      update["description"] = external.description;
+    }
+  }
+  ticket = await applyTicketChanges(tx, acting, ticket, update);
+  const commentsAdded = await importComments(tx, acting, loaded, ticket, external);
+  if (commentsAdded > 0) [ticket] = await tx.select().from(tickets).where(eq(tickets.id, link.ticketId));
+  const applied = Object.keys(update);
+  entries.push({
+    ...base,
+    kind: applied.length === 0 && commentsAdded === 0 ? "sync.echo_suppressed" : "sync.applied",
+    detail: { ...base.detail, fields: applied, comments: commentsAdded, source, vendorChanged },
+  });
+  await appendLedger(tx, entries);
+  const canonicalAfter = comparableCanonical(ticket!, vendorStatusOf);
+  const stillDiffers = changedFields(vendorNow as LinkSnapshot, canonicalAfter).length > 0;
+  await tx
+    .update(externalLinks)
+    .set({
+      snapshot: vendorNow as unknown as Record<string, unknown>,
+      externalUpdatedAt: new Date(external.updatedAt),
+      lastSyncedVersion: stillDiffers ? link.lastSyncedVersion : ticket!.version,
+      updatedAt: now,
+    })
+    .where(and(eq(externalLinks.connectionId, connectionId), eq(externalLinks.ticketId, link.ticketId)));
+  // Where the canonical value won a conflict, the vendor must be brought back in line.
+  if (canonicalWon && stillDiffers && loaded.row.direction === "both") {
+    await queueUpdateUnlessPending(tx, connectionId, ticket!, now);
+  }
+}
+
+async function queueUpdateUnlessPending(tx: Tx, connectionId: string, ticket: TicketRow, now: Date) {
+  const pending = await tx
+    .select({ id: outbox.id })
+    .from(outbox)
+    .where(
+      and(
+        eq(outbox.connectionId, connectionId),
+        eq(outbox.ticketId, ticket.id),
+        inArray(outbox.kind, ["ticket.update", "ticket.create"]),
+        eq(outbox.status, "pending"),
+        sql`${outbox.lockedBy} is null`,
+      ),
+    );
+  if (pending.length > 0) return;
+  await tx.insert(outbox).values({
+    connectionId,
+    ticketId: ticket.id,
+    tenantId: ticket.tenantId,
+    kind: "ticket.update",
+    payload: {},
+    nextAttemptAt: now,
+  });
+}
+
+function hashOf(value: unknown): string {
+  return createHash("sha256")
+    .update(JSON.stringify(value ?? null))
+    .digest("hex")
+    .slice(0, 16);
+}
+
+/** Vendor comments we have not seen: not linked yet and not written by our integration identity. */
+async function importComments(
+  tx: Tx,
+  acting: Acting,
+  loaded: LoadedConnection,
+  ticket: TicketRow,
+  external: ExternalTicket,
+): Promise<number> {
+  if (external.comments.length === 0) return 0;
+  const known = new Set(
+    (
+      await tx
+        .select({ externalCommentId: commentLinks.externalCommentId })
+        .from(commentLinks)
+        .where(eq(commentLinks.connectionId, loaded.row.id))
+    ).map((c) => c.externalCommentId),
+  );
+  const ours = integrationIdentity(loaded.settings);
+  let added = 0;
+  let current = ticket;
+  for (const comment of external.comments) {
+    if (known.has(comment.externalId)) continue;
+    // Our own write whose outbox job has not linked it yet; the job links it (read-back) when it completes.
+    if (ours !== null && comment.author === ours) continue;
+    const { comment: row, ticket: updated } = await insertComment(tx, acting, current, {
+      body: comment.body,
+      visibility: comment.visibility,
+      authorId: loaded.row.id,
+      authorName: comment.author,
+    });
+    current = updated;
+    await tx
+      .insert(commentLinks)
+      .values({ connectionId: loaded.row.id, commentId: row.id, externalCommentId: comment.externalId })
+      .onConflictDoNothing();
+    added++;
+  }
+  return added;
+}

@@ -1,0 +1,117 @@
+import { createHash } from "node:crypto";
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { type Db, queryRows } from "../db/client.js";
+import { connections, inbox } from "../db/schema/index.js";
+import { appendLedger } from "../ledger/append.js";
+import type { EngineDeps } from "../services/context.js";
+import { servicedeskClientFor } from "./clients.js";
+import { loadConnectionRow } from "./connections.js";
+
+const PAGE_SIZE = 100;
+const MAX_PAGES_PER_PASS = 20;
+
+export type CarrierPoller = (db: Db, engine: EngineDeps, connectionId: string, now: Date) => Promise<void>;
+/** Carrier reconciliation (re-reading open delegations) registers here. */
+export const carrierPollers: { poll: CarrierPoller | null } = { poll: null };
+
+/**
+ * Reconciliation: for each connection whose poll is due, lists the records changed since its stored cursor
+ * (inclusive, so same-second updates are never lost) and puts them in the inbox, where (externalId, updatedAt)
+ * de-duplicates them; webhooks that never arrived are caught here. The poll lease is a committed row.
+ */
+export async function runPoller(db: Db, options: { engine: EngineDeps; now: () => Date }): Promise<number> {
+  const now = options.now();
+  const nowIso = now.toISOString();
+  const leaseEnd = new Date(now.getTime() + options.engine.sync.leaseMs).toISOString();
+  const due = await queryRows<{ id: string }>(
+    db,
+    sql`update connections set poll_locked_until = ${leaseEnd}::timestamptz
+        where id in (
+          select id from connections
+          where status = 'active' and direction in ('both', 'inbound')
+            and (poll_next_at is null or poll_next_at <= ${nowIso}::timestamptz)
+            and (poll_locked_until is null or poll_locked_until < ${nowIso}::timestamptz)
+          order by poll_next_at nulls first
+          limit 10
+          for update skip locked)
+        returning id`,
+  );
+  for (const { id } of due) {
+    const [row] = await db.select().from(connections).where(eq(connections.id, id));
+    if (!row) continue;
+    try {
+      if (row.role === "carrier") {
+        await carrierPollers.poll?.(db, options.engine, row.id, now);
+        await db
+          .update(connections)
+          .set({
+            pollNextAt: new Date(now.getTime() + options.engine.sync.pollIntervalMs),
+            pollLockedUntil: null,
+          })
+          .where(eq(connections.id, id));
+        continue;
+      }
+      const loaded = loadConnectionRow(options.engine, row);
+      const client = servicedeskClientFor(options.engine, loaded);
+      let cursor = row.pollCursor;
+      let found = 0;
+      for (let pageIndex = 0; pageIndex < MAX_PAGES_PER_PASS; pageIndex++) {
+        const page = await client.listChangedSince(cursor, PAGE_SIZE);
+        if (page.items.length > 0) {
+          const inserted = await db
+            .insert(inbox)
+            .values(
+              page.items.map((item) => ({
+                connectionId: row.id,
+                dedupeKey: `poll:${createHash("sha256").update(`${item.externalId}@${item.updatedAt}`).digest("hex")}`,
+                externalId: item.externalId,
+                notice: { externalId: item.externalId, occurredAt: item.updatedAt },
+                source: "poll" as const,
+                receivedAt: now,
+                nextAttemptAt: now,
+              })),
+            )
+            .onConflictDoNothing()
+            .returning({ externalId: inbox.externalId });
+          found += inserted.length;
+        }
+        const advanced = page.nextCursor !== cursor;
+        cursor = page.nextCursor;
+        if (!advanced || page.items.length < PAGE_SIZE) break;
+      }
+      await db.transaction(async (tx) => {
+        await tx
+          .update(connections)
+          .set({
+            pollCursor: cursor,
+            pollNextAt: new Date(now.getTime() + options.engine.sync.pollIntervalMs),
+            pollLockedUntil: null,
+          })
+          .where(eq(connections.id, id));
+        if (found > 0) {
+          await appendLedger(tx, [
+            {
+              tenantId: row.tenantId,
+              connectionId: row.id,
+              direction: "inbound",
+              kind: "sync.polled",
+              actor: { type: "system", id: "poller" },
+              side: "provider",
+              detail: { connector: row.type, changed: found },
+            },
+          ]);
+        }
+      });
+    } catch {
+      // A failing vendor is retried at the next interval; the cursor did not move, so nothing is skipped.
+      await db
+        .update(connections)
+        .set({
+          pollNextAt: new Date(now.getTime() + options.engine.sync.pollIntervalMs),
+          pollLockedUntil: null,
+        })
+        .where(and(eq(connections.id, id), inArray(connections.status, ["active", "deleted"])));
+    }
+  }
+  return due.length;
+}

@@ -1,0 +1,46 @@
+/** Every timing of the sync engine, configurable so tests run in seconds. */
+export interface SyncSettings {
+  /** Attempts before an outbox job is dead-lettered. */
+  maxAttempts: number;
+  /** Age after which a failing job is dead-lettered whatever its attempt count. */
+  maxAgeMs: number;
+  backoffBaseMs: number;
+  backoffCapMs: number;
+  /** How often each connection's reconciliation poller runs. */
+  pollIntervalMs: number;
+  /** How long a worker holds a claimed job before another may take it over (longer than any HTTP call). */
+  leaseMs: number;
+  httpTimeoutMs: number;
+  /** Retries inside one attempt (transient failures); the outbox retries durably on top. */
+  httpRetries: number;
+  /** Hosts (or host:port) connections may reach although they are private, loopback or plain http in production. */
+  hostAllowlist: string[];
+  /** In production base URLs must be https and public; in development loopback http is allowed. */
+  production: boolean;
+  /** Records in flight per worker pass. */
+  batchSize: number;
+}
+
+export const defaultSyncSettings: SyncSettings = {
+  maxAttempts: 10,
+  maxAgeMs: 24 * 3_600_000,
+  backoffBaseMs: 1000,
+  backoffCapMs: 5 * 60_000,
+  pollIntervalMs: 60_000,
+  leaseMs: 5 * 60_000,
+  httpTimeoutMs: 15_000,
+  httpRetries: 2,
+  hostAllowlist: [],
+  production: false,
+  batchSize: 20,
+};
+
+/** Exponential backoff with jitter: base * 2^(attempt-1), capped, then a random 50-100 %. */
+export function backoffMs(
+  settings: Pick<SyncSettings, "backoffBaseMs" | "backoffCapMs">,
+  attempt: number,
+  random = Math.random(),
+): number {
+  const exponential = Math.min(settings.backoffCapMs, settings.backoffBaseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(exponential * (0.5 + random * 0.5));
+}
