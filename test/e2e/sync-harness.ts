@@ -17,12 +17,16 @@ export interface Listening {
 /** Serves a Hono app on a real loopback port. */
 export async function listen(app: Pick<Hono, "fetch">): Promise<Listening> {
   return new Promise((resolve) => {
-    const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info: AddressInfo) => {
-      resolve({
-        url: `http://127.0.0.1:${info.port}`,
-        close: () => new Promise<void>((done) => server.close(() => done())),
-      });
-    });
+    // Looked up per request, so a test can wrap the app's fetch after the server started.
+    const server = serve(
+      { fetch: (request: Request) => app.fetch(request), port: 0, hostname: "127.0.0.1" },
+      (info: AddressInfo) => {
+        resolve({
+          url: `http://127.0.0.1:${info.port}`,
+          close: () => new Promise<void>((done) => server.close(() => done())),
+        });
+      },
+    );
   });
 }
 
