@@ -47,7 +47,6 @@ export function startWorker(options: {
     timer = setTimeout(() => {
       running = pass().finally(schedule);
     }, options.tickMs);
-    timer.unref();
   };
   schedule();
   return {
