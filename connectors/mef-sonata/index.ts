@@ -1,0 +1,43 @@
+import { baseSecretPaths, defineCarrierConnector } from "../sdk/index.js";
+import { createMefSonataClient } from "./client.js";
+import { MefSonataSettings } from "./config.js";
+import { mefSonataMapping } from "./mapping.js";
+import { parseMefSonataWebhook, verifyMefSonataWebhook } from "./webhook.js";
+
+export { createMefSonataClient } from "./client.js";
+export {
+  MefSonataSettings,
+  type MefSonataSettingsInput,
+  managementBasePath,
+  notificationBasePath,
+} from "./config.js";
+export {
+  DelegationInputError,
+  mefStatusTable,
+  troubleTicketTransitions,
+} from "./mapping.js";
+export {
+  createMefSonataSimulator,
+  IllegalTransitionError,
+  type MefSonataSimulator,
+  type MefSonataSimulatorOptions,
+  type SimulatorContract,
+  type SimulatorFault,
+} from "./simulator.js";
+
+/**
+ * MEF LSO Sonata Trouble Ticket Management v4 (MEF 124): delegates trouble tickets to a carrier
+ * (the seller) as its buyer, with hub notifications and re-polling of open tickets.
+ */
+export const mefSonata = defineCarrierConnector<MefSonataSettings>({
+  kind: "carrier",
+  type: "mef-sonata",
+  displayName: "MEF LSO Sonata (Trouble Ticket v4)",
+  capabilities: { servicedesk: false, carrier: true },
+  settingsSchema: MefSonataSettings,
+  secretPaths: baseSecretPaths,
+  createCarrierClient: createMefSonataClient,
+  verifyWebhook: verifyMefSonataWebhook,
+  parseWebhook: parseMefSonataWebhook,
+  mapping: mefSonataMapping,
+});
