@@ -26,6 +26,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(logLevels).default("info"),
   PLAN_CATALOG_FILE: z.string().min(1).optional(),
   WORKER_TICK_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  RUN_WORKER: z.enum(["true", "false"]).default("true"),
   CONNECTOR_HOST_ALLOWLIST: z.string().default(""),
   SYNC_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
   SYNC_MAX_AGE_HOURS: z.coerce
@@ -53,6 +54,8 @@ export interface Config {
   logLevel: Env["LOG_LEVEL"];
   planCatalogFile: string | undefined;
   workerTickMs: number;
+  /** `npm start` runs the worker too unless RUN_WORKER=false (API-only processes). */
+  runWorker: boolean;
   sync: SyncSettings;
   /** Where a generated development token lives, for the start banner; never the token itself. */
   generatedSecretsFile: string | null;
@@ -112,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     planCatalogFile: e.PLAN_CATALOG_FILE,
     workerTickMs: e.WORKER_TICK_MS,
+    runWorker: e.RUN_WORKER === "true",
     sync: {
       ...defaultSyncSettings,
       maxAttempts: e.SYNC_MAX_ATTEMPTS,

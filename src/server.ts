@@ -9,14 +9,14 @@ async function main() {
   const runtime = await openRuntime(config);
   const { logger, database } = runtime;
   const app = createApp({ ...runtime, config });
-  const worker = startBackgroundWorker(runtime);
+  const worker = config.runWorker ? startBackgroundWorker(runtime) : null;
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     const engine =
       config.database.kind === "pglite"
         ? `embedded PGlite in ${config.database.dataDir} (for trying the gateway: one process, no fsync)`
         : "PostgreSQL";
     logger.info(
-      { port: info.port, engine, publicUrl: config.publicUrl, workerId: worker.id },
+      { port: info.port, engine, publicUrl: config.publicUrl, workerId: worker?.id ?? null },
       "ticket-sync-gateway listening",
     );
     const lines = [
@@ -38,7 +38,7 @@ async function main() {
     stopping = true;
     logger.info({ signal }, "shutting down");
     server.close();
-    await worker.stop();
+    await worker?.stop();
     await database.close();
     process.exit(0);
   };

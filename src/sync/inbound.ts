@@ -30,7 +30,13 @@ import {
 import { servicedeskClientFor } from "./clients.js";
 import { type LoadedConnection, loadConnection } from "./connections.js";
 import { backoffMs } from "./settings.js";
-import { type ComparableTicket, changedFields, comparableCanonical, type LinkSnapshot } from "./snapshot.js";
+import {
+  type Comparable,
+  comparableCanonical,
+  comparableVendor,
+  type LinkBaselines,
+  movedFields,
+} from "./snapshot.js";
 
 // Beyond this many rejected webhooks per connection and minute, rejections are counted but not ledgered.
 const LEDGERED_REJECTIONS_PER_MINUTE = 5;
@@ -284,15 +290,6 @@ export function integrationIdentity(settings: Record<string, unknown>): string |
   return auth?.type === "basic" && auth.username ? auth.username : null;
 }
 
-function comparableExternal(external: ExternalTicket): ComparableTicket {
-  return {
-    title: external.title.trim(),
-    description: (external.description ?? "").trim(),
-    status: external.status,
-    priority: external.canonicalPriority,
-  };
-}
-
 function actingAs(options: InboxOptions, loaded: LoadedConnection, externalId: string): Acting {
   return {
     actor: { type: "connection", id: loaded.row.id },
@@ -327,7 +324,7 @@ export async function applyServicedeskRecord(
     sql`select pg_advisory_xact_lock(hashtextextended(${`inbox:${connectionId}:${external.externalId}`}, 0))`,
   );
   const acting = actingAs(options, loaded, external.externalId);
-  const vendorNow = comparableExternal(external);
+  const vendorNow = comparableVendor(external);
   const now = options.now();
   let [link] = await tx
     .select()
@@ -369,7 +366,11 @@ export async function applyServicedeskRecord(
         url: external.url,
         lastSyncedVersion: ticket.version,
         externalUpdatedAt: new Date(external.updatedAt),
-        snapshot: vendorNow as unknown as Record<string, unknown>,
+        // A ticket we created links with an unknown canonical baseline: our pending create sends it all.
+        snapshot: {
+          vendor: vendorNow,
+          ...(created ? { canonical: comparableCanonical(ticket) } : {}),
+        } as Record<string, unknown>,
         createdAt: now,
         updatedAt: now,
       })
@@ -419,61 +420,60 @@ export async function applyServicedeskRecord(
 
   let [ticket] = await tx.select().from(tickets).where(eq(tickets.id, link.ticketId)).for("update");
   if (!ticket) return;
-  const snapshot = link.snapshot as LinkSnapshot;
-  const vendorStatusOf = (status: TicketStatus) =>
-    loaded.connector.kind === "servicedesk"
-      ? loaded.connector.mapping.fromCanonicalStatus(status, loaded.settings)
-      : status;
-  const canonicalBefore = comparableCanonical(ticket, vendorStatusOf);
-  const vendorChanged = changedFields(snapshot, vendorNow);
-  const canonicalChanged = new Set(changedFields(snapshot, canonicalBefore));
+  const baselines = link.snapshot as LinkBaselines;
+  const canonicalBefore = comparableCanonical(ticket);
+  const vendorMoved = movedFields(baselines.vendor, vendorNow);
+  const canonicalMoved = new Set(movedFields(baselines.canonical, canonicalBefore));
   const vendorIsLater = new Date(external.updatedAt).getTime() >= ticket.updatedAt.getTime();
   const update: Record<string, unknown> = {};
   const entries: LedgerEntryInput[] = [];
   let canonicalWon = false;
   const base = { ...connectionEntry(loaded, "", {}, external.externalId), ticketId: ticket.id, tenantId };
-  for (const field of vendorChanged) {
-    if (vendorNow[field] === canonicalBefore[field]) continue;
-    if (canonicalChanged.has(field) && !vendorIsLater) {
-      // Both sides changed it since the last sync: the later update wins; the loser is recorded, not applied.
+  // What the vendor's value means canonically; null where it cannot be mapped.
+  const canonicalValueOf = (field: keyof Comparable): string | null => {
+    if (field === "status") return external.canonicalStatus;
+    if (field === "priority") return external.canonicalPriority;
+    return vendorNow[field];
+  };
+  for (const field of vendorMoved) {
+    const incoming = canonicalValueOf(field);
+    if (incoming === null) {
       entries.push({
         ...base,
-        kind: "sync.conflict",
-        detail: { ...base.detail, field, winner: "canonical", loserHash: hashOf(vendorNow[field]) },
+        kind: "sync.unmapped",
+        detail: { ...base.detail, field, value: vendorNow[field] },
       });
-      canonicalWon = true;
       continue;
     }
-    if (canonicalChanged.has(field)) {
+    if (incoming === canonicalBefore[field]) continue;
+    if (canonicalMoved.has(field)) {
+      // Both sides changed it since the last sync: the later update wins; the loser is recorded, not applied.
+      const winner = vendorIsLater ? "vendor" : "canonical";
+      const loser = vendorIsLater ? canonicalBefore[field] : incoming;
       entries.push({
         ...base,
         kind: "sync.conflict",
-        detail: { ...base.detail, field, winner: "vendor", loserHash: hashOf(canonicalBefore[field]) },
+        detail: { ...base.detail, field, winner, loserHash: hashOf(loser) },
       });
+      if (!vendorIsLater) {
+        canonicalWon = true;
+        continue;
+      }
     }
     if (field === "status") {
-      const target = external.canonicalStatus;
-      if (target === null) {
-        entries.push({
-          ...base,
-          kind: "sync.unmapped",
-          detail: { ...base.detail, field, value: external.status },
-        });
-      } else if (target !== ticket.status && !isAllowedTransition(ticket.status as TicketStatus, target)) {
-        entries.push({
-          ...base,
-          kind: "sync.status_rejected",
-          detail: { ...base.detail, from: ticket.status, to: target },
-        });
-      } else if (target !== ticket.status) {
-        update["status"] = target;
+      const from = ticket.status as TicketStatus;
+      const to = incoming as TicketStatus;
+      if (!isAllowedTransition(from, to)) {
+        entries.push({ ...base, kind: "sync.status_rejected", detail: { ...base.detail, from, to } });
+        continue;
       }
-    } else if (field === "priority") {
-      if (external.canonicalPriority !== null) update["priority"] = external.canonicalPriority;
-    } else if (field === "title") {
-      if (vendorNow.title) update["title"] = external.title.trim();
-    } else {
+      update["status"] = to;
+    } else if (field === "description") {
       update["description"] = external.description;
+    } else if (field === "title") {
+      if (incoming) update["title"] = incoming;
+    } else {
+      update[field] = incoming;
     }
   }
   ticket = await applyTicketChanges(tx, acting, ticket, update);
@@ -483,22 +483,25 @@ export async function applyServicedeskRecord(
   entries.push({
     ...base,
     kind: applied.length === 0 && commentsAdded === 0 ? "sync.echo_suppressed" : "sync.applied",
-    detail: { ...base.detail, fields: applied, comments: commentsAdded, source, vendorChanged },
+    detail: { ...base.detail, fields: applied, comments: commentsAdded, source, vendorMoved },
   });
   await appendLedger(tx, entries);
-  const canonicalAfter = comparableCanonical(ticket!, vendorStatusOf);
-  const stillDiffers = changedFields(vendorNow as LinkSnapshot, canonicalAfter).length > 0;
+  // The vendor baseline moves to what was read; the canonical one only for the fields now in sync, so
+  // canonical changes not yet sent still differ from it and are still written.
+  const canonicalAfter = comparableCanonical(ticket!);
+  const canonicalBaseline: Partial<Comparable> = { ...baselines.canonical };
+  for (const field of applied as (keyof Comparable)[])
+    canonicalBaseline[field] = canonicalAfter[field] as never;
   await tx
     .update(externalLinks)
     .set({
-      snapshot: vendorNow as unknown as Record<string, unknown>,
+      snapshot: { vendor: vendorNow, canonical: canonicalBaseline } as Record<string, unknown>,
       externalUpdatedAt: new Date(external.updatedAt),
-      lastSyncedVersion: stillDiffers ? link.lastSyncedVersion : ticket!.version,
       updatedAt: now,
     })
     .where(and(eq(externalLinks.connectionId, connectionId), eq(externalLinks.ticketId, link.ticketId)));
   // Where the canonical value won a conflict, the vendor must be brought back in line.
-  if (canonicalWon && stillDiffers && loaded.row.direction === "both") {
+  if (canonicalWon && loaded.row.direction === "both") {
     await queueUpdateUnlessPending(tx, connectionId, ticket!, now);
   }
 }

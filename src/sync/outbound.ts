@@ -9,7 +9,7 @@ import type { EngineDeps } from "../services/context.js";
 import { servicedeskClientFor } from "./clients.js";
 import { type LoadedConnection, loadConnection } from "./connections.js";
 import { backoffMs } from "./settings.js";
-import { type ComparableTicket, changedFields, comparableCanonical, type LinkSnapshot } from "./snapshot.js";
+import { comparableCanonical, comparableVendor, type LinkBaselines, movedFields } from "./snapshot.js";
 
 type TicketRow = typeof tickets.$inferSelect;
 type OutboxRow = typeof outbox.$inferSelect;
@@ -314,36 +314,28 @@ async function ticketAndLink(db: Db, job: OutboxRow) {
   return { ticket, link };
 }
 
-function vendorStatus(loaded: LoadedConnection) {
-  return (status: TicketStatus) => {
-    if (loaded.connector.kind !== "servicedesk") return status;
-    return loaded.connector.mapping.fromCanonicalStatus(status, loaded.settings);
-  };
-}
-
-function snapshotOf(comparable: ComparableTicket): LinkSnapshot {
-  return { ...comparable, priority: comparable.priority ?? null };
-}
-
+/**
+ * Writes the canonical fields that moved off the canonical baseline. Returns the new baselines: the canonical
+ * one is now the ticket as sent; the vendor one takes the written fields as the vendor will echo them.
+ */
 async function pushChanges(
   client: ServicedeskClient,
-  loaded: LoadedConnection,
   ticket: TicketRow,
   externalId: string,
-  snapshot: LinkSnapshot,
+  baselines: LinkBaselines,
 ) {
-  const current = comparableCanonical(ticket, vendorStatus(loaded));
-  const fields = changedFields(snapshot, current);
-  if (fields.length === 0) return { fields, ref: null, snapshot };
+  const current = comparableCanonical(ticket);
+  const fields = movedFields(baselines.canonical, current);
+  if (fields.length === 0) return { fields, ref: null, baselines };
   const patch: Record<string, unknown> = {};
-  for (const field of fields) {
-    if (field === "status") patch["status"] = ticket.status;
-    else if (field === "priority") patch["priority"] = ticket.priority;
-    else if (field === "description") patch["description"] = ticket.description;
-    else patch[field] = ticket[field];
-  }
+  for (const field of fields) patch[field] = field === "description" ? ticket.description : ticket[field];
   const ref = await client.updateTicket(externalId, patch);
-  return { fields, ref, snapshot: { ...snapshot, ...snapshotOf(current) } };
+  // Read the record back so the vendor baseline holds the vendor's own values for what we wrote.
+  const echoed = await client.getTicket(ref.externalId);
+  const vendor = { ...baselines.vendor };
+  const readBack = comparableVendor(echoed);
+  for (const field of fields) vendor[field] = readBack[field] as never;
+  return { fields, ref, baselines: { canonical: current, vendor } };
 }
 
 const servicedeskHandlers: Record<string, JobHandler> = {
@@ -352,16 +344,19 @@ const servicedeskHandlers: Record<string, JobHandler> = {
     if (!ticket) return { externalId: null, detail: {}, noop: true };
     const client = servicedeskClientFor(options.engine, loaded);
     if (link?.externalId) {
-      return { externalId: link.externalId, detail: { action: "already_linked" }, noop: true };
+      // Linked meanwhile (the record came back by webhook carrying our id): send what it may lack.
+      return servicedeskHandlers["ticket.update"]!(db, options, job, loaded);
     }
     let ref = await client.createTicket(outboundTicket(ticket));
-    let snapshot: LinkSnapshot = snapshotOf(comparableCanonical(ticket, vendorStatus(loaded)));
+    let baselines: LinkBaselines = {};
     if (ref.action === "linked") {
       // A record from an earlier attempt (or made by hand) carries our id: bring it up to date.
-      const pushed = await pushChanges(client, loaded, ticket, ref.externalId, {});
-      snapshot = pushed.snapshot;
+      const pushed = await pushChanges(client, ticket, ref.externalId, {});
       ref = pushed.ref ?? ref;
     }
+    // The vendor baseline is what the vendor made of our create (defaults, derived fields), read back.
+    const created = await client.getTicket(ref.externalId);
+    baselines = { canonical: comparableCanonical(ticket), vendor: comparableVendor(created) };
     const now = options.now();
     return {
       externalId: ref.externalId,
@@ -377,7 +372,7 @@ const servicedeskHandlers: Record<string, JobHandler> = {
             url: ref.url,
             lastSyncedVersion: ticket.version,
             externalUpdatedAt: new Date(ref.updatedAt),
-            snapshot: snapshot as Record<string, unknown>,
+            snapshot: baselines as Record<string, unknown>,
             createdAt: now,
             updatedAt: now,
           })
@@ -387,7 +382,7 @@ const servicedeskHandlers: Record<string, JobHandler> = {
               externalId: ref.externalId,
               externalKey: ref.externalKey,
               url: ref.url,
-              snapshot: snapshot as Record<string, unknown>,
+              snapshot: baselines as Record<string, unknown>,
               updatedAt: now,
             },
           });
@@ -399,7 +394,7 @@ const servicedeskHandlers: Record<string, JobHandler> = {
     const { ticket, link } = await ticketAndLink(db, job);
     if (!ticket || !link?.externalId) return { externalId: null, detail: {}, noop: true };
     const client = servicedeskClientFor(options.engine, loaded);
-    const pushed = await pushChanges(client, loaded, ticket, link.externalId, link.snapshot as LinkSnapshot);
+    const pushed = await pushChanges(client, ticket, link.externalId, link.snapshot as LinkBaselines);
     if (pushed.fields.length === 0) return { externalId: link.externalId, detail: {}, noop: true };
     const ref = pushed.ref!;
     const relinked = ref.externalId !== link.externalId;
@@ -417,7 +412,7 @@ const servicedeskHandlers: Record<string, JobHandler> = {
             externalId: ref.externalId,
             externalKey: ref.externalKey,
             url: ref.url,
-            snapshot: pushed.snapshot as Record<string, unknown>,
+            snapshot: pushed.baselines as Record<string, unknown>,
             lastSyncedVersion: ticket.version,
             externalUpdatedAt: new Date(ref.updatedAt),
             updatedAt: options.now(),

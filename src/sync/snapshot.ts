@@ -1,43 +1,57 @@
-import type { Priority, TicketStatus } from "../../schemas/ticket.js";
+import type { ExternalTicket } from "../../connectors/sdk/index.js";
 
 /**
- * What we last knew a linked record held, in comparable form: the vendor's status value (lossy
- * statuses compare as vendor values), the canonical priority it reads as, title and description.
- * Inbound, a field equal to the snapshot is no change (our own write echoing back); outbound, a field
- * equal to the snapshot needs no write. Only real differences cross, so nothing ping-pongs.
+ * Each link keeps two baselines taken at the last sync: what the vendor record held (in the vendor's own
+ * values) and what the canonical ticket held. Inbound, only fields whose vendor value moved off the vendor
+ * baseline are applied, so our own writes echoing back change nothing; outbound, only fields whose canonical
+ * value moved off the canonical baseline are written. A field moved on both sides is a conflict, settled by
+ * the later update time. Nothing ping-pongs, and a human edit in between is a real move and syncs.
  */
-export interface LinkSnapshot {
-  title?: string;
-  description?: string;
-  status?: string;
-  priority?: Priority | null;
-}
-
-export interface ComparableTicket {
+export interface Comparable {
   title: string;
   /** "" for none: vendors store an empty description where we store null. */
   description: string;
-  /** Vendor status value for the canonical status. */
   status: string;
-  priority: Priority | null;
+  priority: string | null;
 }
 
-export type SnapshotField = keyof ComparableTicket;
-export const snapshotFields: SnapshotField[] = ["title", "description", "status", "priority"];
-
-/** Fields where `current` differs from the snapshot (an absent snapshot field counts as different). */
-export function changedFields(snapshot: LinkSnapshot, current: ComparableTicket): SnapshotField[] {
-  return snapshotFields.filter((field) => !(field in snapshot) || snapshot[field] !== current[field]);
+export interface LinkBaselines {
+  vendor?: Partial<Comparable>;
+  canonical?: Partial<Comparable>;
 }
 
-export function comparableCanonical(
-  ticket: { title: string; description: string | null; status: string; priority: Priority },
-  vendorStatusOf: (status: TicketStatus) => string,
-): ComparableTicket {
+export type SyncedField = keyof Comparable;
+export const syncedFields: SyncedField[] = ["title", "description", "status", "priority"];
+
+/** Fields where `current` moved off `baseline` (a field missing from the baseline counts as moved). */
+export function movedFields(baseline: Partial<Comparable> | undefined, current: Comparable): SyncedField[] {
+  return syncedFields.filter(
+    (field) => !baseline || !(field in baseline) || baseline[field] !== current[field],
+  );
+}
+
+export function comparableCanonical(ticket: {
+  title: string;
+  description: string | null;
+  status: string;
+  priority: string;
+}): Comparable {
   return {
     title: ticket.title.trim(),
     description: (ticket.description ?? "").trim(),
-    status: vendorStatusOf(ticket.status as TicketStatus),
+    status: ticket.status,
     priority: ticket.priority,
+  };
+}
+
+/** The vendor record in its own values (status and priority as the vendor names them). */
+export function comparableVendor(
+  external: Pick<ExternalTicket, "title" | "description" | "status" | "priority">,
+): Comparable {
+  return {
+    title: external.title.trim(),
+    description: (external.description ?? "").trim(),
+    status: external.status,
+    priority: external.priority,
   };
 }

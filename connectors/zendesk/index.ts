@@ -1,0 +1,47 @@
+import { baseSecretPaths, defineConnector } from "../sdk/index.js";
+import { createZendeskClient } from "./client.js";
+import { ZendeskSettings } from "./config.js";
+import { type ZendeskMappingContext, zendeskMapping, zendeskMappingContext } from "./mapping.js";
+import { parseZendeskWebhook, verifyZendeskWebhook } from "./webhook.js";
+
+export {
+  AttachmentTooLargeError,
+  createZendeskClient,
+  type DownloadedAttachment,
+  type UploadAttachmentOptions,
+  type UploadedAttachment,
+  type ZendeskClient,
+  type ZendeskClientOptions,
+  type ZendeskOutboundComment,
+} from "./client.js";
+export { integrationUserOf, ZendeskSettings } from "./config.js";
+export type {
+  AttachmentMeta,
+  ZendeskExternalComment,
+  ZendeskExternalTicket,
+  ZendeskMappingContext,
+} from "./mapping.js";
+export { zendeskMappingContext } from "./mapping.js";
+export {
+  createZendeskSimulator,
+  type SimulatorFault,
+  type ZendeskSimulator,
+  type ZendeskSimulatorOptions,
+} from "./simulator.js";
+export { isOwnChange, type ZendeskInboundNotice } from "./webhook.js";
+
+/** Zendesk Support tickets through the Tickets API, with signed webhooks (trigger or event subscription). */
+export const zendesk = defineConnector<ZendeskSettings, ZendeskMappingContext>({
+  kind: "servicedesk",
+  type: "zendesk",
+  displayName: "Zendesk Support",
+  capabilities: { servicedesk: true, carrier: false },
+  settingsSchema: ZendeskSettings,
+  // auth.token covers the API token as well as a bearer token.
+  secretPaths: baseSecretPaths,
+  createClient: (settings, deps) => createZendeskClient(settings, deps),
+  mappingContext: zendeskMappingContext,
+  verifyWebhook: verifyZendeskWebhook,
+  parseWebhook: parseZendeskWebhook,
+  mapping: zendeskMapping,
+});
