@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { Instant } from "./common.js";
+import { CarrierOptions } from "./delegation.js";
 
 export const connectorTypeIds = ["servicenow", "jsm", "zendesk", "tmf621", "mef-sonata"] as const;
 
@@ -13,7 +14,12 @@ export const CreateConnection = z
       .string()
       .min(1)
       .optional()
-      .openapi({ description: "Servicedesk connections belong to one tenant; provider credentials name it." }),
+      .openapi({
+        description: "Servicedesk connections belong to one tenant; provider credentials name it.",
+      }),
+    carrier: CarrierOptions.optional().openapi({
+      description: "Carrier connections only: OLA and relay options.",
+    }),
     settings: z.record(z.string(), z.unknown()).openapi({
       description:
         "The connector's settings: `{baseUrl, auth, webhookSecret?, mapping?, filter?, inboundQuery?}` plus its own fields (docs/connectors/<type>.md). Secrets are encrypted at rest and never returned.",
@@ -25,6 +31,7 @@ export const UpdateConnection = z
   .strictObject({
     name: z.string().trim().min(1).max(200).optional(),
     direction: z.enum(["both", "inbound", "outbound"]).optional(),
+    carrier: CarrierOptions.optional(),
     settings: z
       .record(z.string(), z.unknown())
       .optional()
@@ -40,7 +47,10 @@ export const Connection = z
     role: z.enum(["servicedesk", "carrier"]),
     direction: z.enum(["both", "inbound", "outbound"]),
     tenantId: z.string().nullable(),
-    webhookUrl: z.string().openapi({ description: "Where the vendor sends events (absolute, from PUBLIC_URL)." }),
+    carrier: CarrierOptions.nullable(),
+    webhookUrl: z
+      .string()
+      .openapi({ description: "Where the vendor sends events (absolute, from PUBLIC_URL)." }),
     settings: z.record(z.string(), z.unknown()).openapi({ description: "Settings with secrets redacted." }),
     createdAt: Instant,
     updatedAt: Instant,

@@ -29,7 +29,12 @@ export const TicketSla = z
     description: "The ticket's SLA clocks; a plan's extra named clocks appear by name.",
   });
 
-const SlaPause = z.strictObject({ from: instantWithOffset, to: instantWithOffset });
+const SlaPause = z
+  .strictObject({ from: instantWithOffset, to: instantWithOffset })
+  .refine((pause) => Date.parse(pause.to) >= Date.parse(pause.from), {
+    message: "must not be before from",
+    path: ["to"],
+  });
 
 export const SlaTargetsInput = z
   .strictObject({
@@ -38,6 +43,17 @@ export const SlaTargetsInput = z
     updateMinutes: z.int().positive().optional(),
     resolutionMinutes: z.int().positive().optional(),
     resolutionBusinessDays: z.int().positive().optional(),
+  })
+  .superRefine((targets, ctx) => {
+    for (const clock of ["response", "resolution"] as const) {
+      if (targets[`${clock}Minutes`] !== undefined && targets[`${clock}BusinessDays`] !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: [`${clock}BusinessDays`],
+          message: `give the ${clock} target in minutes or in business days, not both`,
+        });
+      }
+    }
   })
   .openapi("SlaTargetsInput");
 

@@ -8,6 +8,7 @@ import { authenticate } from "./middleware/auth.js";
 import { idempotency } from "./middleware/idempotency.js";
 import { requestLog } from "./middleware/request-log.js";
 import { connectionRoutes } from "./routes/connections/index.js";
+import { delegationRoutes } from "./routes/delegations/index.js";
 import { ledgerRoutes } from "./routes/ledger/index.js";
 import { operatorRoutes } from "./routes/operators/index.js";
 import { slaRoutes } from "./routes/sla/index.js";
@@ -47,6 +48,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", ledgerRoutes());
   app.route("/", slaRoutes());
   app.route("/", connectionRoutes());
+  app.route("/", delegationRoutes());
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

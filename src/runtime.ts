@@ -40,7 +40,10 @@ export function backgroundTasks(runtime: Runtime, id: string): WorkerTask[] {
       name: "inbox",
       run: () => runInbox(db, { engine, workerId: id, now: runtime.now, catalog: runtime.catalog }),
     },
-    { name: "outbox", run: () => runOutbox(db, { engine, workerId: id, now: runtime.now }) },
+    {
+      name: "outbox",
+      run: () => runOutbox(db, { engine, workerId: id, now: runtime.now, catalog: runtime.catalog }),
+    },
     { name: "poller", run: () => runPoller(db, { engine, now: runtime.now }) },
     {
       name: "sla-timers",

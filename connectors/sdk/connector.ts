@@ -264,6 +264,11 @@ export interface Connector<
   /** The translation context (priority tables with the connection's overrides) the client and mapping use. */
   mappingContext(settings: Settings): MappingContext;
   /**
+   * Who the connection writes as at the vendor, in the form {@link ExternalComment.author} carries (a user
+   * name or id): comments by this identity are our own and are never imported back.
+   */
+  integrationIdentity(settings: Settings): string | null;
+  /**
    * Authenticates a webhook on the raw bytes before anything parses it. Never throws.
    * `now` bounds signed timestamps for vendors that sign one.
    */

@@ -1,6 +1,6 @@
 import { baseSecretPaths, defineConnector } from "../sdk/index.js";
 import { createServiceNowClient } from "./client.js";
-import { ServiceNowSettings } from "./config.js";
+import { integrationUserOf, ServiceNowSettings } from "./config.js";
 import { type ServiceNowMappingContext, serviceNowMapping } from "./mapping.js";
 import { serviceNowMappingContext } from "./priority.js";
 import { parseServiceNowWebhook, verifyServiceNowWebhook } from "./webhook.js";
@@ -20,6 +20,7 @@ export const servicenow = defineConnector<ServiceNowSettings, ServiceNowMappingC
   secretPaths: baseSecretPaths,
   createClient: createServiceNowClient,
   mappingContext: serviceNowMappingContext,
+  integrationIdentity: integrationUserOf,
   verifyWebhook: verifyServiceNowWebhook,
   parseWebhook: parseServiceNowWebhook,
   mapping: serviceNowMapping,

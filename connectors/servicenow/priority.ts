@@ -18,12 +18,13 @@ export function serviceNowMappingContext(
   settings: ServiceNowSettings & { priorityOverride?: PriorityTableOverride },
 ): ServiceNowMappingContext {
   const scheme = resolveScheme(builtInPrioritySchemes.servicenow, settings.priorityOverride);
-  const matrix: ServiceNowPriorityMatrix | undefined = settings.impactUrgencyMatrix?.flatMap((row, impactIndex) =>
-    row.map((priority, urgencyIndex) => ({
-      impact: impactIndex + 1,
-      urgency: urgencyIndex + 1,
-      priority: Number(priority),
-    })),
+  const matrix: ServiceNowPriorityMatrix | undefined = settings.impactUrgencyMatrix?.flatMap(
+    (row, impactIndex) =>
+      row.map((priority, urgencyIndex) => ({
+        impact: impactIndex + 1,
+        urgency: urgencyIndex + 1,
+        priority: Number(priority),
+      })),
   );
   return {
     priority: {

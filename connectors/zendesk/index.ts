@@ -1,6 +1,6 @@
 import { baseSecretPaths, defineConnector } from "../sdk/index.js";
 import { createZendeskClient } from "./client.js";
-import { ZendeskSettings } from "./config.js";
+import { integrationUserOf, ZendeskSettings } from "./config.js";
 import { type ZendeskMappingContext, zendeskMapping, zendeskMappingContext } from "./mapping.js";
 import { parseZendeskWebhook, verifyZendeskWebhook } from "./webhook.js";
 
@@ -41,6 +41,7 @@ export const zendesk = defineConnector<ZendeskSettings, ZendeskMappingContext>({
   secretPaths: baseSecretPaths,
   createClient: (settings, deps) => createZendeskClient(settings, deps),
   mappingContext: zendeskMappingContext,
+  integrationIdentity: integrationUserOf,
   verifyWebhook: verifyZendeskWebhook,
   parseWebhook: parseZendeskWebhook,
   mapping: zendeskMapping,

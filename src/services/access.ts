@@ -137,7 +137,9 @@ export async function updateTenant(ctx: ServiceContext, id: string, input: z.inf
       },
     ]);
     // A new plan or zone changes every open ticket's targets.
-    await recomputeTenantClocks(tx, slaContext(ctx), id, "tenant_changed");
+    if (changes.plan !== undefined || changes.timezone !== undefined) {
+      await recomputeTenantClocks(tx, slaContext(ctx), id, "tenant_changed");
+    }
     return tenantToApi(row!);
   });
 }

@@ -279,6 +279,8 @@ export async function applySlaEvent(tx: Tx, ctx: SlaContext, ticket: TicketRow, 
       }
       if (to === "resolved") {
         meet(clocks.get("resolution"), "resolved");
+        // A named clock (an appointment) is moot once the ticket is resolved without it.
+        for (const clock of clocks.values()) if (clock.name.startsWith("extra:")) stop(clock, "resolved");
         if (sla.plan.updateUntil === "resolved") stop(clocks.get("update"), "resolved");
       }
       if (from === "resolved" && to === "in_progress") {

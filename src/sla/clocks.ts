@@ -158,8 +158,11 @@ export function viewClock(clock: ClockRecord | undefined, cal: CompiledCalendar,
   if (clock.startedAt === null) state = "none";
   else if (clock.metAt !== null)
     state = clock.breachedAt !== null || (finiteDue !== null && clock.metAt > finiteDue) ? "breached" : "met";
-  else if (clock.breachedAt !== null || (finiteDue !== null && now >= finiteDue)) state = "breached";
-  else if (clock.stoppedAt !== null) state = "none";
+  else if (clock.stoppedAt !== null) {
+    // Stopped unmet (closed or cancelled): breached only if it ran out before it stopped.
+    state =
+      clock.breachedAt !== null || (finiteDue !== null && clock.stoppedAt >= finiteDue) ? "breached" : "none";
+  } else if (clock.breachedAt !== null || (finiteDue !== null && now >= finiteDue)) state = "breached";
   else if (isPaused(clock)) state = "paused";
   else state = "running";
   return {

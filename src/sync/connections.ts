@@ -3,6 +3,7 @@ import { and, asc, eq, gt, inArray, isNull, ne, type SQL } from "drizzle-orm";
 import type { z } from "zod";
 import { redactSecrets } from "../../connectors/sdk/index.js";
 import type { CreateConnection, UpdateConnection } from "../../schemas/connection.js";
+import { CarrierOptions } from "../../schemas/delegation.js";
 import { actorOf, canAccessTenant, isProvider, tenantScope } from "../auth/principal.js";
 import type { Queryable } from "../db/client.js";
 import { connections, externalLinks, outbox, tenants, tickets } from "../db/schema/index.js";
@@ -50,13 +51,22 @@ function parseSettings(connector: AnyConnector, raw: unknown) {
   return parsed.data as Record<string, unknown>;
 }
 
+/** Every URL a connection makes the gateway call: the vendor API and, for OAuth2, its token endpoint. */
+async function assertReachableUrls(settings: Record<string, unknown>, ctx: ServiceContext) {
+  await assertReachableBaseUrl(String(settings["baseUrl"]), ctx.engine.sync);
+  const auth = settings["auth"] as { type?: string; tokenUrl?: string } | undefined;
+  if (auth?.type === "oauth2" && auth.tokenUrl) {
+    await assertReachableBaseUrl(auth.tokenUrl, ctx.engine.sync, "settings.auth.tokenUrl");
+  }
+}
+
 /** Connections whose vendor cannot sign a request are reached at a URL carrying an unguessable secret. */
 export function webhookUrlOf(
   engine: Pick<EngineDeps, "publicUrl">,
   loaded: Pick<LoadedConnection, "row" | "connector" | "pathSecret">,
 ): string {
   const base = `${engine.publicUrl}/webhooks/${loaded.row.id}`;
-  return loaded.connector.kind === "carrier" ? `${base}/${loaded.pathSecret}` : base;
+  return loaded.connector.kind === "carrier" ? `${base}/${encodeURIComponent(loaded.pathSecret)}` : base;
 }
 
 export function loadConnectionRow(
@@ -87,6 +97,7 @@ function toApi(engine: EngineDeps, loaded: LoadedConnection) {
     role: row.role,
     direction: row.direction,
     tenantId: row.tenantId,
+    carrier: (row.carrierOptions as z.infer<typeof CarrierOptions> | null) ?? null,
     webhookUrl: webhookUrlOf(engine, loaded),
     settings: redactSecrets(loaded.settings, loaded.connector.secretPaths) as Record<string, unknown>,
     createdAt: row.createdAt.toISOString(),
@@ -123,6 +134,11 @@ export async function createConnection(ctx: ServiceContext, input: z.infer<typeo
       });
     }
   } else {
+    if (input.carrier !== undefined) {
+      throw new GatewayError("VALIDATION_FAILED", "Carrier options are for carrier connections.", {
+        errors: [{ path: "carrier", message: "not allowed for a servicedesk connection" }],
+      });
+    }
     tenantId = ctx.principal.kind === "tenant" ? ctx.principal.tenantId : (input.tenantId ?? null);
     if (ctx.principal.kind === "tenant" && input.tenantId !== undefined && input.tenantId !== tenantId) {
       throw new GatewayError("NOT_FOUND", `Tenant ${input.tenantId} was not found.`);
@@ -146,7 +162,10 @@ export async function createConnection(ctx: ServiceContext, input: z.infer<typeo
   const settings = parseSettings(connector, rawSettings);
   await assertReachableBaseUrl(String(settings["baseUrl"]), ctx.engine.sync);
   const now = ctx.now();
-  const pathSecret = randomBytes(24).toString("base64url");
+  // Carriers cannot sign their events: the callback URL carries the connection's webhook secret, which the
+  // connector checks in constant time; other vendors authenticate in headers and need no path secret.
+  const pathSecret =
+    connector.kind === "carrier" ? String(settings["webhookSecret"]) : randomBytes(24).toString("base64url");
   const row = await ctx.db.transaction(async (tx) => {
     const [inserted] = await tx
       .insert(connections)
@@ -160,8 +179,12 @@ export async function createConnection(ctx: ServiceContext, input: z.infer<typeo
         settingsEncrypted: encryptSecret(ctx.engine.secretsKey, JSON.stringify(settings)),
         pathSecretEncrypted: encryptSecret(ctx.engine.secretsKey, pathSecret),
         filter: (settings["filter"] as ConnectionRow["filter"]) ?? null,
-        // Reconciliation starts from now: records changed before the connection are not imported.
-        pollCursor: now.toISOString(),
+        carrierOptions: wantsCarrier
+          ? (CarrierOptions.parse(input.carrier ?? {}) as Record<string, unknown>)
+          : null,
+        // Reconciliation starts from now: records changed before the connection are not imported. Carrier
+        // cursors are the connector's own (it re-reads open delegations), so they start empty.
+        pollCursor: connector.kind === "carrier" ? null : now.toISOString(),
         pollNextAt: new Date(now.getTime() + ctx.engine.sync.pollIntervalMs),
         createdAt: now,
         updatedAt: now,
@@ -261,14 +284,22 @@ export async function updateConnection(
   const settings = input.settings
     ? parseSettings(loaded.connector, mergeSettings(loaded.settings, input.settings))
     : loaded.settings;
-  if (input.settings) await assertReachableBaseUrl(String(settings["baseUrl"]), ctx.engine.sync);
+  if (input.settings) await assertReachableUrls(settings, ctx);
+  const secretChanged =
+    loaded.connector.kind === "carrier" && settings["webhookSecret"] !== loaded.settings["webhookSecret"];
   const row = await ctx.db.transaction(async (tx) => {
     const [updated] = await tx
       .update(connections)
       .set({
         ...(input.name !== undefined ? { name: input.name } : {}),
         ...(input.direction !== undefined ? { direction: input.direction } : {}),
+        ...(input.carrier !== undefined && loaded.connector.kind === "carrier"
+          ? { carrierOptions: CarrierOptions.parse(input.carrier) as Record<string, unknown> }
+          : {}),
         settingsEncrypted: encryptSecret(ctx.engine.secretsKey, JSON.stringify(settings)),
+        ...(secretChanged
+          ? { pathSecretEncrypted: encryptSecret(ctx.engine.secretsKey, String(settings["webhookSecret"])) }
+          : {}),
         filter: (settings["filter"] as ConnectionRow["filter"]) ?? null,
         updatedAt: ctx.now(),
       })
@@ -286,9 +317,21 @@ export async function updateConnection(
         detail: { fields: [...Object.keys(input)], settings: Object.keys(input.settings ?? {}) },
       },
     ]);
+    if (secretChanged || (loaded.connector.kind === "carrier" && input.settings?.["baseUrl"] !== undefined)) {
+      // The callback URL changed with the secret (or the carrier moved): register the listener again.
+      await tx.insert(outbox).values({
+        connectionId: id,
+        ticketId: id,
+        tenantId: null,
+        kind: "listener.register",
+        payload: {},
+        nextAttemptAt: ctx.now(),
+      });
+    }
     return updated!;
   });
-  return toApi(ctx.engine, { ...loaded, row, settings });
+  const pathSecret = secretChanged ? String(settings["webhookSecret"]) : loaded.pathSecret;
+  return toApi(ctx.engine, { ...loaded, row, settings, pathSecret });
 }
 
 /** Marks the connection deleted, drops its pending work and removes what it registered at the vendor. */

@@ -61,8 +61,9 @@ async function settle(tx: Tx, ctx: ServiceContext, row: OutboxRow, action: "repl
       action === "replay"
         ? {
             status: "pending",
-            attempts: 0,
-            firstAttemptAt: null,
+            // Above zero, so the replay reads back before appending: the write may have landed.
+            attempts: 1,
+            firstAttemptAt: now,
             deadAt: null,
             nextAttemptAt: now,
             lockedBy: null,

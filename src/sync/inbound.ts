@@ -250,8 +250,9 @@ async function processInboxRow(db: Db, options: InboxOptions, row: typeof inbox.
     });
   } catch (error) {
     const message = (error instanceof Error ? error.message : String(error)).slice(0, 1000);
-    const dead =
-      row.attempts >= options.engine.sync.maxAttempts || (error instanceof HttpError && !error.retryable);
+    const permanent =
+      error instanceof HttpError ? !error.retryable : (error as { retryable?: unknown }).retryable !== true;
+    const dead = row.attempts >= options.engine.sync.maxAttempts || permanent;
     await db.transaction(async (tx) => {
       await tx
         .update(inbox)
@@ -554,7 +555,10 @@ async function importComments(
         .where(eq(commentLinks.connectionId, loaded.row.id))
     ).map((c) => c.externalCommentId),
   );
-  const ours = integrationIdentity(loaded.settings);
+  const ours =
+    loaded.connector.kind === "servicedesk"
+      ? loaded.connector.integrationIdentity(loaded.settings)
+      : integrationIdentity(loaded.settings);
   let added = 0;
   let current = ticket;
   for (const comment of external.comments) {

@@ -1,6 +1,7 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { OutboundTicket, ServicedeskClient } from "../../connectors/sdk/index.js";
 import { HttpError } from "../../connectors/sdk/index.js";
+import type { PlanCatalog } from "../../schemas/plan.js";
 import type { TicketStatus } from "../../schemas/ticket.js";
 import { type Db, queryRows, type Tx } from "../db/client.js";
 import { commentLinks, comments, connections, externalLinks, outbox, tickets } from "../db/schema/index.js";
@@ -111,6 +112,8 @@ export interface DispatchOptions {
   engine: EngineDeps;
   workerId: string;
   now: () => Date;
+  /** Jobs that change tickets (a carrier's answer) run SLA bookkeeping. */
+  catalog: PlanCatalog;
 }
 
 /**
@@ -246,7 +249,8 @@ async function recordFailure(
 ) {
   const now = options.now();
   const http = error instanceof HttpError ? error : null;
-  const permanent = http !== null && !http.retryable;
+  // Errors that are not HTTP (bad data, a bug) do not heal by retrying, unless they say they might.
+  const permanent = http !== null ? !http.retryable : (error as { retryable?: unknown }).retryable !== true;
   const tooOld =
     job.firstAttemptAt !== null &&
     now.getTime() - job.firstAttemptAt.getTime() > options.engine.sync.maxAgeMs;
@@ -459,7 +463,7 @@ const servicedeskHandlers: Record<string, JobHandler> = {
         visibility: comment.visibility,
         ...(comment.authorName ? { authorName: comment.authorName } : {}),
       },
-      { attempt: job.attempts, since: job.firstAttemptAt ?? options.now() },
+      { attempt: job.attempts, since: job.createdAt },
     );
     return {
       externalId: link.externalId,

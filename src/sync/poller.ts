@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { and, eq, inArray, sql } from "drizzle-orm";
+import { HttpError } from "../../connectors/sdk/index.js";
 import { type Db, queryRows } from "../db/client.js";
 import { connections, inbox } from "../db/schema/index.js";
 import { appendLedger } from "../ledger/append.js";
@@ -102,8 +103,9 @@ export async function runPoller(db: Db, options: { engine: EngineDeps; now: () =
           ]);
         }
       });
-    } catch {
+    } catch (error) {
       // A failing vendor is retried at the next interval; the cursor did not move, so nothing is skipped.
+      await recordPollFailure(db, row, now, error);
       await db
         .update(connections)
         .set({
@@ -114,4 +116,36 @@ export async function runPoller(db: Db, options: { engine: EngineDeps; now: () =
     }
   }
   return due.length;
+}
+
+const POLL_FAILURE_EVERY_MS = 3_600_000;
+
+/** A failing poll is recorded, at most once an hour per connection, so bad credentials do not go unseen. */
+async function recordPollFailure(db: Db, row: typeof connections.$inferSelect, now: Date, error: unknown) {
+  const chainKey = row.tenantId ?? "provider";
+  const recent = await queryRows<{ found: number }>(
+    db,
+    sql`select 1 as found from ledger_entries
+        where chain_key = ${chainKey} and connection_id = ${row.id} and kind = 'sync.poll_failed'
+          and occurred_at > ${new Date(now.getTime() - POLL_FAILURE_EVERY_MS).toISOString()}::timestamptz
+        limit 1`,
+  );
+  if (recent.length > 0) return;
+  await db.transaction(async (tx) => {
+    await appendLedger(tx, [
+      {
+        tenantId: row.tenantId,
+        connectionId: row.id,
+        direction: "inbound",
+        kind: "sync.poll_failed",
+        actor: { type: "system", id: "poller" },
+        side: "provider",
+        detail: {
+          connector: row.type,
+          httpStatus: error instanceof HttpError ? error.status : null,
+          error: (error instanceof Error ? error.message : String(error)).slice(0, 200),
+        },
+      },
+    ]);
+  });
 }

@@ -34,27 +34,35 @@ export function startWorker(options: {
   let timer: NodeJS.Timeout | null = null;
 
   const pass = async () => {
+    let handled = 0;
     for (const task of options.tasks) {
       try {
-        await task.run();
+        handled += await task.run();
       } catch (error) {
         options.logger.error({ err: error, task: task.name, workerId: id }, "worker task failed");
       }
     }
+    return handled;
   };
-  const schedule = () => {
+  // While there is work the loop goes again at once; when idle it waits a tick.
+  const schedule = (busy: boolean) => {
     if (stopped) return;
-    timer = setTimeout(() => {
-      running = pass().finally(schedule);
-    }, options.tickMs);
+    timer = setTimeout(
+      () => {
+        running = pass().then(
+          (handled) => schedule(handled > 0),
+          () => schedule(false),
+        );
+      },
+      busy ? 0 : options.tickMs,
+    );
   };
-  schedule();
+  schedule(false);
   return {
     id,
     tickNow: async () => {
       await running;
-      running = pass();
-      await running;
+      await pass();
     },
     stop: async () => {
       stopped = true;

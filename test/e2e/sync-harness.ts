@@ -69,7 +69,12 @@ export async function createSyncTestApp(sync: Partial<SyncSettings> = {}): Promi
       now: ctx.deps.now,
       catalog: ctx.deps.catalog,
     });
-    const outbox = await runOutbox(db, { engine: engine(), workerId, now: ctx.deps.now });
+    const outbox = await runOutbox(db, {
+      engine: engine(),
+      workerId,
+      now: ctx.deps.now,
+      catalog: ctx.deps.catalog,
+    });
     return inbox + outbox;
   };
   return {

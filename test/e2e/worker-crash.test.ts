@@ -149,11 +149,13 @@ describe.runIf(engine === "postgres")("outbox workers on PostgreSQL", () => {
             engine: { ...engineDeps, sync: { ...engineDeps.sync, batchSize: 4 } },
             workerId: "w1",
             now: () => new Date(),
+            catalog: ctx.deps.catalog,
           }),
           runOutbox(secondPool.db, {
             engine: { ...engineDeps, sync: { ...engineDeps.sync, batchSize: 4 } },
             workerId: "w2",
             now: () => new Date(),
+            catalog: ctx.deps.catalog,
           }),
         ]);
         if (handled[0] + handled[1] === 0) break;

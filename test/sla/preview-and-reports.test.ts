@@ -117,6 +117,24 @@ describe("POST /v1/sla/preview", () => {
     expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(path);
   });
 
+  it("rejects a reversed pause and a target given both ways, naming the path", async () => {
+    const reversed = await ctx.admin.post("/v1/sla/preview", {
+      openedAt: "2026-11-23T09:00:00Z",
+      plan: "ombori-pilot",
+      priority: "P1",
+      pauses: [{ from: "2026-11-23T11:00:00Z", to: "2026-11-23T10:00:00Z" }],
+    });
+    expect(reversed.status, reversed.text).toBe(400);
+    expect(reversed.body.errors.map((e: { path: string }) => e.path)).toContain("pauses[0].to");
+    const both = await ctx.admin.post("/v1/sla/preview", {
+      openedAt: "2026-11-23T09:00:00Z",
+      calendar: { timezone: "UTC", hours: allWeek([["08:00", "17:00"]]) },
+      targets: { responseMinutes: 60, responseBusinessDays: 1 },
+    });
+    expect(both.status, both.text).toBe(400);
+    expect(both.body.errors.map((e: { path: string }) => e.path)).toContain("targets.responseBusinessDays");
+  });
+
   it("rejects a bad priority, an instant without offset, and answers 404 for an unknown plan", async () => {
     const badPriority = await ctx.admin.post("/v1/sla/preview", {
       openedAt: "2026-11-23T09:00:00Z",

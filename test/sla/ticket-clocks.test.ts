@@ -275,6 +275,27 @@ describe("extra named clocks and stops", () => {
     expect(view.appointment).toMatchObject({ state: "met", metAt: "2026-11-24T14:00:00Z" });
   });
 
+  it("stops the appointment clock when the ticket is resolved without one", async () => {
+    const tenant = await createTenant(ctx, { plan: "helpdesk-incidents" });
+    const id = await open(tenant.client, "P3", "2026-11-23T15:00:00Z");
+    at("2026-11-23T16:00:00Z");
+    await ctx.admin.patch(`/v1/tickets/${id}`, { status: "resolved" });
+    at("2026-11-30T15:00:00Z");
+    await timers();
+    const view = await sla(id);
+    expect(view.appointment.state).toBe("none");
+    expect(await slaKinds(id)).not.toContain("sla.breached:extra:appointment");
+  });
+
+  it("shows a clock stopped in time as none, also after its old due time passed", async () => {
+    const tenant = await createTenant(ctx, { plan: "ombori-production" });
+    const id = await open(tenant.client, "P1", "2026-11-23T09:00:00Z");
+    at("2026-11-23T09:05:00Z");
+    await tenant.client.patch(`/v1/tickets/${id}`, { status: "cancelled" });
+    at("2026-11-23T12:00:00Z");
+    expect((await sla(id)).response.state).toBe("none");
+  });
+
   it("stops open clocks when a ticket is closed", async () => {
     const tenant = await createTenant(ctx, { plan: "roi-priority" });
     const id = await open(tenant.client, "P2", "2026-11-23T17:00:00Z");

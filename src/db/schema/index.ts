@@ -1,4 +1,5 @@
 export * from "./access.js";
+export * from "./delegations.js";
 export * from "./idempotency.js";
 export * from "./ledger.js";
 export * from "./sla.js";

@@ -27,6 +27,8 @@ export const connections = pgTable(
     settingsEncrypted: text("settings_encrypted").notNull(),
     /** Unguessable path segment for vendors that cannot sign (`/webhooks/:id/:secret`), encrypted. */
     pathSecretEncrypted: text("path_secret_encrypted").notNull(),
+    /** Carrier connections: OLA (calendar and targets per priority) and how the carrier leg reaches the client. */
+    carrierOptions: jsonb("carrier_options").$type<Record<string, unknown> | null>(),
     /** The outbound filter from the settings, kept in the clear (no secrets) so ticket writes can apply it. */
     filter: jsonb("filter").$type<{
       priorities?: string[];
