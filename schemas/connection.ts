@@ -10,13 +10,9 @@ export const CreateConnection = z
     name: z.string().trim().min(1).max(200),
     role: z.enum(["servicedesk", "carrier"]),
     direction: z.enum(["both", "inbound", "outbound"]).default("both"),
-    tenantId: z
-      .string()
-      .min(1)
-      .optional()
-      .openapi({
-        description: "Servicedesk connections belong to one tenant; provider credentials name it.",
-      }),
+    tenantId: z.string().min(1).optional().openapi({
+      description: "Servicedesk connections belong to one tenant; provider credentials name it.",
+    }),
     carrier: CarrierOptions.optional().openapi({
       description: "Carrier connections only: OLA and relay options.",
     }),

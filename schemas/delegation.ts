@@ -35,19 +35,13 @@ export const CarrierOptions = z
       .openapi({
         description: "The carrier's OLA: acknowledge and restore targets per priority, in business minutes.",
       }),
-    resolveTicketOnCarrierResolution: z
-      .boolean()
-      .default(false)
-      .openapi({
-        description: "Resolve the client's ticket when the carrier resolves (off: the provider decides).",
-      }),
-    relayStatusToClient: z
-      .boolean()
-      .default(true)
-      .openapi({
-        description:
-          "Tell the client about the carrier leg's progress with public comments (no carrier internals).",
-      }),
+    resolveTicketOnCarrierResolution: z.boolean().default(false).openapi({
+      description: "Resolve the client's ticket when the carrier resolves (off: the provider decides).",
+    }),
+    relayStatusToClient: z.boolean().default(true).openapi({
+      description:
+        "Tell the client about the carrier leg's progress with public comments (no carrier internals).",
+    }),
   })
   .openapi("CarrierOptions");
 export type CarrierOptions = z.infer<typeof CarrierOptions>;
