@@ -53,7 +53,9 @@ export interface RunningDemo {
   summary: DemoSummary;
 }
 
+/** How long each step waits for its effect; sync normally takes well under a second. */
 const WAIT_MS = 10_000;
+const plans = { acme: "ombori-production", globex: "roi-priority" } as const;
 
 export async function runDemo(options: DemoOptions = {}): Promise<RunningDemo> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
@@ -193,7 +195,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<RunningDemo> {
     await step("Setup: two client organisations, each with its servicedesk", async () => {
       const acme = await api<Tenant>("POST", "/v1/tenants", admin, {
         name: "Acme Retail",
-        plan: "ombori-production",
+        plan: plans.acme,
       });
       const serviceNowConnection = await api<CreatedConnection>("POST", "/v1/connections", admin, {
         type: "servicenow",
@@ -211,12 +213,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<RunningDemo> {
         secret: required(serviceNowConnection.webhookSecret, "ServiceNow webhook secret"),
       };
       summary.tenants.acme = { id: acme.id, apiKey: acme.apiKey, connectionId: serviceNowConnection.id };
-      log(`     Acme Retail       ${acme.id}  plan ombori-production`);
+      log(`     Acme Retail       ${acme.id}  plan ${plans.acme}`);
       log(`       ↔ ServiceNow    ${serviceNowConnection.id}  webhooks → ${serviceNowConnection.webhookUrl}`);
 
       const globex = await api<Tenant>("POST", "/v1/tenants", admin, {
         name: "Globex Logistics",
-        plan: "roi-priority",
+        plan: plans.globex,
       });
       const zendeskConnection = await api<CreatedConnection>("POST", "/v1/connections", admin, {
         type: "zendesk",
@@ -240,7 +242,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<RunningDemo> {
         kind: "trigger",
       };
       summary.tenants.globex = { id: globex.id, apiKey: globex.apiKey, connectionId: zendeskConnection.id };
-      log(`     Globex Logistics  ${globex.id}  plan roi-priority`);
+      log(`     Globex Logistics  ${globex.id}  plan ${plans.globex}`);
       log(`       ↔ Zendesk       ${zendeskConnection.id}  webhooks → ${zendeskConnection.webhookUrl}`);
     });
     const acme = summary.tenants.acme;
@@ -284,16 +286,18 @@ export async function runDemo(options: DemoOptions = {}): Promise<RunningDemo> {
         const dueAt = ticket.sla?.response.dueAt;
         if (dueAt) {
           // The due time is business time on the plan's calendar, so say it in the plan's own zone too.
-          const plan = await api<Plan>("GET", "/v1/plans/ombori-production", admin);
+          const plan = await api<Plan>("GET", `/v1/plans/${plans.acme}`, admin);
           const local = new Intl.DateTimeFormat("en-GB", {
             timeZone: plan.calendar.timezone,
             weekday: "short",
             hour: "2-digit",
             minute: "2-digit",
           }).format(new Date(dueAt));
-          const minutes = plan.targets.P1?.responseMinutes;
+          const minutes = plan.targets[ticket.priority]?.responseMinutes;
           log(`                 SLA response due ${dueAt} = ${local} ${plan.calendar.timezone}`);
-          log(`                 (${plan.name}: P1 response within ${minutes} business minutes)`);
+          log(
+            `                 (${plan.name}: ${ticket.priority} response within ${minutes} business minutes)`,
+          );
         } else fail("the ticket has no SLA response clock");
         const written = await waitFor(
           async () => serviceNow.state.incidents.get(sysId)?.["correlation_id"] || null,
@@ -454,15 +458,18 @@ function printWhereToLook(
     `  Zendesk      ${where.zendeskUrl}/api/v2/tickets  (Basic sync@client.example/token / simulator-api-token)`,
   );
   log("");
+  log("  # every ticket, as the provider:");
   log(`  curl -s ${gatewayUrl}/v1/tickets ${auth(DEMO_ADMIN_TOKEN)}`);
   const { acme, globex } = summary.tenants;
   if (acme && summary.serviceNow.ticketId) {
-    log(`  # what Acme itself sees (its tenant key):`);
+    log("  # Acme's comments as Acme itself sees them (its tenant key; no internal note):");
     log(`  curl -s ${gatewayUrl}/v1/tickets/${summary.serviceNow.ticketId}/comments ${auth(acme.apiKey)}`);
   }
   if (globex && summary.zendesk.ticketId) {
+    log("  # the integration ledger of Globex's ticket (its tenant key):");
     log(`  curl -s ${gatewayUrl}/v1/tickets/${summary.zendesk.ticketId}/ledger ${auth(globex.apiKey)}`);
   }
+  log("  # recompute every hash chain, and the incidents as ServiceNow holds them:");
   log(`  curl -s ${gatewayUrl}/v1/ledger/verify ${auth(DEMO_ADMIN_TOKEN)}`);
   log(`  curl -s -u svc.ticketsync:simulator-password '${where.serviceNowUrl}/api/now/table/incident'`);
 }

@@ -25,7 +25,7 @@ export function zodFieldErrors(error: ZodError): FieldError[] {
   return issuesToFieldErrors(error.issues, []);
 }
 
-function issuesToFieldErrors(issues: readonly Issue[], prefix: PropertyKey[]): FieldError[] {
+export function issuesToFieldErrors(issues: readonly Issue[], prefix: PropertyKey[]): FieldError[] {
   const out: FieldError[] = [];
   for (const raw of issues) {
     const issue = { ...raw, path: [...prefix, ...raw.path] } as Issue;

@@ -11,6 +11,7 @@ import { formatIssuePath, GatewayError } from "../errors.js";
 import { appendLedger } from "../ledger/append.js";
 import { decodeCursor, page } from "../lib/cursor.js";
 import { newId } from "../lib/ids.js";
+import { issuesToFieldErrors } from "../lib/problem.js";
 import { decryptSecret, encryptSecret } from "../lib/secrets.js";
 import type { EngineDeps, ServiceContext } from "../services/context.js";
 import { type AnyConnector, connectorFor } from "./registry.js";
@@ -42,10 +43,7 @@ function parseSettings(connector: AnyConnector, raw: unknown) {
   const parsed = connector.settingsSchema.safeParse(raw);
   if (!parsed.success) {
     throw new GatewayError("VALIDATION_FAILED", "The connection settings are not valid for this connector.", {
-      errors: parsed.error.issues.map((issue) => ({
-        path: formatIssuePath(["settings", ...issue.path]),
-        message: issue.message,
-      })),
+      errors: issuesToFieldErrors(parsed.error.issues, ["settings"]),
     });
   }
   return parsed.data as Record<string, unknown>;
