@@ -41,8 +41,30 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
+/** Runs a bench helper script in its own process and waits for its `listening <port>` line. */
+export async function startScript(script: string, env: NodeJS.ProcessEnv = {}): Promise<RunningGateway> {
+  const child = spawn(process.execPath, ["--import", "tsx", script], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (d) => {
+      out += d;
+      const match = /listening (\d+)/.exec(out);
+      if (match) resolve(Number(match[1]));
+    });
+    child.on("exit", (code) => reject(new Error(`${script} exited ${code}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      const exited = new Promise((r) => child.on("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
 /** Starts `src/server.ts` in its own process, so the load generator does not share its event loop. */
-export async function startGateway(options: { databaseUrl?: string; port: number }): Promise<RunningGateway> {
+export async function startGateway(options: { databaseUrl?: string; port: number; env?: NodeJS.ProcessEnv }): Promise<RunningGateway> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PORT: String(options.port),
@@ -52,6 +74,7 @@ export async function startGateway(options: { databaseUrl?: string; port: number
     SECRETS_KEY: BENCH_SECRETS_KEY,
     DATA_DIR: mkdtempSync(join(tmpdir(), "tsg-bench-")),
   };
+  Object.assign(env, options.env ?? {});
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
   else delete env.DATABASE_URL;
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
@@ -82,6 +105,11 @@ export async function startGateway(options: { databaseUrl?: string; port: number
       await exited;
     },
   };
+}
+
+export function percentile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
 }
 
 export function median(values: number[]): number {

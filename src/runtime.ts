@@ -23,7 +23,13 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   const logger = createLogger(config.logLevel);
   const catalog = loadPlanCatalog(config.planCatalogFile ? { extraFile: config.planCatalogFile } : {});
   const database = await openDatabase(config.database);
-  await runMigrations(database);
+  try {
+    await runMigrations(database);
+  } catch (error) {
+    // Release the database (and a PGlite directory's lock) so the process can report and exit cleanly.
+    await database.close();
+    throw error;
+  }
   return { config, logger, database, catalog, now: () => new Date() };
 }
 

@@ -7,6 +7,29 @@ import { canonicalJson, sha256Hex } from "../lib/hash.js";
 
 export const PROVIDER_CHAIN = "provider";
 
+/** Chains per tenant: writers of one tenant spread over them instead of queueing on one chain head. */
+export const CHAIN_SHARDS = 16;
+
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+/**
+ * Which chain an entry extends: a tenant's entries are spread over {@link CHAIN_SHARDS} chains by ticket (so a
+ * ticket's whole history is one ordered chain), else by external id; tenant-level entries have their own chain.
+ */
+export function chainKeyOf(entry: Pick<LedgerEntryInput, "tenantId" | "ticketId" | "externalId">): string {
+  const owner = entry.tenantId ?? PROVIDER_CHAIN;
+  const spreadBy = entry.ticketId ?? entry.externalId;
+  if (!spreadBy) return owner;
+  return `${owner}:${fnv1a(spreadBy) % CHAIN_SHARDS}`;
+}
+
 export interface LedgerEntryInput {
   tenantId: string | null;
   ticketId?: string | null;
@@ -55,9 +78,13 @@ export function computeEntryHash(entry: Omit<StoredLedgerEntry, "hash">): string
  */
 export async function appendLedger(tx: Tx, entries: LedgerEntryInput[]): Promise<StoredLedgerEntry[]> {
   const stored: StoredLedgerEntry[] = [];
-  for (const input of entries) {
-    const chainKey = input.tenantId ?? PROVIDER_CHAIN;
+  // Chain locks are taken in key order, so two transactions appending to the same chains cannot deadlock.
+  const ordered = entries.map((input, index) => ({ input, index, chainKey: chainKeyOf(input) }));
+  const lockOrder = [...new Set(ordered.map((o) => o.chainKey))].sort();
+  for (const chainKey of lockOrder) {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`ledger:${chainKey}`}, 0))`);
+  }
+  for (const { input, chainKey } of ordered) {
     // After the lock (a statement's snapshot is taken when it starts, so the head must be read after it).
     const [head] = await queryRows<{ hash: string | null; sequence: string | number }>(
       tx,

@@ -15,12 +15,13 @@ const BATCH = 1000;
  * Walks each chain in order, recomputing every entry's hash and checking it links to its predecessor.
  * An entry edited, inserted or removed behind the application's back breaks the chain at that point.
  */
-export async function verifyLedger(db: Db, options: { chainKey?: string } = {}): Promise<LedgerVerification> {
-  const chainKeys = options.chainKey
-    ? [options.chainKey]
-    : (await db.selectDistinct({ chainKey: ledgerEntries.chainKey }).from(ledgerEntries)).map(
-        (r) => r.chainKey,
-      );
+export async function verifyLedger(db: Db, options: { tenantId?: string } = {}): Promise<LedgerVerification> {
+  const chainKeys = (
+    await db
+      .selectDistinct({ chainKey: ledgerEntries.chainKey })
+      .from(ledgerEntries)
+      .where(options.tenantId ? eq(ledgerEntries.tenantId, options.tenantId) : undefined)
+  ).map((r) => r.chainKey);
   let checked = 0;
   let firstBroken: number | null = null;
   for (const chainKey of chainKeys) {

@@ -79,7 +79,7 @@ export async function* exportLedger(ctx: ServiceContext, filters: Filters): Asyn
 }
 
 export async function verify(ctx: ServiceContext, tenantId?: string) {
-  return verifyLedger(ctx.db, tenantId ? { chainKey: tenantId } : {});
+  return verifyLedger(ctx.db, tenantId ? { tenantId } : {});
 }
 
 export { PROVIDER_CHAIN };

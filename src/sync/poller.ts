@@ -3,7 +3,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { HttpError } from "../../connectors/sdk/index.js";
 import { type Db, queryRows } from "../db/client.js";
 import { connections, inbox } from "../db/schema/index.js";
-import { appendLedger } from "../ledger/append.js";
+import { appendLedger, chainKeyOf } from "../ledger/append.js";
 import type { EngineDeps } from "../services/context.js";
 import { servicedeskClientFor } from "./clients.js";
 import { loadConnectionRow } from "./connections.js";
@@ -122,11 +122,10 @@ const POLL_FAILURE_EVERY_MS = 3_600_000;
 
 /** A failing poll is recorded, at most once an hour per connection, so bad credentials do not go unseen. */
 async function recordPollFailure(db: Db, row: typeof connections.$inferSelect, now: Date, error: unknown) {
-  const chainKey = row.tenantId ?? "provider";
   const recent = await queryRows<{ found: number }>(
     db,
     sql`select 1 as found from ledger_entries
-        where chain_key = ${chainKey} and connection_id = ${row.id} and kind = 'sync.poll_failed'
+        where chain_key = ${chainKeyOf({ tenantId: row.tenantId })} and connection_id = ${row.id} and kind = 'sync.poll_failed'
           and occurred_at > ${new Date(now.getTime() - POLL_FAILURE_EVERY_MS).toISOString()}::timestamptz
         limit 1`,
   );

@@ -3,7 +3,7 @@ import type { Logger } from "../lib/logger.js";
 
 export interface WorkerTask {
   name: string;
-  /** One pass; returns how many items it handled (a full batch makes the loop go again at once). */
+  /** One pass; returns how many items it handled (work found makes that task's loop go again at once). */
   run(): Promise<number>;
 }
 
@@ -19,8 +19,9 @@ export function workerId(): string {
 }
 
 /**
- * The background loop: every tick it runs each task; state lives in the database (durable timers,
- * leases), so any number of workers may run, and a stopped one loses nothing.
+ * The background loops: each task runs in its own loop, so a slow one (a poll waiting out a vendor's rate
+ * limit) never holds up the others. State lives in the database (durable timers, leases), so any number of
+ * workers may run, and a stopped one loses nothing.
  */
 export function startWorker(options: {
   tasks: WorkerTask[];
@@ -30,44 +31,47 @@ export function startWorker(options: {
 }): RunningWorker {
   const id = options.id ?? workerId();
   let stopped = false;
-  let running: Promise<void> = Promise.resolve();
-  let timer: NodeJS.Timeout | null = null;
-
-  const pass = async () => {
-    let handled = 0;
-    for (const task of options.tasks) {
+  const loops = options.tasks.map((task) => {
+    let running: Promise<unknown> = Promise.resolve();
+    let timer: NodeJS.Timeout | null = null;
+    const runOnce = async (): Promise<number> => {
       try {
-        handled += await task.run();
+        return await task.run();
       } catch (error) {
         options.logger.error({ err: error, task: task.name, workerId: id }, "worker task failed");
+        return 0;
       }
-    }
-    return handled;
-  };
-  // While there is work the loop goes again at once; when idle it waits a tick.
-  const schedule = (busy: boolean) => {
-    if (stopped) return;
-    timer = setTimeout(
-      () => {
-        running = pass().then(
-          (handled) => schedule(handled > 0),
-          () => schedule(false),
-        );
+    };
+    // While there is work the loop goes again at once; when idle it waits a tick.
+    const schedule = (busy: boolean) => {
+      if (stopped) return;
+      timer = setTimeout(
+        () => {
+          running = runOnce().then((handled) => schedule(handled > 0));
+        },
+        busy ? 0 : options.tickMs,
+      );
+    };
+    schedule(false);
+    return {
+      tickNow: async () => {
+        await running;
+        await runOnce();
       },
-      busy ? 0 : options.tickMs,
-    );
-  };
-  schedule(false);
+      stop: async () => {
+        if (timer) clearTimeout(timer);
+        await running;
+      },
+    };
+  });
   return {
     id,
     tickNow: async () => {
-      await running;
-      await pass();
+      for (const loop of loops) await loop.tickNow();
     },
     stop: async () => {
       stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
+      await Promise.all(loops.map((loop) => loop.stop()));
     },
   };
 }

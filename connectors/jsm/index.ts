@@ -1,0 +1,57 @@
+import { baseSecretPaths, defineConnector } from "../sdk/index.js";
+import { createJsmClient } from "./client.js";
+import { JsmSettings } from "./config.js";
+import { type JsmMappingContext, jsmMapping, jsmMappingContext } from "./mapping.js";
+import { parseJsmWebhook, verifyJsmWebhook } from "./webhook.js";
+
+export { adfToCanonical, canonicalToAdf, lossyAdfNodes } from "./adf.js";
+export {
+  type AttachmentUpload,
+  checkFieldSetup,
+  createJsmClient,
+  type JsmClient,
+  TransitionNotAvailableError,
+  type UploadedAttachment,
+} from "./client.js";
+export { apiBaseUrl, type FieldMappingEntry, JsmSettings, mappableCanonicalFields } from "./config.js";
+export {
+  type ExternalAttachment,
+  type JsmExternalTicket,
+  type JsmMappingContext,
+  jsmMappingContext,
+  jsmStatusTable,
+} from "./mapping.js";
+export {
+  createJsmSimulator,
+  type JsmSimulator,
+  type JsmSimulatorOptions,
+  type SimulatorFault,
+  simulatorUsers,
+} from "./simulator.js";
+export { AttachmentTooLargeError } from "./transport.js";
+export {
+  type CanonicalChange,
+  type ChangelogItem,
+  canonicalChanges,
+  isOwnChange,
+  type JsmInboundNotice,
+  jsmWebhookEvents,
+} from "./webhook.js";
+export { canonicalToWiki, wikiToCanonical } from "./wiki-markup.js";
+
+/** Jira Service Management / Jira Cloud: customer requests or issues, with signed admin webhooks. */
+export const jsm = defineConnector<JsmSettings, JsmMappingContext>({
+  kind: "servicedesk",
+  type: "jsm",
+  displayName: "Jira Service Management (Cloud)",
+  capabilities: { servicedesk: true, carrier: false },
+  settingsSchema: JsmSettings,
+  secretPaths: baseSecretPaths,
+  createClient: createJsmClient,
+  mappingContext: jsmMappingContext,
+  // Comments, history and webhooks name users by accountId.
+  integrationIdentity: (settings) => settings.integrationAccountId,
+  verifyWebhook: verifyJsmWebhook,
+  parseWebhook: parseJsmWebhook,
+  mapping: jsmMapping,
+});
