@@ -58,7 +58,9 @@ export const zendeskStatusTable: readonly StatusMappingRow[] = [
   // Hold is "waiting on a third party"; for the client's agent that third party is us, not a carrier.
   { vendor: "hold", label: "On-hold", canonical: "on_hold" },
   { vendor: "solved", label: "Solved", canonical: "resolved" },
-  { vendor: "closed", label: "Closed", canonical: "closed" },
+  // Zendesk closes solved tickets by itself after a few days: an archive step, not the provider closing the
+  // case, so it reads as resolved (and a later reopen makes a follow-up). Override per connection if needed.
+  { vendor: "closed", label: "Closed", canonical: "resolved" },
 ];
 
 const inboundStatus = new Map(zendeskStatusTable.map((row) => [row.vendor, row.canonical]));
@@ -81,7 +83,8 @@ export const outboundStatus: Record<TicketStatus, ZendeskStatus> = {
 export const lossyOutbound: Partial<Record<TicketStatus, string>> = {
   acknowledged: "written as open, read back as in_progress",
   pending_carrier: "written as hold, read back as on_hold",
-  cancelled: "written as closed, read back as closed",
+  closed: "written as closed, read back as resolved (Zendesk closes solved tickets by itself)",
+  cancelled: "written as closed, read back as resolved",
 };
 
 /** Zendesk status -> canonical; `null` for a value we do not know ("deleted", a new category). */

@@ -51,7 +51,7 @@ describe("Zendesk status -> canonical status", () => {
     ["pending", "pending_customer"],
     ["hold", "on_hold"],
     ["solved", "resolved"],
-    ["closed", "closed"],
+    ["closed", "resolved"],
   ] as const)("%s reads as %s", (vendor, expected) => {
     expect(toCanonicalStatus(vendor)).toBe(expected);
   });
@@ -98,7 +98,12 @@ describe("canonical status -> Zendesk status", () => {
   });
 
   it("documents exactly the lossy statuses", () => {
-    expect(Object.keys(lossyOutbound).sort()).toEqual(["acknowledged", "cancelled", "pending_carrier"]);
+    expect(Object.keys(lossyOutbound).sort()).toEqual([
+      "acknowledged",
+      "cancelled",
+      "closed",
+      "pending_carrier",
+    ]);
   });
 });
 
