@@ -43,7 +43,10 @@ export interface RunningGateway {
 
 /** Runs a bench helper script in its own process and waits for its `listening <port>` line. */
 export async function startScript(script: string, env: NodeJS.ProcessEnv = {}): Promise<RunningGateway> {
-  const child = spawn(process.execPath, ["--import", "tsx", script], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     let out = "";
     child.stdout!.on("data", (d) => {
@@ -64,7 +67,11 @@ export async function startScript(script: string, env: NodeJS.ProcessEnv = {}): 
 }
 
 /** Starts `src/server.ts` in its own process, so the load generator does not share its event loop. */
-export async function startGateway(options: { databaseUrl?: string; port: number; env?: NodeJS.ProcessEnv }): Promise<RunningGateway> {
+export async function startGateway(options: {
+  databaseUrl?: string;
+  port: number;
+  env?: NodeJS.ProcessEnv;
+}): Promise<RunningGateway> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PORT: String(options.port),

@@ -5,13 +5,21 @@ import PgBoss from "pg-boss";
 import { servicenow } from "../connectors/servicenow/index.js";
 import { createApp } from "../src/app.js";
 import { openDatabase, queryRows } from "../src/db/client.js";
-import { externalLinks, outbox } from "../src/db/schema/index.js";
 import { runMigrations } from "../src/db/migrate.js";
+import { externalLinks, outbox } from "../src/db/schema/index.js";
 import { createLogger } from "../src/lib/logger.js";
 import { loadPlanCatalog } from "../src/sla/catalog.js";
 import { runOutbox } from "../src/sync/outbound.js";
 import { defaultSyncSettings } from "../src/sync/settings.js";
-import { BENCH_ADMIN_TOKEN, createBenchDatabase, fmt, median, percentile, startGateway, startScript } from "./lib.js";
+import {
+  BENCH_ADMIN_TOKEN,
+  createBenchDatabase,
+  fmt,
+  median,
+  percentile,
+  startGateway,
+  startScript,
+} from "./lib.js";
 
 export interface IngestResult {
   gateway: { requestsPerSec: number; p50Ms: number; p99Ms: number; non2xx: number }[];
@@ -29,25 +37,47 @@ async function load(url: string, headers: Record<string, string>, seconds: numbe
     requests: [
       {
         // Each delivery is a different record, so every request is stored, none de-duplicated.
-        setupRequest: (request) => ({ ...request, body: JSON.stringify({ sys_id: randomBytes(16).toString("hex"), operation: "update" }) }),
+        setupRequest: (request) => ({
+          ...request,
+          body: JSON.stringify({ sys_id: randomBytes(16).toString("hex"), operation: "update" }),
+        }),
       },
     ],
   });
-  return { requestsPerSec: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, non2xx: result.non2xx };
+  return {
+    requestsPerSec: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+  };
 }
 
 /**
  * Inbound webhooks accepted durably per second on PostgreSQL (verified, stored in the inbox with its ledger
  * entry, then answered 202), against a bare Hono handler that only parses the body, in the same run.
  */
-export async function benchWebhookIngest(options: { seconds: number; runs: number; connections: number }): Promise<IngestResult> {
+export async function benchWebhookIngest(options: {
+  seconds: number;
+  runs: number;
+  connections: number;
+}): Promise<IngestResult> {
   const database = await createBenchDatabase();
   // API only: the worker would start applying what is ingested and compete for the two cores.
-  const gateway = await startGateway({ port: 18_700 + Math.floor(Math.random() * 100), databaseUrl: database.url, env: { RUN_WORKER: "false" } });
+  const gateway = await startGateway({
+    port: 18_700 + Math.floor(Math.random() * 100),
+    databaseUrl: database.url,
+    env: { RUN_WORKER: "false" },
+  });
   const bare = await startScript("bench/bare-hono.ts");
   try {
     const admin = { authorization: `Bearer ${BENCH_ADMIN_TOKEN}`, "content-type": "application/json" };
-    const tenant = (await (await fetch(`${gateway.url}/v1/tenants`, { method: "POST", headers: admin, body: JSON.stringify({ name: "bench", plan: "ombori-enterprise" }) })).json()) as { id: string };
+    const tenant = (await (
+      await fetch(`${gateway.url}/v1/tenants`, {
+        method: "POST",
+        headers: admin,
+        body: JSON.stringify({ name: "bench", plan: "ombori-enterprise" }),
+      })
+    ).json()) as { id: string };
     const secret = "bench-webhook-secret-0123456789";
     const connection = (await (
       await fetch(`${gateway.url}/v1/connections`, {
@@ -58,14 +88,27 @@ export async function benchWebhookIngest(options: { seconds: number; runs: numbe
           name: "bench",
           role: "servicedesk",
           tenantId: tenant.id,
-          settings: { baseUrl: "http://127.0.0.1:9", auth: { type: "basic", username: "u", password: "p" }, webhookSecret: secret },
+          settings: {
+            baseUrl: "http://127.0.0.1:9",
+            auth: { type: "basic", username: "u", password: "p" },
+            webhookSecret: secret,
+          },
         }),
       })
     ).json()) as { id: string };
     const result: IngestResult = { gateway: [], bare: [], accepted: 0 };
     for (let run = 0; run < options.runs; run++) {
-      result.gateway.push(await load(`${gateway.url}/webhooks/${connection.id}`, { authorization: `Bearer ${secret}` }, options.seconds, options.connections));
-      result.bare.push(await load(`${bare.url}/webhooks/${connection.id}`, {}, options.seconds, options.connections));
+      result.gateway.push(
+        await load(
+          `${gateway.url}/webhooks/${connection.id}`,
+          { authorization: `Bearer ${secret}` },
+          options.seconds,
+          options.connections,
+        ),
+      );
+      result.bare.push(
+        await load(`${bare.url}/webhooks/${connection.id}`, {}, options.seconds, options.connections),
+      );
     }
     const check = await openDatabase({ kind: "postgres", url: database.url, maxConnections: 1 });
     const [row] = await queryRows<{ count: number }>(check.db, sql`select count(*)::int as count from inbox`);
@@ -91,35 +134,75 @@ export interface DispatchResult {
  * SKIP LOCKED, ordered per ticket, ledger entry per delivery) against pg-boss doing the same work per job
  * (create-or-link, read back, store the link) on the same database, in the same run.
  */
-export async function benchOutboxDispatch(options: { jobs: number; runs: number; workers: number }): Promise<DispatchResult> {
+export async function benchOutboxDispatch(options: {
+  jobs: number;
+  runs: number;
+  workers: number;
+}): Promise<DispatchResult> {
   const database = await createBenchDatabase();
   const simulator = await startScript("bench/simulator-server.ts");
   const db = await openDatabase({ kind: "postgres", url: database.url, maxConnections: options.workers + 4 });
   await runMigrations(db);
   const catalog = loadPlanCatalog();
   const sync = { ...defaultSyncSettings, httpRetries: 0, batchSize: 5 };
-  const config = { adminToken: BENCH_ADMIN_TOKEN, publicUrl: "http://127.0.0.1:1", nodeEnv: "test" as const, secretsKey: randomBytes(32), sync };
-  const app = createApp({ database: db, config, logger: createLogger("silent"), catalog, now: () => new Date() });
+  const config = {
+    adminToken: BENCH_ADMIN_TOKEN,
+    publicUrl: "http://127.0.0.1:1",
+    nodeEnv: "test" as const,
+    secretsKey: randomBytes(32),
+    sync,
+  };
+  const app = createApp({
+    database: db,
+    config,
+    logger: createLogger("silent"),
+    catalog,
+    now: () => new Date(),
+  });
   const call = async (method: string, path: string, body: unknown) => {
-    const res = await app.request(path, { method, headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    const res = await app.request(path, {
+      method,
+      headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
     return (await res.json()) as { id: string };
   };
   const result: DispatchResult = { ours: [], pgBoss: [], jobs: options.jobs, workers: options.workers };
-  const settings = { baseUrl: simulator.url, auth: { type: "basic", username: "svc.ticketsync", password: "simulator-password" }, webhookSecret: "bench-webhook-secret-0123456789" };
+  const settings = {
+    baseUrl: simulator.url,
+    auth: { type: "basic", username: "svc.ticketsync", password: "simulator-password" },
+    webhookSecret: "bench-webhook-secret-0123456789",
+  };
   const boss = new PgBoss({ connectionString: database.url, max: options.workers + 2 });
   await boss.start();
   try {
     for (let run = 0; run < options.runs; run++) {
       // Ours: tickets enqueue their create jobs in their own transactions; workers drain the outbox.
       const tenant = await call("POST", "/v1/tenants", { name: `bench-${run}`, plan: "ombori-enterprise" });
-      await call("POST", "/v1/connections", { type: "servicenow", name: `sn-${run}`, role: "servicedesk", tenantId: tenant.id, settings });
-      for (let i = 0; i < options.jobs; i++) await call("POST", "/v1/tickets", { tenantId: tenant.id, title: `bench ${run}/${i}`, priority: "P3" });
+      await call("POST", "/v1/connections", {
+        type: "servicenow",
+        name: `sn-${run}`,
+        role: "servicedesk",
+        tenantId: tenant.id,
+        settings,
+      });
+      for (let i = 0; i < options.jobs; i++)
+        await call("POST", "/v1/tickets", {
+          tenantId: tenant.id,
+          title: `bench ${run}/${i}`,
+          priority: "P3",
+        });
       const started = performance.now();
       const startedAt = Date.now();
       await Promise.all(
         Array.from({ length: options.workers }, async (_, w) => {
           for (;;) {
-            const handled = await runOutbox(db.db, { engine: { secretsKey: config.secretsKey, publicUrl: config.publicUrl, sync }, workerId: `bench-${w}`, now: () => new Date(), catalog });
+            const handled = await runOutbox(db.db, {
+              engine: { secretsKey: config.secretsKey, publicUrl: config.publicUrl, sync },
+              workerId: `bench-${w}`,
+              now: () => new Date(),
+              catalog,
+            });
             if (handled === 0) return;
           }
         }),
@@ -131,16 +214,38 @@ export async function benchOutboxDispatch(options: { jobs: number; runs: number;
       );
       if (rows.length !== options.jobs) throw new Error(`outbox delivered ${rows.length} of ${options.jobs}`);
       const latencies = rows.map((r) => new Date(r.delivered_at!).getTime() - startedAt);
-      result.ours.push({ jobsPerSec: options.jobs / elapsed, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99) });
+      result.ours.push({
+        jobsPerSec: options.jobs / elapsed,
+        p50Ms: percentile(latencies, 0.5),
+        p99Ms: percentile(latencies, 0.99),
+      });
 
       // pg-boss: the same work per job through the same connector client, the link stored the same way.
       const queue = `bench-${run}`;
       await boss.createQueue(queue);
-      const client = servicenow.createClient(servicenow.settingsSchema.parse(settings), { mapping: servicenow.mappingContext(servicenow.settingsSchema.parse(settings)), retry: { retries: 0, minTimeoutMs: 100, maxTimeoutMs: 1000 } });
+      const client = servicenow.createClient(servicenow.settingsSchema.parse(settings), {
+        mapping: servicenow.mappingContext(servicenow.settingsSchema.parse(settings)),
+        retry: { retries: 0, minTimeoutMs: 100, maxTimeoutMs: 1000 },
+      });
       const tickets = await call("POST", "/v1/tenants", { name: `boss-${run}`, plan: "ombori-enterprise" });
-      const bossConnection = await call("POST", "/v1/connections", { type: "servicenow", name: `boss-${run}`, role: "servicedesk", tenantId: tickets.id, settings });
+      const bossConnection = await call("POST", "/v1/connections", {
+        type: "servicenow",
+        name: `boss-${run}`,
+        role: "servicedesk",
+        tenantId: tickets.id,
+        settings,
+      });
       const ids: string[] = [];
-      for (let i = 0; i < options.jobs; i++) ids.push((await call("POST", "/v1/tickets", { tenantId: tickets.id, title: `boss ${run}/${i}`, priority: "P3" })).id);
+      for (let i = 0; i < options.jobs; i++)
+        ids.push(
+          (
+            await call("POST", "/v1/tickets", {
+              tenantId: tickets.id,
+              title: `boss ${run}/${i}`,
+              priority: "P3",
+            })
+          ).id,
+        );
       // Their create jobs in our outbox stay untouched; pg-boss gets its own.
       await db.db.delete(outbox).where(sql`${outbox.tenantId} = ${tickets.id}`);
       // As for ours, the whole burst is queued before the workers start; latency counts from their start.
@@ -151,20 +256,42 @@ export async function benchOutboxDispatch(options: { jobs: number; runs: number;
       const finished = new Promise<void>((resolve) => {
         const handler = async (jobs: { data: { ticketId: string } }[]) => {
           for (const job of jobs) {
-            const ref = await client.createTicket({ canonicalId: job.data.ticketId, title: "bench", description: null, priority: "P3", status: "new", requester: null, category: null, affectedService: null });
+            const ref = await client.createTicket({
+              canonicalId: job.data.ticketId,
+              title: "bench",
+              description: null,
+              priority: "P3",
+              status: "new",
+              requester: null,
+              category: null,
+              affectedService: null,
+            });
             await client.getTicket(ref.externalId);
-            await db.db.insert(externalLinks).values({ connectionId: bossConnection.id, ticketId: job.data.ticketId, externalId: ref.externalId, snapshot: {} }).onConflictDoNothing();
+            await db.db
+              .insert(externalLinks)
+              .values({
+                connectionId: bossConnection.id,
+                ticketId: job.data.ticketId,
+                externalId: ref.externalId,
+                snapshot: {},
+              })
+              .onConflictDoNothing();
             latenciesBoss.push(performance.now() - bossStarted);
             done++;
             if (done === options.jobs) resolve();
           }
         };
-        for (let w = 0; w < options.workers; w++) void boss.work(queue, { batchSize: 1, pollingIntervalSeconds: 0.5 }, handler);
+        for (let w = 0; w < options.workers; w++)
+          void boss.work(queue, { batchSize: 1, pollingIntervalSeconds: 0.5 }, handler);
       });
       await finished;
       const bossElapsed = (performance.now() - bossStarted) / 1000;
       await boss.offWork(queue);
-      result.pgBoss.push({ jobsPerSec: options.jobs / bossElapsed, p50Ms: percentile(latenciesBoss, 0.5), p99Ms: percentile(latenciesBoss, 0.99) });
+      result.pgBoss.push({
+        jobsPerSec: options.jobs / bossElapsed,
+        p50Ms: percentile(latenciesBoss, 0.5),
+        p99Ms: percentile(latenciesBoss, 0.99),
+      });
     }
     return result;
   } finally {
@@ -175,7 +302,12 @@ export async function benchOutboxDispatch(options: { jobs: number; runs: number;
   }
 }
 
-export function syncMarkdown(ingest: IngestResult, dispatch: DispatchResult, ingestSeconds: number, connections: number): string {
+export function syncMarkdown(
+  ingest: IngestResult,
+  dispatch: DispatchResult,
+  ingestSeconds: number,
+  connections: number,
+): string {
   const g = median(ingest.gateway.map((r) => r.requestsPerSec));
   const b = median(ingest.bare.map((r) => r.requestsPerSec));
   const ours = median(dispatch.ours.map((r) => r.jobsPerSec));

@@ -54,7 +54,7 @@ export async function createDelegation(
       .select()
       .from(connections)
       .where(and(eq(connections.id, input.connectionId), eq(connections.status, "active")));
-    if (!connection || connection.role !== "carrier") {
+    if (connection?.role !== "carrier") {
       throw new GatewayError("VALIDATION_FAILED", "Delegations go to an active carrier connection.", {
         errors: [{ path: "connectionId", message: "not an active carrier connection" }],
       });

@@ -8,7 +8,6 @@ import type { Db, Tx } from "../db/client.js";
 import { connections, delegationNotes, delegations, inbox, tickets } from "../db/schema/index.js";
 import { isAllowedTransition, isOpenStatus } from "../domain/ticket-status.js";
 import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
-import type { EngineDeps } from "../services/context.js";
 import { type Acting, applyTicketChanges, insertComment } from "../services/ticket-writes.js";
 import { businessElapsed, type CompiledCalendar, compileCalendar } from "../sla/business-time.js";
 import { carrierClientFor } from "./clients.js";
@@ -320,7 +319,7 @@ carrierNoticeHandlers.apply = async (db, options, loaded, externalId) => {
 /** Missed carrier events are caught here: open delegations are re-read (or listed by lastUpdate). */
 carrierPollers.poll = async (db, engine, connectionId, now) => {
   const loaded = await loadConnection(db, engine, connectionId);
-  if (!loaded || loaded.connector.kind !== "carrier") return;
+  if (loaded?.connector.kind !== "carrier") return;
   const open = await db
     .select()
     .from(delegations)

@@ -7,7 +7,7 @@ import { CarrierOptions } from "../../schemas/delegation.js";
 import { actorOf, canAccessTenant, isProvider, tenantScope } from "../auth/principal.js";
 import type { Queryable } from "../db/client.js";
 import { connections, externalLinks, outbox, tenants, tickets } from "../db/schema/index.js";
-import { formatIssuePath, GatewayError } from "../errors.js";
+import { GatewayError } from "../errors.js";
 import { appendLedger } from "../ledger/append.js";
 import { decodeCursor, page } from "../lib/cursor.js";
 import { newId } from "../lib/ids.js";

@@ -92,11 +92,7 @@ export async function settleDeadLetter(ctx: ServiceContext, id: number, action: 
     throw new GatewayError("FORBIDDEN", "Replaying and skipping are the provider's.");
   return ctx.db.transaction(async (tx) => {
     const [row] = await tx.select().from(outbox).where(eq(outbox.id, id)).for("update");
-    if (
-      !row ||
-      row.status !== "dead" ||
-      (row.tenantId !== null && !canAccessTenant(ctx.principal, row.tenantId))
-    ) {
+    if (row?.status !== "dead" || (row.tenantId !== null && !canAccessTenant(ctx.principal, row.tenantId))) {
       throw new GatewayError("NOT_FOUND", `Dead letter ${id} was not found.`);
     }
     await settle(tx, ctx, row, action);
