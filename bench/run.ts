@@ -1,5 +1,7 @@
 import { writeFileSync } from "node:fs";
+import { benchE2eSync, e2eMarkdown } from "./e2e-sync.js";
 import { machineDescription, median } from "./lib.js";
+import { benchMapping, mappingMarkdown } from "./mapping.js";
 import { benchSlaDueTime } from "./sla-due-time.js";
 import { benchOutboxDispatch, benchWebhookIngest, syncMarkdown } from "./sync.js";
 import { benchTicketCreate, ticketCreateMarkdown } from "./ticket-create.js";
@@ -48,6 +50,11 @@ const ingest = await benchWebhookIngest({ seconds, runs, connections });
 log("outbox dispatch vs pg-boss...");
 const dispatch = await benchOutboxDispatch({ jobs: quick ? 40 : 200, runs, workers: 4 });
 sections.push(syncMarkdown(ingest, dispatch, seconds, connections));
+
+log("per-connector mapping...");
+sections.push(mappingMarkdown(await benchMapping({ seconds: 1 })));
+log("end-to-end sync through each simulator...");
+sections.push(e2eMarkdown(await benchE2eSync({ tickets: quick ? 30 : 100, workers: 4 })));
 
 const header = [
   "# Benchmarks",

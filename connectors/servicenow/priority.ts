@@ -26,6 +26,8 @@ export function serviceNowMappingContext(
         priority: Number(priority),
       })),
   );
+  // The choice depends only on the priority and the connection's matrix: compute each once.
+  const chosen = new Map<string, { impact: ImpactUrgencyValue; urgency: ImpactUrgencyValue }>();
   return {
     priority: {
       toCanonical(priority) {
@@ -33,13 +35,19 @@ export function serviceNowMappingContext(
         return "priority" in result ? result.priority : null;
       },
       toImpactUrgency(priority) {
+        const cached = chosen.get(priority);
+        if (cached) return cached;
         const choice = chooseServiceNowImpactUrgency(priority, { scheme, ...(matrix ? { matrix } : {}) });
         // Only a matrix without 1-3 values could fail here; fall back to the baseline's middle.
-        if ("error" in choice) return { impact: "2", urgency: "2" };
-        return {
-          impact: String(choice.impact) as ImpactUrgencyValue,
-          urgency: String(choice.urgency) as ImpactUrgencyValue,
-        };
+        const pair: { impact: ImpactUrgencyValue; urgency: ImpactUrgencyValue } =
+          "error" in choice
+            ? { impact: "2", urgency: "2" }
+            : {
+                impact: String(choice.impact) as ImpactUrgencyValue,
+                urgency: String(choice.urgency) as ImpactUrgencyValue,
+              };
+        chosen.set(priority, pair);
+        return pair;
       },
     },
   };

@@ -345,6 +345,18 @@ export async function applyServicedeskRecord(
     let created = false;
     if (!ticket) {
       if (loaded.row.direction === "outbound") return;
+      const ours =
+        loaded.connector.kind === "servicedesk"
+          ? loaded.connector.integrationIdentity(loaded.settings)
+          : null;
+      if (ours !== null && external.updatedBy === ours) {
+        // Our own create, seen before our id is on it (a vendor that creates in two steps): the outbox job
+        // that made it links it; importing it would duplicate the ticket.
+        await appendLedger(tx, [
+          connectionEntry(loaded, "sync.own_record_skipped", { source }, external.externalId),
+        ]);
+        return;
+      }
       ticket = await insertTicket(tx, acting, {
         tenantId,
         title: external.title.trim() || `(untitled ${external.externalKey ?? external.externalId})`,
