@@ -546,6 +546,16 @@ export function createJsmClient(settings: JsmSettings, deps: ClientDeps<JsmMappi
       return { externalId: created.id };
     },
 
+    async matchesInboundQuery(externalId) {
+      if (settings.inboundQuery === undefined) return true;
+      const results = await search({
+        jql: `issue = ${jqlString(externalId)} AND (${settings.inboundQuery})`,
+        fields: ["updated"],
+        maxResults: 1,
+      });
+      return results.issues.length > 0;
+    },
+
     async listChangedSince(cursor, limit): Promise<ChangedPage> {
       if (!Number.isInteger(limit) || limit < 1)
         throw new RangeError(`limit must be a positive integer, got ${limit}`);

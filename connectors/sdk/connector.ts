@@ -175,6 +175,12 @@ export interface ServicedeskClient {
   listChangedSince(cursor: string | null, limit: number): Promise<ChangedPage>;
   /** Checks URL, credentials and read access. Never throws. */
   testConnection(): Promise<{ ok: boolean; detail: string }>;
+  /**
+   * Whether the record is within the connection's `inboundQuery` (a ServiceNow encoded query, JQL, ...).
+   * The engine asks before importing a record it does not know yet, for webhooks and polls alike. Absent:
+   * the connector cannot tell, and everything is imported.
+   */
+  matchesInboundQuery?(externalId: string): Promise<boolean>;
 }
 
 /** Dependencies of {@link Connector.createClient}. */

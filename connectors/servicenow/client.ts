@@ -377,6 +377,24 @@ export function createServiceNowClient(
       };
     },
 
+    async matchesInboundQuery(externalId) {
+      assertSysId(externalId);
+      if (settings.inboundQuery === undefined) return true;
+      // Table - GET /now/table/{tableName} with the record's sys_id ANDed to the connection's query.
+      const response = await http.request({
+        method: "GET",
+        path: tablePath,
+        query: {
+          sysparm_query: `sys_id=${externalId}^${settings.inboundQuery}`,
+          sysparm_fields: "sys_id",
+          sysparm_limit: 1,
+          sysparm_no_count: "true",
+        },
+        schema: resultListOf(z.object({ sys_id: z.string() })),
+      });
+      return response.data.result.length > 0;
+    },
+
     async testConnection() {
       try {
         // Table - GET /now/table/{tableName}: proves URL, credentials and read access to the table.

@@ -11,6 +11,7 @@ import type { TicketStatus } from "../../schemas/ticket.js";
 import { type Db, queryRows, type Tx } from "../db/client.js";
 import {
   commentLinks,
+  comments,
   externalLinks,
   inbox,
   outbox,
@@ -243,8 +244,23 @@ async function processInboxRow(db: Db, options: InboxOptions, row: typeof inbox.
     } catch (error) {
       if (!(error instanceof HttpError && error.status === 404)) throw error;
     }
+    // A record not linked yet is imported only if it is within the connection's inboundQuery.
+    let inScope = true;
+    if (external && client.matchesInboundQuery && loaded.settings["inboundQuery"] !== undefined) {
+      const [known] = await db
+        .select({ ticketId: externalLinks.ticketId })
+        .from(externalLinks)
+        .where(
+          and(
+            eq(externalLinks.connectionId, loaded.row.id),
+            eq(externalLinks.externalId, external.externalId),
+          ),
+        );
+      if (!known) inScope = await client.matchesInboundQuery(external.externalId);
+    }
     await db.transaction(async (tx) => {
-      if (external) await applyServicedeskRecord(tx, options, loaded, external, row.source);
+      if (external)
+        await applyServicedeskRecord(tx, options, loaded, external, row.source, inScope, row.notice);
       else await appendLedger(tx, [connectionEntry(loaded, "sync.vendor_missing", {}, row.externalId)]);
       await finish(tx);
     });
@@ -317,6 +333,10 @@ export async function applyServicedeskRecord(
   loaded: LoadedConnection,
   external: ExternalTicket,
   source: string,
+  /** Whether the record is within the connection's inboundQuery (asked before the transaction). */
+  inScope = true,
+  /** The notice that triggered the read (a deleted comment is only known from it). */
+  notice: Record<string, unknown> | null = null,
 ) {
   const connectionId = loaded.row.id;
   const tenantId = loaded.row.tenantId!;
@@ -345,6 +365,12 @@ export async function applyServicedeskRecord(
     let created = false;
     if (!ticket) {
       if (loaded.row.direction === "outbound") return;
+      if (!inScope) {
+        await appendLedger(tx, [
+          connectionEntry(loaded, "sync.out_of_scope", { source }, external.externalId),
+        ]);
+        return;
+      }
       const ours =
         loaded.connector.kind === "servicedesk"
           ? loaded.connector.integrationIdentity(loaded.settings)
@@ -490,7 +516,7 @@ export async function applyServicedeskRecord(
     }
   }
   ticket = await applyTicketChanges(tx, acting, ticket, update);
-  const commentsAdded = await importComments(tx, acting, loaded, ticket, external);
+  const commentsAdded = await importComments(tx, acting, loaded, ticket, external, notice);
   if (commentsAdded > 0) [ticket] = await tx.select().from(tickets).where(eq(tickets.id, link.ticketId));
   const applied = Object.keys(update);
   entries.push({
@@ -557,26 +583,69 @@ async function importComments(
   loaded: LoadedConnection,
   ticket: TicketRow,
   external: ExternalTicket,
+  notice: Record<string, unknown> | null = null,
 ): Promise<number> {
-  if (external.comments.length === 0) return 0;
-  const known = new Set(
+  const ids = external.comments.map((c) => c.externalId);
+  const deletedId = notice?.["kind"] === "comment_deleted" ? String(notice["commentId"] ?? "") : "";
+  if (deletedId) ids.push(deletedId);
+  if (ids.length === 0) return 0;
+  const linked = new Map(
     (
       await tx
-        .select({ externalCommentId: commentLinks.externalCommentId })
+        .select({
+          externalCommentId: commentLinks.externalCommentId,
+          commentId: commentLinks.commentId,
+          body: comments.body,
+        })
         .from(commentLinks)
-        .where(eq(commentLinks.connectionId, loaded.row.id))
-    ).map((c) => c.externalCommentId),
+        .innerJoin(comments, eq(comments.id, commentLinks.commentId))
+        .where(
+          and(eq(commentLinks.connectionId, loaded.row.id), inArray(commentLinks.externalCommentId, ids)),
+        )
+    ).map((c) => [c.externalCommentId, c]),
   );
   const ours =
     loaded.connector.kind === "servicedesk"
       ? loaded.connector.integrationIdentity(loaded.settings)
       : integrationIdentity(loaded.settings);
-  let added = 0;
+  const base = {
+    ...connectionEntry(loaded, "", {}, external.externalId),
+    ticketId: ticket.id,
+    tenantId: ticket.tenantId,
+  };
+  let changes = 0;
   let current = ticket;
   for (const comment of external.comments) {
-    if (known.has(comment.externalId)) continue;
-    // Our own write whose outbox job has not linked it yet; the job links it (read-back) when it completes.
+    // Our own write (linked, or not linked yet: its outbox job links it by read-back when it completes).
     if (ours !== null && comment.author === ours) continue;
+    const known = linked.get(comment.externalId);
+    if (known) {
+      if (known.body !== comment.body) {
+        // Edited at the vendor: the canonical comment follows, and the ledger keeps the old body's hash.
+        await tx.update(comments).set({ body: comment.body }).where(eq(comments.id, known.commentId));
+        const [bumped] = await tx
+          .update(tickets)
+          .set({ version: sql`${tickets.version} + 1`, updatedAt: acting.now() })
+          .where(eq(tickets.id, current.id))
+          .returning();
+        current = bumped!;
+        await appendLedger(tx, [
+          {
+            ...base,
+            kind: "comment.edited",
+            payloadHash: hashOf(comment.body),
+            detail: {
+              ...base.detail,
+              commentId: known.commentId,
+              previousHash: hashOf(known.body),
+              version: current.version,
+            },
+          },
+        ]);
+        changes++;
+      }
+      continue;
+    }
     const { comment: row, ticket: updated } = await insertComment(tx, acting, current, {
       body: comment.body,
       visibility: comment.visibility,
@@ -588,7 +657,19 @@ async function importComments(
       .insert(commentLinks)
       .values({ connectionId: loaded.row.id, commentId: row.id, externalCommentId: comment.externalId })
       .onConflictDoNothing();
-    added++;
+    changes++;
   }
-  return added;
+  const deleted = deletedId ? linked.get(deletedId) : undefined;
+  if (deleted && !external.comments.some((c) => c.externalId === deletedId)) {
+    // Deleted at the vendor: recorded, never erased here (the canonical comment and its history stay).
+    await appendLedger(tx, [
+      {
+        ...base,
+        kind: "comment.deleted_at_vendor",
+        detail: { ...base.detail, commentId: deleted.commentId, externalCommentId: deletedId },
+      },
+    ]);
+    changes++;
+  }
+  return changes;
 }

@@ -306,4 +306,29 @@ describe("ServiceNow, end to end through the simulator over real HTTP", () => {
     expect(unknown.status).toBe(404);
     await ctx.drain({ settle });
   });
+
+  it("imports only records within the connection's inboundQuery, from webhooks and polls alike", async () => {
+    const group = "a".repeat(32);
+    const patched = await ctx.admin.patch(`/v1/connections/${connectionId}`, {
+      settings: { inboundQuery: `assignment_group=${group}` },
+    });
+    expect(patched.status, patched.text).toBe(200);
+    try {
+      const ours = sim.simulateAgentInsert({
+        short_description: "For the provider's group",
+        assignment_group: group,
+      });
+      const theirs = sim.simulateAgentInsert({ short_description: "For the client's own team" });
+      await ctx.drain({ settle });
+      const linked = async (sysId: string) =>
+        (await ctx.database.db.select().from(externalLinks).where(eq(externalLinks.externalId, sysId)))
+          .length;
+      expect(await linked(ours["sys_id"]!)).toBe(1);
+      expect(await linked(theirs["sys_id"]!)).toBe(0);
+      const skipped = await ctx.admin.get("/v1/ledger?kind=sync.out_of_scope");
+      expect(skipped.body.items.map((e: { externalId: string }) => e.externalId)).toContain(theirs["sys_id"]);
+    } finally {
+      await ctx.admin.patch(`/v1/connections/${connectionId}`, { settings: { inboundQuery: null } });
+    }
+  });
 });
