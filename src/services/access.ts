@@ -21,6 +21,7 @@ export function tenantToApi(row: TenantRow) {
     name: row.name,
     plan: row.plan,
     timezone: row.timezone,
+    priorityOverrides: row.priorityOverrides,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
@@ -57,7 +58,13 @@ export async function createTenant(ctx: ServiceContext, input: z.infer<typeof Cr
   return ctx.db.transaction(async (tx) => {
     const [row] = await tx
       .insert(tenants)
-      .values({ id: newId("tenant"), name: input.name, plan: input.plan, timezone: input.timezone ?? null })
+      .values({
+        id: newId("tenant"),
+        name: input.name,
+        plan: input.plan,
+        timezone: input.timezone ?? null,
+        priorityOverrides: input.priorityOverrides ?? {},
+      })
       .returning();
     const key = await insertKey(tx, { tenantId: row!.id });
     await appendLedger(tx, [
@@ -114,6 +121,7 @@ export async function updateTenant(ctx: ServiceContext, id: string, input: z.inf
     if (input.plan !== undefined && input.plan !== current.plan) changes.plan = input.plan;
     if (input.timezone !== undefined && input.timezone !== current.timezone)
       changes.timezone = input.timezone;
+    if (input.priorityOverrides !== undefined) changes.priorityOverrides = input.priorityOverrides;
     if (Object.keys(changes).length === 0) return tenantToApi(current);
     const [row] = await tx
       .update(tenants)

@@ -2,7 +2,7 @@ import type { CarrierClient, ServicedeskClient } from "../../connectors/sdk/inde
 import type { EngineDeps } from "../services/context.js";
 import type { LoadedConnection } from "./connections.js";
 
-const servicedeskClients = new Map<string, { version: number; client: ServicedeskClient }>();
+const servicedeskClients = new Map<string, { version: string; client: ServicedeskClient }>();
 const carrierClients = new Map<string, { version: number; client: CarrierClient }>();
 
 function clientDeps(engine: EngineDeps) {
@@ -13,16 +13,32 @@ function clientDeps(engine: EngineDeps) {
   };
 }
 
+/** The priority scheme each servicedesk connector translates with (a tenant may override it). */
+const prioritySchemeOf: Record<string, string> = {
+  servicenow: "servicenow",
+  zendesk: "zendesk",
+  jsm: "jira",
+};
+
+/** The connection's settings, with the tenant's override of its priority scheme where the connection has none. */
+function withTenantPriorities(loaded: LoadedConnection): Record<string, unknown> {
+  const scheme = prioritySchemeOf[loaded.row.type];
+  const tenantOverride = scheme ? loaded.tenantPriorityOverrides?.[scheme] : undefined;
+  if (!tenantOverride || loaded.settings.priorityOverride !== undefined) return loaded.settings;
+  return { ...loaded.settings, priorityOverride: tenantOverride };
+}
+
 /** One client per connection and settings version, so OAuth tokens and rate-limit state are reused. */
 export function servicedeskClientFor(engine: EngineDeps, loaded: LoadedConnection): ServicedeskClient {
   if (loaded.connector.kind !== "servicedesk")
     throw new Error(`${loaded.row.type} is not a servicedesk connector`);
-  const version = loaded.row.updatedAt.getTime();
+  const settings = withTenantPriorities(loaded);
+  const version = `${loaded.row.updatedAt.getTime()}:${JSON.stringify(settings["priorityOverride"] ?? null)}`;
   const cached = servicedeskClients.get(loaded.row.id);
   if (cached && cached.version === version) return cached.client;
-  const client = loaded.connector.createClient(loaded.settings, {
+  const client = loaded.connector.createClient(settings, {
     ...clientDeps(engine),
-    mapping: loaded.connector.mappingContext(loaded.settings),
+    mapping: loaded.connector.mappingContext(settings),
   });
   servicedeskClients.set(loaded.row.id, { version, client });
   return client;

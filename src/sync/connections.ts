@@ -25,6 +25,8 @@ export interface LoadedConnection {
   // biome-ignore lint/suspicious/noExplicitAny: parsed by the connector's own schema
   settings: any;
   pathSecret: string;
+  /** The tenant's own priority overrides per scheme (servicedesk connections), used where the connection sets none. */
+  tenantPriorityOverrides?: Record<string, unknown>;
 }
 
 const REDACTED = "[redacted]";
@@ -79,11 +81,16 @@ export function loadConnectionRow(
 }
 
 export async function loadConnection(db: Queryable, engine: Pick<EngineDeps, "secretsKey">, id: string) {
-  const [row] = await db
-    .select()
+  const [found] = await db
+    .select({ row: connections, tenantPriorityOverrides: tenants.priorityOverrides })
     .from(connections)
+    .leftJoin(tenants, eq(tenants.id, connections.tenantId))
     .where(and(eq(connections.id, id), eq(connections.status, "active")));
-  return row ? loadConnectionRow(engine, row) : null;
+  if (!found) return null;
+  return {
+    ...loadConnectionRow(engine, found.row),
+    tenantPriorityOverrides: found.tenantPriorityOverrides ?? {},
+  };
 }
 
 function toApi(engine: EngineDeps, loaded: LoadedConnection) {

@@ -6,7 +6,7 @@ import { connections, inbox } from "../db/schema/index.js";
 import { appendLedger, chainKeyOf } from "../ledger/append.js";
 import type { EngineDeps } from "../services/context.js";
 import { servicedeskClientFor } from "./clients.js";
-import { loadConnectionRow } from "./connections.js";
+import { loadConnection } from "./connections.js";
 
 const PAGE_SIZE = 100;
 const MAX_PAGES_PER_PASS = 20;
@@ -52,7 +52,8 @@ export async function runPoller(db: Db, options: { engine: EngineDeps; now: () =
           .where(eq(connections.id, id));
         continue;
       }
-      const loaded = loadConnectionRow(options.engine, row);
+      const loaded = await loadConnection(db, options.engine, row.id);
+      if (!loaded) continue;
       const client = servicedeskClientFor(options.engine, loaded);
       let cursor = row.pollCursor;
       let found = 0;

@@ -12,6 +12,8 @@ export const tenants = pgTable("tenants", {
   holidays: jsonb("holidays").$type<string[]>().notNull().default([]),
   /** ISO country (optionally with a region, "DE-BY") whose public holidays also close the desk. */
   holidayCountry: text("holiday_country"),
+  /** The tenant's own priority translation overrides per scheme; a connection's own override wins. */
+  priorityOverrides: jsonb("priority_overrides").$type<Record<string, unknown>>().notNull().default({}),
   ...timestamps,
 });
 

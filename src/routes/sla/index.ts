@@ -1,8 +1,19 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { stringify } from "csv-stringify/sync";
+import { eq } from "drizzle-orm";
 import { IdParam, listOf } from "../../../schemas/common.js";
 import { Plan } from "../../../schemas/plan.js";
+import {
+  builtInPrioritySchemes,
+  fromCanonical,
+  type PriorityTableOverride,
+  resolveScheme,
+  toCanonical,
+} from "../../../schemas/priority.js";
+import { PrioritySchemeView, TranslatedPriority, TranslatePriority } from "../../../schemas/priority-api.js";
 import { SlaPreviewRequest, SlaPreviewResponse, SlaReport, SlaReportQuery } from "../../../schemas/sla.js";
+import { canAccessTenant } from "../../auth/principal.js";
+import { tenants } from "../../db/schema/index.js";
 import { GatewayError } from "../../errors.js";
 import { findPlan } from "../../services/sla.js";
 import { previewSla } from "../../services/sla-preview.js";
@@ -68,6 +79,85 @@ export function slaRoutes() {
       if (!plan)
         throw new GatewayError("NOT_FOUND", `Plan ${c.req.valid("param").id} is not in the plan catalog.`);
       return c.json(plan, 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/priority-schemes",
+      tags: ["SLA"],
+      summary: "The priority translation tables (inbound values, outbound value per level, lossless flags)",
+      security: bearerSecurity,
+      responses: {
+        200: jsonResponse(listOf(PrioritySchemeView, "PrioritySchemeList"), "Every built-in scheme."),
+        401: unauthorized,
+      },
+    }),
+    async (c) =>
+      c.json(
+        {
+          items: Object.values(builtInPrioritySchemes).map((scheme) => ({
+            id: scheme.id as z.infer<typeof PrioritySchemeView>["id"],
+            source: scheme.source,
+            field: scheme.field,
+            values: scheme.values.map((v) => ({
+              value: v.value,
+              aliases: [...(v.aliases ?? [])],
+              priority: v.priority,
+            })),
+            outbound: scheme.outbound,
+            lossless: scheme.lossless,
+          })),
+          nextCursor: null,
+        },
+        200,
+      ),
+  );
+
+  router.openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/priority/translate",
+      tags: ["SLA"],
+      summary: "Translate a priority between a scheme and the canonical levels (with a tenant's overrides)",
+      security: bearerSecurity,
+      request: { body: jsonBody(TranslatePriority) },
+      responses: {
+        200: jsonResponse(TranslatedPriority, "The translation."),
+        400: badRequest,
+        401: unauthorized,
+        404: notFound,
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      const ctx = serviceContext(c);
+      const principal = ctx.principal;
+      const tenantId = principal.kind === "tenant" ? principal.tenantId : body.tenantId;
+      let override: PriorityTableOverride | undefined;
+      if (tenantId) {
+        if (!canAccessTenant(principal, tenantId))
+          throw new GatewayError("NOT_FOUND", `Tenant ${tenantId} was not found.`);
+        const [tenant] = await ctx.db
+          .select({ overrides: tenants.priorityOverrides })
+          .from(tenants)
+          .where(eq(tenants.id, tenantId));
+        if (!tenant) throw new GatewayError("NOT_FOUND", `Tenant ${tenantId} was not found.`);
+        override = (tenant.overrides as Record<string, PriorityTableOverride>)[body.scheme];
+      }
+      const scheme = resolveScheme(builtInPrioritySchemes[body.scheme], override);
+      if (body.priority !== undefined) {
+        const out = fromCanonical(scheme, body.priority);
+        return c.json({ scheme: body.scheme, value: out.value, lossy: out.lossy }, 200);
+      }
+      const read = toCanonical(scheme, body.value!);
+      if ("error" in read) {
+        throw new GatewayError("VALIDATION_FAILED", read.error, {
+          errors: [{ path: "value", message: read.error }],
+        });
+      }
+      return c.json({ scheme: body.scheme, priority: read.priority, exact: read.exact }, 200);
     },
   );
 

@@ -1,0 +1,1 @@
+ALTER TABLE "tenants" ADD COLUMN "priority_overrides" jsonb DEFAULT '{}'::jsonb NOT NULL;
