@@ -86,7 +86,7 @@ export async function createDelegation(
       ticketId: row!.id,
       tenantId: ticket.tenantId,
       kind: "delegation.open",
-      payload: { tenantName: tenant?.name ?? ticket.tenantId },
+      payload: { tenantName: tenant?.name ?? ticket.tenantId, ticketId },
       nextAttemptAt: now,
     });
     await appendLedger(tx, [
@@ -164,7 +164,7 @@ export async function requestDelegationAction(
       ticketId: delegation.id,
       tenantId: delegation.tenantId,
       kind: `delegation.${action}`,
-      payload: reason ? { reason } : {},
+      payload: { ticketId: delegation.ticketId, ...(reason ? { reason } : {}) },
       nextAttemptAt: ctx.now(),
     });
     await appendLedger(tx, [
@@ -208,7 +208,7 @@ export async function sendDelegationNote(ctx: ServiceContext, id: string, text: 
       ticketId: delegation.id,
       tenantId: delegation.tenantId,
       kind: "delegation.note",
-      payload: { noteId: comment.id, text, author: "Service desk" },
+      payload: { noteId: comment.id, text, author: "Service desk", ticketId: delegation.ticketId },
       nextAttemptAt: ctx.now(),
     });
     return { ...delegationToApi(delegation), noteCommentId: comment.id };

@@ -5,7 +5,7 @@ import { HttpError } from "../../connectors/sdk/index.js";
 import type { CarrierOptions } from "../../schemas/delegation.js";
 import type { Priority, TicketStatus } from "../../schemas/ticket.js";
 import type { Db, Tx } from "../db/client.js";
-import { connections, delegationNotes, delegations, inbox, tickets } from "../db/schema/index.js";
+import { connections, delegationNotes, delegations, inbox, outbox, tickets } from "../db/schema/index.js";
 import { isAllowedTransition, isOpenStatus } from "../domain/ticket-status.js";
 import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
 import { type Acting, applyTicketChanges, insertComment } from "../services/ticket-writes.js";
@@ -258,7 +258,18 @@ export async function applyCarrierTicket(
       .values({ delegationId: delegation.id, externalNoteId: note.externalId, commentId: comment.id })
       .onConflictDoNothing();
   }
-  if (update.state && connectionOptions.relayStatusToClient) {
+  // While our cancel request is being assessed, intermediate states are not news for the client.
+  const cancelling =
+    update.state !== undefined &&
+    update.state !== "cancelled" &&
+    (
+      await tx
+        .select({ id: outbox.id })
+        .from(outbox)
+        .where(and(eq(outbox.ticketId, delegation.id), eq(outbox.kind, "delegation.cancel")))
+        .limit(1)
+    ).length > 0;
+  if (update.state && connectionOptions.relayStatusToClient && !cancelling) {
     // The client hears that the carrier leg moved, in the provider's words, without carrier details.
     const { ticket: updated } = await insertComment(tx, systemActing(options, delegation, true), ticketRow, {
       body: `Update: the issue ${stateWords[update.state as DelegationState]}.`,

@@ -75,7 +75,11 @@ async function settle(tx: Tx, ctx: ServiceContext, row: OutboxRow, action: "repl
   await appendLedger(tx, [
     {
       tenantId: row.tenantId,
-      ticketId: row.ticketId.startsWith("tkt_") ? row.ticketId : null,
+      ticketId: row.ticketId.startsWith("tkt_")
+        ? row.ticketId
+        : typeof row.payload["ticketId"] === "string"
+          ? (row.payload["ticketId"] as string)
+          : null,
       connectionId: row.connectionId,
       direction: "outbound",
       kind: action === "replay" ? "sync.replayed" : "sync.skipped",

@@ -220,7 +220,9 @@ async function stillMine(tx: Tx, job: OutboxRow, workerId: string): Promise<bool
 }
 
 export function syncEntry(
-  job: Pick<OutboxRow, "tenantId" | "ticketId" | "connectionId" | "kind">,
+  job: Pick<OutboxRow, "tenantId" | "ticketId" | "connectionId" | "kind"> & {
+    payload?: OutboxRow["payload"];
+  },
   loaded: LoadedConnection,
   kind: string,
   externalId: string | null,
@@ -228,7 +230,12 @@ export function syncEntry(
 ): LedgerEntryInput {
   return {
     tenantId: job.tenantId,
-    ticketId: job.ticketId.startsWith("tkt_") ? job.ticketId : null,
+    // Carrier jobs are ordered by delegation; they carry their ticket in the payload.
+    ticketId: job.ticketId.startsWith("tkt_")
+      ? job.ticketId
+      : typeof job.payload?.["ticketId"] === "string"
+        ? (job.payload["ticketId"] as string)
+        : null,
     connectionId: job.connectionId,
     direction: "outbound",
     kind,

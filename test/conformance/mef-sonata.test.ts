@@ -1,0 +1,4 @@
+import { mefSonataAdapter } from "./carrier-adapters.js";
+import { describeCarrierConformance } from "./carrier-kit.js";
+
+describeCarrierConformance(mefSonataAdapter);
