@@ -282,7 +282,7 @@ export async function benchOutboxDispatch(options: {
           }
         };
         for (let w = 0; w < options.workers; w++)
-          void boss.work(queue, { batchSize: 1, pollingIntervalSeconds: 0.5 }, handler);
+          void boss.work(queue, { batchSize: sync.batchSize, pollingIntervalSeconds: 0.5 }, handler);
       });
       await finished;
       const bossElapsed = (performance.now() - bossStarted) / 1000;
@@ -328,7 +328,7 @@ export function syncMarkdown(
     "",
     "### Outbound: jobs delivered to the ServiceNow simulator",
     "",
-    `${dispatch.jobs} ticket creations per run, ${dispatch.workers} concurrent workers, the simulator in its own process. Each job is create-or-link (a lookup and a create) plus a read-back of the record, and stores the link; ours also takes a lease, keeps per-ticket order and writes a ledger entry per delivery. The whole burst is queued before the workers start, for both; latency is from that start to each job's delivery (a drain of the burst, so p99 is close to the drain time).`,
+    `${dispatch.jobs} ticket creations per run, ${dispatch.workers} concurrent workers, the simulator in its own process. Each job is create-or-link (a lookup and a create) plus a read-back of the record, and stores the link; ours also takes a lease, keeps per-ticket order and writes a ledger entry per delivery. Both fetch jobs in batches of 5 per worker; pg-boss polls every 0.5 s (its minimum) when a fetch comes back empty. The whole burst is queued before the workers start, for both; latency is from that start to each job's delivery (a drain of the burst, so p99 is close to the drain time).`,
     "",
     "| | median jobs/s | runs | p50 ms | p99 ms |",
     "|---|---:|---|---:|---:|",

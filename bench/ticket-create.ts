@@ -78,7 +78,7 @@ export function ticketCreateMarkdown(
   const lines = [
     "## Ticket creation over HTTP (with ledger writes)",
     "",
-    `\`POST /v1/tickets\` through a gateway process (\`src/server.ts\`), load from autocannon in the bench process: ${connections} connections, ${seconds} s per run. Each request validates the body, inserts the ticket and appends its hash-chained ledger entry in one transaction; 8 tenants, so 8 chains.`,
+    `\`POST /v1/tickets\` through a gateway process (\`src/server.ts\`), load from autocannon in the bench process: ${connections} connections, ${seconds} s per run. Each request authenticates the tenant key, validates the body and, in one transaction, inserts the ticket, appends its hash-chained ledger entry, starts its SLA clocks (ombori-production: response target, an sla.target_set entry) and checks for connections to queue outbound sync; 8 tenants.`,
     "",
     "| engine | median req/s | runs (req/s) | p50 ms | p99 ms | non-2xx |",
     "|---|---:|---|---:|---:|---:|",
