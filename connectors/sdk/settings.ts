@@ -81,7 +81,7 @@ export const baseConnectionSettings = z.strictObject({
 });
 export type BaseConnectionSettings = z.infer<typeof baseConnectionSettings>;
 
-/** Dot paths of settings that hold secrets; the engine encrypts and redacts these. */
+/** Dot paths of settings that hold secrets: redacted in API answers (the engine encrypts the whole settings object at rest). */
 export const baseSecretPaths = [
   "auth.password",
   "auth.token",
