@@ -44,9 +44,9 @@ import {
   commentText,
   correlationJql,
   customFieldClause,
-  type ExternalAttachment,
   fallbackCategory,
   fromCanonicalStatus,
+  type JsmExternalAttachment,
   type JsmExternalTicket,
   type JsmMappingContext,
   jqlDateTime,
@@ -91,7 +91,9 @@ export interface JsmClient extends ServicedeskClient {
   getTicket(externalId: string): Promise<JsmExternalTicket>;
   /** Streams a file to the issue (JSM temporary file + attach for requests, platform attachments for issues). */
   uploadAttachment(externalId: string, upload: AttachmentUpload): Promise<UploadedAttachment>;
-  listAttachments(externalId: string): Promise<ExternalAttachment[]>;
+  listAttachments(externalId: string): Promise<JsmExternalAttachment[]>;
+  openAttachment: NonNullable<ServicedeskClient["openAttachment"]>;
+  putAttachment: NonNullable<ServicedeskClient["putAttachment"]>;
 }
 
 /** No transition leads to the wanted status; retrying cannot help until the workflow or mapping changes. */
@@ -112,6 +114,24 @@ const readBackClockSkewMs = 60_000;
 const orphanWindowMinutes = 15;
 const issueKeyPattern = /^([A-Z][A-Z0-9_]*)-(\d+)$/;
 const issueIdOrKeyPattern = /^(\d+|[A-Z][A-Z0-9_]*-\d+)$/;
+
+/** Passes a stream through unchanged, erroring it with `tooLarge()` once more than `maxBytes` went by. */
+function capped(
+  source: ReadableStream<Uint8Array>,
+  maxBytes: number,
+  tooLarge: () => Error,
+): ReadableStream<Uint8Array> {
+  let sizeBytes = 0;
+  return source.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        sizeBytes += chunk.byteLength;
+        if (sizeBytes > maxBytes) controller.error(tooLarge());
+        else controller.enqueue(chunk);
+      },
+    }),
+  );
+}
 
 function assertIssueIdOrKey(externalId: string): void {
   if (!issueIdOrKeyPattern.test(externalId)) {
@@ -721,6 +741,111 @@ export function createJsmClient(settings: JsmSettings, deps: ClientDeps<JsmMappi
       return (await readAttachments(externalId))
         .filter((attachment): attachment is JiraAttachment & { id: string } => attachment.id !== undefined)
         .map(toExternalAttachment);
+    },
+
+    async openAttachment(externalId, attachmentId, opts) {
+      assertIssueIdOrKey(externalId);
+      if (!/^\d+$/.test(attachmentId))
+        throw new TypeError(`not a Jira attachment id: ${JSON.stringify(attachmentId)}`);
+      const limit = Math.min(opts.maxBytes, settings.maxAttachmentBytes);
+      const path = `/rest/api/3/attachment/content/${attachmentId}`;
+      const tooLarge = () =>
+        new AttachmentTooLargeError(`attachment ${attachmentId} is larger than ${limit} bytes`, {
+          method: "GET",
+          url: http.url(path),
+          status: null,
+          attempts: 0,
+          latencyMs: 0,
+          responseBody: null,
+        });
+      // The metadata comes from the issue, which also proves the attachment is this record's.
+      const meta = (await readAttachments(externalId)).find((attachment) => attachment.id === attachmentId);
+      if (meta === undefined) {
+        throw new PermanentHttpError(`attachment ${attachmentId} is not on ${externalId}`, {
+          method: "GET",
+          url: http.url(`/rest/api/3/issue/${externalId}`),
+          status: 404,
+          attempts: 1,
+          latencyMs: 0,
+          responseBody: null,
+        });
+      }
+      if (meta.size > limit) throw tooLarge();
+      const download = transport.prepareDownload();
+      try {
+        // Get attachment content - GET /rest/api/3/attachment/content/{id}; redirect=false answers with the
+        // bytes instead of a 303 to the media store.
+        // https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-attachments/#api-rest-api-3-attachment-content-id-get
+        await http.request({
+          method: "GET",
+          path,
+          query: { redirect: false },
+          headers: download.headers,
+          schema: z.unknown(),
+        });
+        const response = download.take();
+        if (response === null || response.body === null) {
+          throw new PermanentHttpError(`GET ${path} answered without content`, {
+            method: "GET",
+            url: http.url(path),
+            status: null,
+            attempts: 1,
+            latencyMs: 0,
+            responseBody: null,
+          });
+        }
+        const declared = Number(response.headers.get("content-length") ?? Number.NaN);
+        if (Number.isFinite(declared) && declared > limit) {
+          await response.body.cancel();
+          throw tooLarge();
+        }
+        return {
+          body: capped(response.body, limit, tooLarge),
+          fileName: meta.filename,
+          contentType: meta.mimeType ?? null,
+          sizeBytes: meta.size,
+        };
+      } finally {
+        download.dispose();
+      }
+    },
+
+    async putAttachment(externalId, file, opts) {
+      const limit = Math.min(opts.maxBytes, settings.maxAttachmentBytes);
+      const tooLarge = () =>
+        new AttachmentTooLargeError(`${file.fileName} is larger than ${limit} bytes`, {
+          method: "POST",
+          url: http.url(`/rest/api/3/issue/${externalId}/attachments`),
+          status: null,
+          attempts: 0,
+          latencyMs: 0,
+          responseBody: null,
+        });
+      if (file.sizeBytes !== null && file.sizeBytes > limit) throw tooLarge();
+      let opened = false;
+      let exceeded = false;
+      const body = capped(file.body, limit, () => {
+        exceeded = true;
+        return tooLarge();
+      });
+      try {
+        const stored = await this.uploadAttachment(externalId, {
+          fileName: file.fileName,
+          contentType: file.contentType,
+          visibility: opts.visibility,
+          ...(file.sizeBytes !== null ? { sizeBytes: file.sizeBytes } : {}),
+          open: () => {
+            // The content streams once; a retry of the HTTP request cannot replay it (the engine retries the job).
+            if (opened) throw new Error(`the content of ${file.fileName} was already sent once`);
+            opened = true;
+            return body;
+          },
+        });
+        return { externalId: stored.externalId, sha256: stored.sha256, sizeBytes: stored.sizeBytes };
+      } catch (error) {
+        if (exceeded) throw tooLarge();
+        throw error;
+      }
     },
   };
 

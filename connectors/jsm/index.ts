@@ -15,7 +15,7 @@ export {
 } from "./client.js";
 export { apiBaseUrl, type FieldMappingEntry, JsmSettings, mappableCanonicalFields } from "./config.js";
 export {
-  type ExternalAttachment,
+  type JsmExternalAttachment,
   type JsmExternalTicket,
   type JsmMappingContext,
   jsmMappingContext,

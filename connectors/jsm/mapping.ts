@@ -9,6 +9,7 @@ import {
 import { type Priority, Requester, type TicketStatus, type Visibility } from "../../schemas/ticket.js";
 import type {
   ConnectorMapping,
+  ExternalAttachment,
   ExternalComment,
   ExternalTicket,
   MappingOverrides,
@@ -352,12 +353,10 @@ export function toEditFields(patch: OutboundTicketPatch, settings: JsmSettings, 
 // Reading
 
 /** Attachment metadata as read from `fields.attachment`. Jira gives no checksum. */
-export interface ExternalAttachment {
-  externalId: string;
-  fileName: string;
-  contentType: string | null;
+export interface JsmExternalAttachment extends ExternalAttachment {
   sizeBytes: number;
   createdAt: string;
+  /** The uploader's account id. */
   author: string | null;
 }
 
@@ -365,12 +364,12 @@ export interface ExternalAttachment {
 export interface JsmExternalTicket extends ExternalTicket {
   /** `statusCategory.key` of the status: `new`, `indeterminate` or `done`. */
   statusCategory: string | null;
-  attachments: ExternalAttachment[];
+  attachments: JsmExternalAttachment[];
   /** Canonical values read from the connection's inbound `fieldMapping` (requester.* also feed `requester`). */
   mappedFields: Partial<Record<MappableCanonicalField, string | null>>;
 }
 
-export function toExternalAttachment(attachment: JiraAttachment & { id: string }): ExternalAttachment {
+export function toExternalAttachment(attachment: JiraAttachment & { id: string }): JsmExternalAttachment {
   return {
     externalId: attachment.id,
     fileName: attachment.filename,

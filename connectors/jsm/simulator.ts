@@ -1608,6 +1608,22 @@ export function createJsmSimulator(options: JsmSimulatorOptions = {}): JsmSimula
     return c.json(result, 201);
   });
 
+  // Get attachment content: 303 to the media store unless redirect=false, which answers with the bytes.
+  app.get("/rest/api/3/attachment/content/:id", (c) => {
+    const id = c.req.param("id");
+    const attachment = [...state.issues.values()]
+      .flatMap((issue) => issue.attachments)
+      .find((candidate) => candidate.id === id);
+    if (attachment === undefined) throw new SiteError(404, [`The attachment with id '${id}' does not exist`]);
+    if (c.req.query("redirect") !== "false") {
+      return c.redirect(`${siteUrl}/rest/api/3/attachment/content/${id}?redirect=false`, 303);
+    }
+    return c.body(attachment.bytes.slice().buffer as ArrayBuffer, 200, {
+      "content-type": attachment.mimeType,
+      "content-length": String(attachment.size),
+    });
+  });
+
   // Add attachment
   app.post("/rest/api/3/issue/:issueIdOrKey/attachments", async (c) => {
     const issue = findIssue(c.req.param("issueIdOrKey"));

@@ -11,6 +11,8 @@ import { PermanentHttpError } from "../sdk/index.js";
 
 /** Marks the request that carries a registered upload; never sent to Jira. */
 const uploadHeader = "x-ticket-sync-upload";
+/** Marks a download whose body is handed over as a stream instead of being read by the SDK client; never sent. */
+const downloadHeader = "x-ticket-sync-download";
 
 /** A file to upload. `open` is called once per HTTP attempt, so a retry re-reads the source. */
 export interface UploadSource {
@@ -45,9 +47,22 @@ export interface JiraTransportOptions {
   maxUploadBytes: number;
 }
 
+/** A registered download: pass `headers` with the request; `take()` the streamed response after it. */
+export interface PreparedDownload {
+  headers: Record<string, string>;
+  /** The successful response of the request, its body unread; null when none arrived. */
+  take(): Response | null;
+  dispose(): void;
+}
+
 export interface JiraTransport {
   fetch: typeof fetch;
   prepareUpload(source: UploadSource): PreparedUpload;
+  /**
+   * Lets a request made through the SDK client (auth, retries and error classes stay the SDK's) stream its
+   * body: a 2xx response is kept for `take()` and the SDK client sees an empty 204.
+   */
+  prepareDownload(): PreparedDownload;
 }
 
 /** Thrown when an upload exceeds `maxAttachmentBytes`; permanent, the engine does not retry it. */
@@ -62,6 +77,7 @@ interface UploadEntry {
 export function createJiraTransport(options: JiraTransportOptions): JiraTransport {
   let pausedUntilMs = 0;
   const uploads = new Map<string, UploadEntry>();
+  const downloads = new Map<string, { response: Response | null }>();
 
   async function waitForRateLimit(): Promise<void> {
     const waitMs = pausedUntilMs - options.now().getTime();
@@ -84,7 +100,25 @@ export function createJiraTransport(options: JiraTransportOptions): JiraTranspor
     const fetchImpl = options.fetch ?? globalThis.fetch;
     const headers = new Headers(init?.headers);
     const uploadId = headers.get(uploadHeader);
+    const downloadId = headers.get(downloadHeader);
     let requestInit = init;
+    if (downloadId !== null) {
+      const entry = downloads.get(downloadId);
+      if (entry === undefined) throw new Error(`no download registered under ${downloadId}`);
+      headers.delete(downloadHeader);
+      headers.set("accept", "*/*");
+      // The body is read after this call returns: the SDK's per-request timeout would cut it off.
+      const response = await fetchImpl(input, {
+        ...init,
+        headers,
+        signal: AbortSignal.timeout(options.uploadTimeoutMs),
+      });
+      recordRateLimit(response.headers);
+      if (!response.ok || response.body === null) return response;
+      await entry.response?.body?.cancel();
+      entry.response = response;
+      return new Response(null, { status: 204 });
+    }
     if (uploadId !== null) {
       const entry = uploads.get(uploadId);
       if (entry === undefined) throw new Error(`no upload registered under ${uploadId}`);
@@ -118,6 +152,23 @@ export function createJiraTransport(options: JiraTransportOptions): JiraTranspor
         stats: () => entry.stats,
         tooLarge: () => entry.tooLarge,
         dispose: () => uploads.delete(id),
+      };
+    },
+    prepareDownload() {
+      const id = randomBytes(8).toString("hex");
+      const entry: { response: Response | null } = { response: null };
+      downloads.set(id, entry);
+      return {
+        headers: { [downloadHeader]: id },
+        take: () => {
+          const response = entry.response;
+          entry.response = null;
+          return response;
+        },
+        dispose: () => {
+          downloads.delete(id);
+          void entry.response?.body?.cancel().catch(() => undefined);
+        },
       };
     },
   };

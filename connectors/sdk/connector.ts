@@ -138,6 +138,75 @@ export interface ChangedPage {
   nextCursor: string;
 }
 
+/** A file attached to a vendor record, as listed by {@link ServicedeskClient.listAttachments}. Metadata only. */
+export interface ExternalAttachment {
+  /** The vendor's attachment id (Zendesk attachment id, Jira attachment id). */
+  externalId: string;
+  fileName: string;
+  /** MIME type as the vendor reports it; null when it reports none. */
+  contentType: string | null;
+  /** Size in bytes as the vendor reports it; null when unknown. */
+  sizeBytes: number | null;
+  /**
+   * Who attached it, in the form {@link ExternalComment.author} carries; compare with the integration identity
+   * to drop the echo of a file the gateway attached itself. Absent when the vendor does not tell.
+   */
+  author?: string | null;
+  /**
+   * Who may see the file at the vendor, where the vendor scopes files (Zendesk: the visibility of the comment
+   * carrying it). Absent: as visible as the record.
+   */
+  visibility?: Visibility;
+  /** ISO-8601 UTC, when known. */
+  createdAt?: string | null;
+}
+
+/** An attachment's content opened for reading by {@link ServicedeskClient.openAttachment}. */
+export interface AttachmentContent {
+  /**
+   * The bytes, streamed from the vendor as they arrive (never buffered whole). Read it to the end or cancel it,
+   * exactly once. It errors with a permanent error (`retryable === false`) once more than `maxBytes` passed.
+   */
+  body: ReadableStream<Uint8Array>;
+  fileName: string;
+  contentType: string | null;
+  /** Declared size, when the vendor declares one; the stream is the authority. */
+  sizeBytes: number | null;
+}
+
+/** A file the engine wants on a vendor record, see {@link ServicedeskClient.putAttachment}. */
+export interface OutboundAttachment {
+  fileName: string;
+  contentType: string | null;
+  /** Declared size when known: a file declared over the cap is refused before any byte is sent. */
+  sizeBytes: number | null;
+  /** The content, read once while it is sent. */
+  body: ReadableStream<Uint8Array>;
+}
+
+/** Options of {@link ServicedeskClient.putAttachment}. */
+export interface PutAttachmentOptions {
+  /** The size cap of this transfer; the connection's own cap applies as well (the smaller wins). */
+  maxBytes: number;
+  /** Who sees the file at the vendor, where the vendor can scope it. */
+  visibility: Visibility;
+  /**
+   * The text of the comment that carries the file, for vendors that attach through a comment (Zendesk),
+   * e.g. `Attachment from Jira Service Management`.
+   */
+  note?: string;
+}
+
+/** What {@link ServicedeskClient.putAttachment} stored. */
+export interface PutAttachmentResult {
+  /** The vendor's id of the new attachment; null when the vendor named none and a read-back found none. */
+  externalId: string | null;
+  /** SHA-256 (hex) of the bytes sent, computed while streaming. */
+  sha256: string;
+  /** Bytes sent. */
+  sizeBytes: number;
+}
+
 /**
  * Calls a vendor on behalf of one connection. Every method validates responses with zod
  * and throws `HttpError` subclasses (see `errors.ts`) on failure; the engine reads
@@ -181,6 +250,32 @@ export interface ServicedeskClient {
    * the connector cannot tell, and everything is imported.
    */
   matchesInboundQuery?(externalId: string): Promise<boolean>;
+  /**
+   * The files attached to the record, metadata only, oldest first. Absent: the connector does not sync
+   * attachments.
+   */
+  listAttachments?(externalId: string): Promise<ExternalAttachment[]>;
+  /**
+   * Opens one attachment of the record for streaming. The size cap is enforced before the download where the
+   * vendor declares a size, and while streaming in any case: past `opts.maxBytes` the stream errors with a
+   * permanent error (`retryable === false`); an attachment declared larger is refused at once with one.
+   * @param attachmentId - an {@link ExternalAttachment.externalId} of this record.
+   */
+  openAttachment?(
+    externalId: string,
+    attachmentId: string,
+    opts: { maxBytes: number },
+  ): Promise<AttachmentContent>;
+  /**
+   * Streams a file onto the record, hashing and counting it on the way; never buffers it whole. Over
+   * `opts.maxBytes` (or the connection's own cap) it fails with a permanent error (`retryable === false`).
+   * Not idempotent: on a retry the engine first looks for the file in {@link listAttachments}.
+   */
+  putAttachment?(
+    externalId: string,
+    file: OutboundAttachment,
+    opts: PutAttachmentOptions,
+  ): Promise<PutAttachmentResult>;
 }
 
 /** Dependencies of {@link Connector.createClient}. */

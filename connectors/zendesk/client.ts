@@ -10,6 +10,7 @@ import {
   createOAuth2TokenProvider,
   defaultRetryPolicy,
   defaultTimeoutMs,
+  type ExternalAttachment,
   type ExternalRef,
   HttpError,
   type HttpRequest,
@@ -133,6 +134,9 @@ export interface ZendeskClient extends ServicedeskClient {
     content: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
     options: UploadAttachmentOptions,
   ): Promise<UploadedAttachment>;
+  listAttachments: NonNullable<ServicedeskClient["listAttachments"]>;
+  openAttachment: NonNullable<ServicedeskClient["openAttachment"]>;
+  putAttachment: NonNullable<ServicedeskClient["putAttachment"]>;
   /** Streams an attachment's content, size-capped and hashed as it is read. */
   downloadAttachment(
     attachment: Pick<AttachmentMeta, "contentUrl" | "sizeBytes">,
@@ -757,6 +761,81 @@ export function createZendeskClient(
       }
       const { stream, completed } = meter(response.body, limit, tooLarge);
       return { stream, completed };
+    },
+
+    async listAttachments(externalId) {
+      assertTicketId(externalId);
+      // Zendesk attaches files to comments; a file is as visible as its comment.
+      return (await readComments(externalId, "created_at")).flatMap((comment) =>
+        comment.attachments.map((attachment): ExternalAttachment => {
+          const meta = toAttachmentMeta(attachment);
+          return {
+            externalId: meta.externalId,
+            fileName: meta.fileName,
+            contentType: meta.contentType,
+            sizeBytes: meta.sizeBytes,
+            author: String(comment.author_id),
+            visibility: comment.public ? "public" : "internal",
+            createdAt: toUtcSeconds(comment.created_at),
+          };
+        }),
+      );
+    },
+
+    async openAttachment(externalId, attachmentId, opts) {
+      assertTicketId(externalId);
+      const found = (await readComments(externalId, "created_at"))
+        .flatMap((comment) => comment.attachments)
+        .find((attachment) => String(attachment.id) === attachmentId);
+      if (found === undefined) {
+        throw new PermanentHttpError(`attachment ${attachmentId} is not on ticket ${externalId}`, {
+          method: "GET",
+          url: http.url(`/api/v2/tickets/${externalId}/comments`),
+          status: 404,
+          attempts: 1,
+          latencyMs: 0,
+          responseBody: null,
+        });
+      }
+      const meta = toAttachmentMeta(found);
+      const { stream } = await this.downloadAttachment(meta, { sizeLimit: opts.maxBytes });
+      return {
+        body: stream,
+        fileName: meta.fileName,
+        contentType: meta.contentType,
+        sizeBytes: meta.sizeBytes,
+      };
+    },
+
+    async putAttachment(externalId, file, opts) {
+      assertTicketId(externalId);
+      const limit = Math.min(opts.maxBytes, settings.attachmentMaxBytes);
+      if (file.sizeBytes !== null && file.sizeBytes > limit) {
+        await file.body.cancel().catch(() => undefined);
+        throw tooLargeError("POST", http.url("/api/v2/uploads"), limit)();
+      }
+      const uploaded = await this.uploadAttachment(file.body, {
+        fileName: file.fileName,
+        contentType: file.contentType ?? "application/octet-stream",
+        sizeLimit: limit,
+      });
+      // An upload is only a token until a comment attaches it (unused tokens expire after 60 minutes).
+      // https://developer.zendesk.com/api-reference/ticketing/tickets/ticket-attachments/#attaching-files
+      await this.addComment(
+        externalId,
+        {
+          canonicalId: "",
+          body: opts.note ?? `Attachment: ${file.fileName}`,
+          visibility: opts.visibility,
+          uploadTokens: [uploaded.token],
+        },
+        { attempt: 1, since: now() },
+      );
+      return {
+        externalId: uploaded.attachment.externalId,
+        sha256: uploaded.sha256,
+        sizeBytes: uploaded.sizeBytes,
+      };
     },
   };
 }

@@ -188,12 +188,14 @@ export interface ZendeskSimulator {
     fields: Record<string, unknown>,
     options?: { authorId?: number },
   ): SimTicket;
-  /** A human comment: public reply or internal note. */
+  /** A human comment: public reply or internal note; `uploads` attaches files from {@link simulateAgentUpload}. */
   simulateAgentComment(
     ticketId: number,
-    comment: { body: string; public: boolean },
+    comment: { body: string; public: boolean; uploads?: string[] },
     options?: { authorId?: number },
   ): SimComment;
+  /** A file an agent uploads in the UI before commenting; returns the upload token for `uploads`. */
+  simulateAgentUpload(file: { fileName: string; contentType: string; bytes: Uint8Array }): string;
   /** A ticket created in Zendesk by someone other than the integration user. */
   simulateAgentCreate(fields: Record<string, unknown>, options?: { authorId?: number }): SimTicket;
   /** Resolves when every webhook delivery started so far has finished. */
@@ -1016,6 +1018,20 @@ export function createZendeskSimulator(options: ZendeskSimulatorOptions = {}): Z
       const { audit } = save(existing, { comment: { ...comment } }, authorId);
       const commentEvent = audit.events.find((event) => event.type === "Comment")!;
       return state.comments.find((candidate) => candidate.id === commentEvent.id)!;
+    },
+    simulateAgentUpload(file) {
+      const token = randomBytes(18).toString("base64url");
+      state.uploads.set(token, [
+        {
+          id: nextId++,
+          file_name: file.fileName,
+          content_type: file.contentType,
+          size: file.bytes.byteLength,
+          token: randomBytes(18).toString("base64url"),
+          bytes: file.bytes,
+        },
+      ]);
+      return token;
     },
     simulateAgentCreate(fields, agentOptions) {
       const authorId = agentOptions?.authorId ?? simulatorUsers.requester.id;

@@ -1,5 +1,5 @@
-import type { Comment, Ticket } from "../../schemas/ticket.js";
-import type { comments, ledgerEntries, tickets } from "../db/schema/index.js";
+import type { Attachment, Comment, Ticket } from "../../schemas/ticket.js";
+import type { attachments, comments, ledgerEntries, tickets } from "../db/schema/index.js";
 
 const iso = (d: Date) => d.toISOString();
 const isoOrNull = (d: Date | null) => (d ? d.toISOString() : null);
@@ -33,6 +33,18 @@ export function commentToApi(row: typeof comments.$inferSelect): Comment {
     visibility: row.visibility,
     author: { type: row.authorType as Comment["author"]["type"], id: row.authorId, name: row.authorName },
     side: row.side,
+    createdAt: iso(row.createdAt),
+  };
+}
+
+export function attachmentToApi(row: typeof attachments.$inferSelect): Attachment {
+  return {
+    id: row.id,
+    ticketId: row.ticketId,
+    fileName: row.fileName,
+    contentType: row.contentType,
+    sizeBytes: row.sizeBytes,
+    sha256: row.sha256,
     createdAt: iso(row.createdAt),
   };
 }

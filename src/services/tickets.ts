@@ -9,13 +9,13 @@ import type {
 } from "../../schemas/ticket.js";
 import { actorOf, canAccessTenant, isProvider, sideOf, tenantScope } from "../auth/principal.js";
 import { type Queryable, sqlState } from "../db/client.js";
-import { comments, tickets } from "../db/schema/index.js";
+import { attachments, comments, tickets } from "../db/schema/index.js";
 import { isAllowedTransition, isClientTransition } from "../domain/ticket-status.js";
 import { GatewayError } from "../errors.js";
 import { appendLedger } from "../ledger/append.js";
 import { decodeCursor, page } from "../lib/cursor.js";
 import { type ServiceContext, slaContext } from "./context.js";
-import { commentToApi, ticketToApi } from "./serialize.js";
+import { attachmentToApi, commentToApi, ticketToApi } from "./serialize.js";
 import { applySlaEvent, ticketSla } from "./sla.js";
 import { type Acting, applyTicketChanges, insertComment, insertTicket } from "./ticket-writes.js";
 
@@ -221,4 +221,24 @@ export async function listComments(
     .limit(query.limit + 1);
   const result = page(rows, query.limit, (r) => r.id);
   return { items: result.items.map(commentToApi), nextCursor: result.nextCursor };
+}
+
+/** A ticket's attachments (metadata: name, type, size, hash once the content passed through), oldest first. */
+export async function listAttachments(
+  ctx: ServiceContext,
+  ticketId: string,
+  query: { limit: number; cursor?: string },
+) {
+  await findVisibleTicket(ctx.db, ctx, ticketId);
+  const conditions: SQL[] = [eq(attachments.ticketId, ticketId)];
+  const after = decodeCursor<string>(query.cursor, "string");
+  if (after) conditions.push(gt(attachments.id, after));
+  const rows = await ctx.db
+    .select()
+    .from(attachments)
+    .where(and(...conditions))
+    .orderBy(asc(attachments.id))
+    .limit(query.limit + 1);
+  const result = page(rows, query.limit, (r) => r.id);
+  return { items: result.items.map(attachmentToApi), nextCursor: result.nextCursor };
 }

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import {
+  type ExternalAttachment,
   type ExternalTicket,
   HttpError,
   type InboundNotice,
@@ -10,8 +11,11 @@ import type { PlanCatalog } from "../../schemas/plan.js";
 import type { TicketStatus } from "../../schemas/ticket.js";
 import { type Db, queryRows, type Tx } from "../db/client.js";
 import {
+  attachmentLinks,
+  attachments as attachmentsTable,
   commentLinks,
   comments,
+  connections,
   externalLinks,
   inbox,
   outbox,
@@ -20,6 +24,7 @@ import {
 } from "../db/schema/index.js";
 import { isAllowedTransition } from "../domain/ticket-status.js";
 import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
+import { newId } from "../lib/ids.js";
 import type { EngineDeps } from "../services/context.js";
 import {
   type Acting,
@@ -29,7 +34,7 @@ import {
   type TicketRow,
 } from "../services/ticket-writes.js";
 import { servicedeskClientFor } from "./clients.js";
-import { type LoadedConnection, loadConnection } from "./connections.js";
+import { type LoadedConnection, loadConnection, loadConnectionRow } from "./connections.js";
 import { backoffMs } from "./settings.js";
 import {
   type Comparable,
@@ -258,9 +263,12 @@ async function processInboxRow(db: Db, options: InboxOptions, row: typeof inbox.
         );
       if (!known) inScope = await client.matchesInboundQuery(external.externalId);
     }
+    // Attachment metadata is read here too, outside the transaction; content moves later, in outbox jobs.
+    const files =
+      external && client.listAttachments ? await client.listAttachments(external.externalId) : null;
     await db.transaction(async (tx) => {
       if (external)
-        await applyServicedeskRecord(tx, options, loaded, external, row.source, inScope, row.notice);
+        await applyServicedeskRecord(tx, options, loaded, external, row.source, inScope, row.notice, files);
       else await appendLedger(tx, [connectionEntry(loaded, "sync.vendor_missing", {}, row.externalId)]);
       await finish(tx);
     });
@@ -337,6 +345,8 @@ export async function applyServicedeskRecord(
   inScope = true,
   /** The notice that triggered the read (a deleted comment is only known from it). */
   notice: Record<string, unknown> | null = null,
+  /** The record's attachments, listed before the transaction; null when the connector does not sync files. */
+  files: ExternalAttachment[] | null = null,
 ) {
   const connectionId = loaded.row.id;
   const tenantId = loaded.row.tenantId!;
@@ -442,12 +452,18 @@ export async function applyServicedeskRecord(
       });
     }
     const commentsAdded = await importComments(tx, acting, loaded, ticket, external);
+    const attachmentsAdded = await importAttachments(tx, options, loaded, ticket, external, files);
     await appendLedger(tx, [
       {
         ...connectionEntry(
           loaded,
           "sync.applied",
-          { action: created ? "created" : "linked", comments: commentsAdded, source },
+          {
+            action: created ? "created" : "linked",
+            comments: commentsAdded,
+            ...(attachmentsAdded > 0 ? { attachments: attachmentsAdded } : {}),
+            source,
+          },
           external.externalId,
         ),
         ticketId: ticket.id,
@@ -518,11 +534,22 @@ export async function applyServicedeskRecord(
   ticket = await applyTicketChanges(tx, acting, ticket, update);
   const commentsAdded = await importComments(tx, acting, loaded, ticket, external, notice);
   if (commentsAdded > 0) [ticket] = await tx.select().from(tickets).where(eq(tickets.id, link.ticketId));
+  const attachmentsAdded = await importAttachments(tx, options, loaded, ticket!, external, files);
   const applied = Object.keys(update);
   entries.push({
     ...base,
-    kind: applied.length === 0 && commentsAdded === 0 ? "sync.echo_suppressed" : "sync.applied",
-    detail: { ...base.detail, fields: applied, comments: commentsAdded, source, vendorMoved },
+    kind:
+      applied.length === 0 && commentsAdded === 0 && attachmentsAdded === 0
+        ? "sync.echo_suppressed"
+        : "sync.applied",
+    detail: {
+      ...base.detail,
+      fields: applied,
+      comments: commentsAdded,
+      ...(attachmentsAdded > 0 ? { attachments: attachmentsAdded } : {}),
+      source,
+      vendorMoved,
+    },
   });
   await appendLedger(tx, entries);
   // The vendor baseline moves to what was read; the canonical one only for the fields now in sync, so
@@ -672,4 +699,161 @@ async function importComments(
     changes++;
   }
   return changes;
+}
+
+/**
+ * The other servicedesk connections of the ticket's tenant a file should be copied to: active, writing
+ * outbound, tracking the ticket (linked, or its create pending) and able to take attachments.
+ */
+async function attachmentCopyTargets(
+  tx: Tx,
+  options: InboxOptions,
+  ticket: TicketRow,
+  sourceConnectionId: string,
+): Promise<string[]> {
+  const candidates = await tx
+    .select()
+    .from(connections)
+    .where(
+      and(
+        eq(connections.tenantId, ticket.tenantId),
+        eq(connections.status, "active"),
+        eq(connections.role, "servicedesk"),
+        inArray(connections.direction, ["both", "outbound"]),
+      ),
+    );
+  const others = candidates.filter((connection) => connection.id !== sourceConnectionId);
+  if (others.length === 0) return [];
+  const tracked = new Set([
+    ...(
+      await tx
+        .select({ connectionId: externalLinks.connectionId })
+        .from(externalLinks)
+        .where(eq(externalLinks.ticketId, ticket.id))
+    ).map((row) => row.connectionId),
+    ...(
+      await tx
+        .select({ connectionId: outbox.connectionId })
+        .from(outbox)
+        .where(
+          and(
+            eq(outbox.ticketId, ticket.id),
+            eq(outbox.kind, "ticket.create"),
+            inArray(outbox.status, ["pending", "dead"]),
+          ),
+        )
+    ).map((row) => row.connectionId),
+  ]);
+  const targets: string[] = [];
+  for (const connection of others) {
+    if (!tracked.has(connection.id)) continue;
+    const target = loadConnectionRow(options.engine, connection);
+    if (target.connector.kind !== "servicedesk") continue;
+    // Building a client does no I/O; it tells whether the connector can take files.
+    const client = target.connector.createClient(target.settings, {
+      mapping: target.connector.mappingContext(target.settings),
+    });
+    if (typeof client.putAttachment === "function") {
+      targets.push(connection.id);
+    }
+  }
+  return targets;
+}
+
+/**
+ * Vendor files not seen before (not linked, not attached by our integration identity) become canonical
+ * attachments: metadata only, the content is hashed when it first passes through. Each is linked, ledgered
+ * and queued for copying to the ticket's other servicedesks. Files the vendor scopes as internal stay where
+ * they are, as a client's internal notes do.
+ */
+async function importAttachments(
+  tx: Tx,
+  options: InboxOptions,
+  loaded: LoadedConnection,
+  ticket: TicketRow,
+  external: ExternalTicket,
+  files: ExternalAttachment[] | null,
+): Promise<number> {
+  if (files === null || files.length === 0) return 0;
+  const connectionId = loaded.row.id;
+  const linked = new Set(
+    (
+      await tx
+        .select({ externalAttachmentId: attachmentLinks.externalAttachmentId })
+        .from(attachmentLinks)
+        .where(
+          and(
+            eq(attachmentLinks.connectionId, connectionId),
+            inArray(
+              attachmentLinks.externalAttachmentId,
+              files.map((file) => file.externalId),
+            ),
+          ),
+        )
+    ).map((row) => row.externalAttachmentId),
+  );
+  const ours =
+    loaded.connector.kind === "servicedesk" ? loaded.connector.integrationIdentity(loaded.settings) : null;
+  const fresh = files.filter(
+    (file) =>
+      !linked.has(file.externalId) && !(ours !== null && file.author !== undefined && file.author === ours),
+  );
+  if (fresh.length === 0) return 0;
+  const now = options.now();
+  const targets = await attachmentCopyTargets(tx, options, ticket, connectionId);
+  const entries: LedgerEntryInput[] = [];
+  for (const file of fresh) {
+    const id = newId("attachment");
+    await tx.insert(attachmentsTable).values({
+      id,
+      ticketId: ticket.id,
+      tenantId: ticket.tenantId,
+      fileName: file.fileName,
+      contentType: file.contentType,
+      sizeBytes: file.sizeBytes,
+      sha256: null,
+      sourceConnectionId: connectionId,
+      sourceExternalId: file.externalId,
+      createdAt: now,
+    });
+    await tx
+      .insert(attachmentLinks)
+      .values({ connectionId, attachmentId: id, externalAttachmentId: file.externalId, createdAt: now });
+    const visibility = file.visibility ?? "public";
+    const copyTo = visibility === "public" ? targets : [];
+    entries.push({
+      ...connectionEntry(
+        loaded,
+        "attachment.added",
+        {
+          attachmentId: id,
+          externalAttachmentId: file.externalId,
+          fileName: file.fileName,
+          contentType: file.contentType,
+          sizeBytes: file.sizeBytes,
+          visibility,
+          copyTo,
+        },
+        external.externalId,
+      ),
+      ticketId: ticket.id,
+      tenantId: ticket.tenantId,
+    });
+    if (copyTo.length > 0) {
+      // Keyed by the attachment, not the ticket: a file that cannot be copied (too large) is dead-lettered
+      // without holding up the ticket's other updates to that connection.
+      await tx.insert(outbox).values(
+        copyTo.map((target) => ({
+          connectionId: target,
+          ticketId: id,
+          tenantId: ticket.tenantId,
+          kind: "attachment.copy",
+          payload: { attachmentId: id, ticketId: ticket.id },
+          nextAttemptAt: now,
+        })),
+      );
+    }
+  }
+  await appendLedger(tx, entries);
+  return fresh.length;
 }

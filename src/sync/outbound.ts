@@ -1,10 +1,20 @@
+import { createHash } from "node:crypto";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { OutboundTicket, ServicedeskClient } from "../../connectors/sdk/index.js";
 import { HttpError } from "../../connectors/sdk/index.js";
 import type { PlanCatalog } from "../../schemas/plan.js";
 import type { TicketStatus } from "../../schemas/ticket.js";
 import { type Db, queryRows, type Tx } from "../db/client.js";
-import { commentLinks, comments, connections, externalLinks, outbox, tickets } from "../db/schema/index.js";
+import {
+  attachmentLinks,
+  attachments,
+  commentLinks,
+  comments,
+  connections,
+  externalLinks,
+  outbox,
+  tickets,
+} from "../db/schema/index.js";
 import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
 import type { EngineDeps } from "../services/context.js";
 import { servicedeskClientFor } from "./clients.js";
@@ -349,6 +359,28 @@ async function pushChanges(
   return { fields, ref, baselines: { canonical: current, vendor } };
 }
 
+/** Used when a connector's settings name no attachment cap. */
+const defaultAttachmentMaxBytes = 10 * 1024 * 1024;
+
+/** The connection's attachment size cap: Zendesk `attachmentMaxBytes`, JSM `maxAttachmentBytes`. */
+export function attachmentCapOf(settings: Record<string, unknown>): number {
+  for (const key of ["attachmentMaxBytes", "maxAttachmentBytes"]) {
+    const value = settings[key];
+    if (typeof value === "number" && Number.isFinite(value) && value > 0) return value;
+  }
+  return defaultAttachmentMaxBytes;
+}
+
+/** An error the engine does not retry: dead-lettered at once. */
+class PermanentSyncError extends Error {
+  readonly retryable = false;
+}
+
+/** An error worth retrying with backoff (the target record does not exist yet). */
+class RetryableSyncError extends Error {
+  readonly retryable = true;
+}
+
 const servicedeskHandlers: Record<string, JobHandler> = {
   "ticket.create": async (db, options, job, loaded) => {
     const { ticket, link } = await ticketAndLink(db, job);
@@ -449,6 +481,167 @@ const servicedeskHandlers: Record<string, JobHandler> = {
     const client = servicedeskClientFor(options.engine, loaded);
     const ref = await client.updateTicket(link.externalId, { correlationId: ticket.id });
     return { externalId: ref.externalId, detail: { action: "correlation_written" } };
+  },
+
+  /**
+   * Copies a canonical attachment from the connection it came from to this one, streamed: the source's content
+   * is piped through a hashing, counting, size-capping transform straight into the target's upload.
+   */
+  "attachment.copy": async (db, options, job, loaded) => {
+    const attachmentId = String(job.payload["attachmentId"]);
+    const [attachment] = await db.select().from(attachments).where(eq(attachments.id, attachmentId));
+    if (!attachment) return { externalId: null, detail: {}, noop: true };
+    const [already] = await db
+      .select()
+      .from(attachmentLinks)
+      .where(
+        and(
+          eq(attachmentLinks.connectionId, job.connectionId),
+          eq(attachmentLinks.attachmentId, attachmentId),
+        ),
+      );
+    if (already) return { externalId: null, detail: {}, noop: true };
+    const [link] = await db
+      .select()
+      .from(externalLinks)
+      .where(
+        and(
+          eq(externalLinks.connectionId, job.connectionId),
+          eq(externalLinks.ticketId, attachment.ticketId),
+        ),
+      );
+    if (!link?.externalId) {
+      throw new RetryableSyncError(`ticket ${attachment.ticketId} is not linked at ${job.connectionId} yet`);
+    }
+    const target = servicedeskClientFor(options.engine, loaded);
+    const cap = attachmentCapOf(loaded.settings);
+    const base = { attachmentId, fileName: attachment.fileName };
+    const linkAndLedger = (
+      externalAttachmentId: string | null,
+      sha256: string | null,
+      sizeBytes: number | null,
+      extra: Record<string, unknown> = {},
+    ): Delivered => ({
+      externalId: link.externalId,
+      detail: { ...base, externalAttachmentId, sha256, sizeBytes, ...extra },
+      commit: async (tx) => {
+        await tx
+          .insert(attachmentLinks)
+          .values({
+            connectionId: job.connectionId,
+            attachmentId,
+            externalAttachmentId,
+            createdAt: options.now(),
+          })
+          .onConflictDoNothing();
+        if (sha256 !== null && sizeBytes !== null) {
+          await tx
+            .update(attachments)
+            .set({
+              sha256: sql`coalesce(${attachments.sha256}, ${sha256})`,
+              sizeBytes: sql`coalesce(${attachments.sizeBytes}, ${sizeBytes})`,
+            })
+            .where(eq(attachments.id, attachmentId));
+        }
+        await appendLedger(tx, [
+          {
+            ...syncEntry(job, loaded, "attachment.synced", link.externalId, {
+              ...base,
+              externalAttachmentId,
+              sha256,
+              sizeBytes,
+              fromConnectionId: attachment.sourceConnectionId,
+              ...extra,
+            }),
+            payloadHash: sha256,
+          },
+        ]);
+      },
+    });
+    // A retry may follow an upload that landed before the failure was seen: look before uploading again.
+    if (job.attempts > 1 && target.listAttachments) {
+      const landed = (await target.listAttachments(link.externalId)).find(
+        (file) =>
+          file.fileName === attachment.fileName &&
+          (attachment.sizeBytes === null ||
+            file.sizeBytes === null ||
+            file.sizeBytes === attachment.sizeBytes),
+      );
+      if (landed) {
+        return linkAndLedger(landed.externalId, attachment.sha256, landed.sizeBytes ?? attachment.sizeBytes, {
+          recovered: true,
+        });
+      }
+    }
+    const tooLarge = () =>
+      new PermanentSyncError(
+        `attachment ${attachmentId} (${attachment.fileName}) exceeds the ${cap}-byte limit of ${loaded.row.type} connection ${job.connectionId}`,
+      );
+    if (attachment.sizeBytes !== null && attachment.sizeBytes > cap) throw tooLarge();
+    if (!target.putAttachment) throw new PermanentSyncError(`${loaded.row.type} does not take attachments`);
+    if (!attachment.sourceConnectionId || !attachment.sourceExternalId) {
+      throw new PermanentSyncError(`attachment ${attachmentId} has no source to read it from`);
+    }
+    const source = await loadConnection(db, options.engine, attachment.sourceConnectionId);
+    if (source?.connector.kind !== "servicedesk") {
+      throw new PermanentSyncError(`the source connection of attachment ${attachmentId} is gone`);
+    }
+    const [sourceLink] = await db
+      .select()
+      .from(externalLinks)
+      .where(
+        and(
+          eq(externalLinks.connectionId, attachment.sourceConnectionId),
+          eq(externalLinks.ticketId, attachment.ticketId),
+        ),
+      );
+    const from = servicedeskClientFor(options.engine, source);
+    if (!sourceLink?.externalId || !from.openAttachment) {
+      throw new PermanentSyncError(`attachment ${attachmentId} cannot be read from its source`);
+    }
+    const opened = await from.openAttachment(sourceLink.externalId, attachment.sourceExternalId, {
+      maxBytes: cap,
+    });
+    const hash = createHash("sha256");
+    let sizeBytes = 0;
+    let exceeded = false;
+    const body = opened.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          sizeBytes += chunk.byteLength;
+          if (sizeBytes > cap) {
+            exceeded = true;
+            controller.error(tooLarge());
+            return;
+          }
+          hash.update(chunk);
+          controller.enqueue(chunk);
+        },
+      }),
+    );
+    let put: Awaited<ReturnType<NonNullable<ServicedeskClient["putAttachment"]>>>;
+    try {
+      put = await target.putAttachment(
+        link.externalId,
+        {
+          fileName: opened.fileName,
+          contentType: opened.contentType ?? attachment.contentType,
+          sizeBytes: opened.sizeBytes ?? attachment.sizeBytes,
+          body,
+        },
+        { maxBytes: cap, visibility: "public", note: `Attachment from ${source.connector.displayName}` },
+      );
+    } catch (error) {
+      if (exceeded) throw tooLarge();
+      throw error;
+    }
+    const sha256 = hash.digest("hex");
+    if (put.sha256 !== sha256 || put.sizeBytes !== sizeBytes) {
+      throw new RetryableSyncError(
+        `attachment ${attachmentId}: the target counted ${put.sizeBytes} bytes (${put.sha256}), the gateway ${sizeBytes} (${sha256})`,
+      );
+    }
+    return linkAndLedger(put.externalId, sha256, sizeBytes);
   },
 
   "comment.add": async (db, options, job, loaded) => {

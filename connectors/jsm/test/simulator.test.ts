@@ -253,6 +253,45 @@ describe("JSM simulator driven by the real client over HTTP", () => {
     expect(await issue.client.listAttachments(created.externalId)).toHaveLength(1);
   });
 
+  it("lists, opens (streamed, size-capped) and puts attachments through the SDK methods", async () => {
+    const bytes = new TextEncoder().encode("0123456789".repeat(100));
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    const { sim, client } = await startSimulator({}, { settings: { maxAttachmentBytes: 2_000 } });
+    const { externalId } = await client.createTicket(ticket);
+    const put = await client.putAttachment(
+      externalId,
+      { fileName: "dump.txt", contentType: "text/plain", sizeBytes: null, body: new Blob([bytes]).stream() },
+      { maxBytes: 5_000, visibility: "public" },
+    );
+    const stored = sim.issue(externalId).attachments[0]!;
+    expect(put).toEqual({ externalId: stored.id, sha256, sizeBytes: 1_000 });
+    expect(await client.listAttachments(externalId)).toEqual([
+      expect.objectContaining({ externalId: stored.id, fileName: "dump.txt", sizeBytes: 1_000 }),
+    ]);
+    const opened = await client.openAttachment(externalId, stored.id, { maxBytes: 5_000 });
+    expect(opened).toMatchObject({ fileName: "dump.txt", contentType: "text/plain", sizeBytes: 1_000 });
+    const read = new Uint8Array(await new Response(opened.body).arrayBuffer());
+    expect(createHash("sha256").update(read).digest("hex")).toBe(sha256);
+    expect(
+      sim.exchanges.find((exchange) => exchange.path === `/rest/api/3/attachment/content/${stored.id}`)
+        ?.query,
+    ).toEqual({ redirect: "false" });
+    // Over the cap: a permanent error, before any byte moves.
+    await expect(client.openAttachment(externalId, stored.id, { maxBytes: 999 })).rejects.toMatchObject({
+      retryable: false,
+    });
+    const uploads = sim.exchanges.length;
+    await expect(
+      client.putAttachment(
+        externalId,
+        { fileName: "big.bin", contentType: null, sizeBytes: null, body: new Blob([bytes]).stream() },
+        { maxBytes: 999, visibility: "public" },
+      ),
+    ).rejects.toMatchObject({ retryable: false });
+    expect(sim.issue(externalId).attachments).toHaveLength(1);
+    expect(sim.exchanges.slice(uploads).some((exchange) => exchange.status < 300)).toBe(false);
+  });
+
   it("refuses wrong credentials", async () => {
     const { url } = await startSimulator();
     const settings = settingsFor(url, {

@@ -339,6 +339,50 @@ describe("Zendesk simulator driven by the real client over HTTP", () => {
     expect(await download.completed).toEqual({ sizeBytes: content.byteLength, sha256 });
     expect(sim.state.uploads.size).toBe(0);
   });
+
+  it("lists, opens and puts attachments through the SDK methods", async () => {
+    const { sim, client } = await startSimulator();
+    const { externalId } = await client.createTicket(ticket);
+    const content = new TextEncoder().encode("log line\n".repeat(500));
+    const sha256 = createHash("sha256").update(content).digest("hex");
+    const put = await client.putAttachment(
+      externalId,
+      { fileName: "app.log", contentType: "text/plain", sizeBytes: null, body: new Blob([content]).stream() },
+      { maxBytes: 1_000_000, visibility: "internal", note: "Attachment from Jira Service Management" },
+    );
+    expect(put).toMatchObject({ sizeBytes: content.byteLength, sha256 });
+    const carrier = sim.state.comments.at(-1)!;
+    expect(carrier).toMatchObject({ body: "Attachment from Jira Service Management", public: false });
+    const listed = await client.listAttachments(externalId);
+    expect(listed).toEqual([
+      {
+        externalId: put.externalId,
+        fileName: "app.log",
+        contentType: "text/plain",
+        sizeBytes: content.byteLength,
+        author: String(carrier.author_id),
+        visibility: "internal",
+        createdAt: expect.any(String),
+      },
+    ]);
+    const opened = await client.openAttachment(externalId, put.externalId!, { maxBytes: 1_000_000 });
+    const read = new Uint8Array(await new Response(opened.body).arrayBuffer());
+    expect(createHash("sha256").update(read).digest("hex")).toBe(sha256);
+    // Over the cap: refused before the download when the size is declared, and nothing is put.
+    await expect(client.openAttachment(externalId, put.externalId!, { maxBytes: 100 })).rejects.toMatchObject(
+      {
+        retryable: false,
+      },
+    );
+    await expect(
+      client.putAttachment(
+        externalId,
+        { fileName: "big.bin", contentType: null, sizeBytes: null, body: new Blob([content]).stream() },
+        { maxBytes: 100, visibility: "public" },
+      ),
+    ).rejects.toMatchObject({ retryable: false });
+    expect(await client.listAttachments(externalId)).toHaveLength(1);
+  });
 });
 
 describe("simulator faults", () => {

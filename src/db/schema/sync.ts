@@ -11,7 +11,7 @@ import {
 } from "drizzle-orm/pg-core";
 import { tenants } from "./access.js";
 import { instant, timestamps } from "./columns.js";
-import { comments, tickets } from "./tickets.js";
+import { attachments, comments, tickets } from "./tickets.js";
 
 /** A configured link to a client's servicedesk (one tenant) or a carrier (the provider's, all tenants). */
 export const connections = pgTable(
@@ -88,6 +88,24 @@ export const commentLinks = pgTable(
   (t) => [
     primaryKey({ columns: [t.connectionId, t.commentId] }),
     uniqueIndex("comment_links_external_idx").on(t.connectionId, t.externalCommentId),
+  ],
+);
+
+/** Which canonical attachment is which vendor file, per connection: a file is never attached twice. */
+export const attachmentLinks = pgTable(
+  "attachment_links",
+  {
+    connectionId: text("connection_id").notNull(),
+    attachmentId: text("attachment_id")
+      .notNull()
+      .references(() => attachments.id, { onDelete: "cascade" }),
+    /** Null when the vendor named no id for a file we attached (echoes are then dropped by author). */
+    externalAttachmentId: text("external_attachment_id"),
+    createdAt: instant("created_at").notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.connectionId, t.attachmentId] }),
+    uniqueIndex("attachment_links_external_idx").on(t.connectionId, t.externalAttachmentId),
   ],
 );
 

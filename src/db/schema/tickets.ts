@@ -62,7 +62,12 @@ export const attachments = pgTable(
     fileName: text("file_name").notNull(),
     contentType: text("content_type"),
     sizeBytes: integer("size_bytes"),
+    /** Hex SHA-256 of the content; null until the content first passed through the gateway. */
     sha256: text("sha256"),
+    /** The connection the file came from; null for files not synced in. */
+    sourceConnectionId: text("source_connection_id"),
+    /** The vendor's id of the file at the source connection. */
+    sourceExternalId: text("source_external_id"),
     createdAt: instant("created_at").notNull().defaultNow(),
   },
   (t) => [index("attachments_ticket_idx").on(t.ticketId)],

@@ -3,6 +3,7 @@ import { IdParam, ListQuery, listOf } from "../../../schemas/common.js";
 import { LedgerEntry } from "../../../schemas/ledger.js";
 import { RecordAppointment, TicketSla } from "../../../schemas/sla.js";
 import {
+  Attachment,
   Comment,
   CreateComment,
   CreateTicket,
@@ -222,6 +223,27 @@ export function ticketRoutes() {
     async (c) =>
       c.json(
         await tickets.listComments(serviceContext(c), c.req.valid("param").id, c.req.valid("query")),
+        200,
+      ),
+  );
+
+  router.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/tickets/{id}/attachments",
+      tags,
+      summary: "List a ticket's attachments (metadata; the content streams between servicedesks)",
+      security: bearerSecurity,
+      request: { params: IdParam, query: ListQuery },
+      responses: {
+        200: jsonResponse(listOf(Attachment, "AttachmentList"), "A page of attachments, oldest first."),
+        401: unauthorized,
+        404: notFound,
+      },
+    }),
+    async (c) =>
+      c.json(
+        await tickets.listAttachments(serviceContext(c), c.req.valid("param").id, c.req.valid("query")),
         200,
       ),
   );
