@@ -12,7 +12,8 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
     const status = c.res.status;
     const event = {
       method: c.req.method,
-      path: c.req.path,
+      // A carrier's webhook URL carries its secret as a path segment: never log it.
+      path: c.req.path.replace(/^(\/webhooks\/[^/]+)\/[^/]+/, "$1/[secret]"),
       route: c.req.routePath,
       status,
       durationMs: Math.round((performance.now() - started) * 100) / 100,
