@@ -31,8 +31,8 @@ export interface OutboundTicket {
   category: string | null;
   affectedService: string | null;
   /**
-   * Text for vendors that demand one when resolving or closing (ServiceNow `close_notes`).
-   * Falls back to the connection's default when absent.
+   * Text for vendors that demand one when resolving or closing (ServiceNow `close_notes`). The engine
+   * does not set it today, so the connection's default (`resolutionNotes`) is used.
    */
   resolutionNote?: string;
 }
@@ -65,7 +65,10 @@ export interface ExternalComment {
   externalId: string;
   body: string;
   visibility: Visibility;
-  /** The vendor's user name of the author; compare with the integration user to drop echoes. */
+  /**
+   * The author as the vendor names them (a user name, or an id such as Zendesk's `author_id`), in the same
+   * form as {@link Connector.integrationIdentity}: the engine never imports comments by that identity.
+   */
   author: string | null;
   /** ISO-8601 UTC. */
   createdAt: string;
@@ -79,9 +82,9 @@ export interface ExternalTicket {
   title: string;
   description: string | null;
   /**
-   * The vendor's own status value, opaque to the engine. Compare it with
-   * `mapping.fromCanonicalStatus(current)` to tell a vendor-side change from the echo of a
-   * lossy write (e.g. `acknowledged` written as ServiceNow In Progress).
+   * The vendor's own status value, opaque to the engine. The engine keeps it as the link's vendor
+   * baseline and compares later reads with it, so the echo of a lossy write (e.g. `acknowledged`
+   * written as ServiceNow In Progress) is not mistaken for a vendor-side change.
    */
   status: string;
   /** The canonical status this vendor value suggests, or `null` when it is unknown (flagged, not guessed). */
