@@ -1,10 +1,9 @@
 import { createHash } from "node:crypto";
-import type { Server } from "node:http";
-import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ChangedRecord, OutboundTicket } from "../../sdk/index.js";
 import { TransientHttpError } from "../../sdk/index.js";
+import { loopbackServers } from "../../sdk/testing/loopback.js";
 import { createJsmClient, TransitionNotAvailableError } from "../client.js";
 import { JsmSettings } from "../config.js";
 import { jsm } from "../index.js";
@@ -13,22 +12,11 @@ import { createJsmSimulator, type JsmSimulatorOptions, simulatorUsers } from "..
 import { isOwnChange, type JsmInboundNotice } from "../webhook.js";
 
 const webhookSecret = "whsec-jira-simulator-0123456789";
-const servers: Server[] = [];
-
-async function listen(fetch: (request: Request) => Response | Promise<Response>): Promise<string> {
-  return new Promise((resolve) => {
-    const server = serve({ fetch, port: 0, hostname: "127.0.0.1" }, (info) =>
-      resolve(`http://127.0.0.1:${info.port}`),
-    );
-    servers.push(server as Server);
-  });
-}
+const loopback = loopbackServers();
+const listen = loopback.listen;
 
 afterEach(async () => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
+  await loopback.closeAll();
 });
 
 function settingsFor(baseUrl: string, overrides: Record<string, unknown> = {}) {

@@ -1,8 +1,7 @@
-import type { Server } from "node:http";
-import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { afterEach, describe, expect, it } from "vitest";
 import { type CarrierClient, type CarrierTicketInput, PermanentHttpError } from "../../sdk/index.js";
+import { loopbackServers } from "../../sdk/testing/loopback.js";
 import { createMefSonataClient } from "../client.js";
 import { MefSonataSettings } from "../config.js";
 import { mefSonata } from "../index.js";
@@ -15,17 +14,9 @@ import {
 import { contractErrors, notification, simulatorContract } from "./contract.js";
 
 const webhookSecret = "whsec-sonata-0123456789abcdef";
-const servers: Server[] = [];
+const loopback = loopbackServers();
+const listen = loopback.listen;
 const simulators: MefSonataSimulator[] = [];
-
-async function listen(fetch: (request: Request) => Response | Promise<Response>): Promise<string> {
-  return new Promise((resolve) => {
-    const server = serve({ fetch, port: 0, hostname: "127.0.0.1" }, (info) =>
-      resolve(`http://127.0.0.1:${info.port}`),
-    );
-    servers.push(server as Server);
-  });
-}
 
 afterEach(async () => {
   for (const sim of simulators.splice(0)) {
@@ -33,10 +24,7 @@ afterEach(async () => {
     // Whatever a test asserted, nothing the simulator sent may break the official specs.
     expect(sim.contractViolations, JSON.stringify(sim.contractViolations, null, 2)).toEqual([]);
   }
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
+  await loopback.closeAll();
 });
 
 function settingsFor(baseUrl: string) {

@@ -1,9 +1,8 @@
-import type { Server } from "node:http";
-import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ChangedRecord, InboundNotice, OutboundTicket } from "../../sdk/index.js";
 import { parseLinkHeader, TransientHttpError } from "../../sdk/index.js";
+import { loopbackServers } from "../../sdk/testing/loopback.js";
 import { createServiceNowClient } from "../client.js";
 import { ServiceNowSettings } from "../config.js";
 import { servicenow } from "../index.js";
@@ -11,22 +10,11 @@ import { createServiceNowSimulator, type ServiceNowSimulatorOptions, simulatorUs
 import { testMappingContext } from "./priority-stub.js";
 
 const webhookSecret = "whsec-simulator-0123456789";
-const servers: Server[] = [];
-
-async function listen(fetch: (request: Request) => Response | Promise<Response>): Promise<string> {
-  return new Promise((resolve) => {
-    const server = serve({ fetch, port: 0, hostname: "127.0.0.1" }, (info) =>
-      resolve(`http://127.0.0.1:${info.port}`),
-    );
-    servers.push(server as Server);
-  });
-}
+const loopback = loopbackServers();
+const listen = loopback.listen;
 
 afterEach(async () => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
+  await loopback.closeAll();
 });
 
 /** A gateway stand-in that verifies and parses deliveries with the connector, as the webhook route will. */

@@ -1,8 +1,7 @@
-import type { Server } from "node:http";
-import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { afterEach, describe, expect, it } from "vitest";
 import { type CarrierClient, HttpError, type InboundNotice, PermanentHttpError } from "../../sdk/index.js";
+import { loopbackServers } from "../../sdk/testing/loopback.js";
 import { createTmf621Client } from "../client.js";
 import { Tmf621Settings, type Tmf621Version } from "../config.js";
 import { tmf621 } from "../index.js";
@@ -12,22 +11,11 @@ import { delegation } from "./delegation.js";
 
 const webhookSecret = "tmf-path-secret-0123456789abcdef";
 const connectionId = "con_01JD8X4Q2W";
-const servers: Server[] = [];
-
-async function listen(fetch: (request: Request) => Response | Promise<Response>): Promise<string> {
-  return new Promise((resolve) => {
-    const server = serve({ fetch, port: 0, hostname: "127.0.0.1" }, (info) =>
-      resolve(`http://127.0.0.1:${info.port}`),
-    );
-    servers.push(server as Server);
-  });
-}
+const loopback = loopbackServers();
+const listen = loopback.listen;
 
 afterEach(async () => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
+  await loopback.closeAll();
 });
 
 function settingsFor(version: Tmf621Version, simulatorUrl: string, overrides: Record<string, unknown> = {}) {

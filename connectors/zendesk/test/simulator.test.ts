@@ -1,10 +1,9 @@
 import { createHash } from "node:crypto";
-import type { Server } from "node:http";
-import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { ChangedRecord, OutboundTicket } from "../../sdk/index.js";
 import { TransientHttpError } from "../../sdk/index.js";
+import { loopbackServers } from "../../sdk/testing/loopback.js";
 import { createZendeskClient, type ZendeskClientOptions } from "../client.js";
 import { ZendeskSettings } from "../config.js";
 import { zendesk } from "../index.js";
@@ -19,23 +18,12 @@ import { isOwnChange, type ZendeskInboundNotice } from "../webhook.js";
 import { expectValidRequests, expectValidResponses } from "./spec.js";
 
 const webhookSecret = "whsec-simulator-0123456789";
-const servers: Server[] = [];
+const loopback = loopbackServers();
+const listen = loopback.listen;
 const simulators: ZendeskSimulator[] = [];
 
-async function listen(fetch: (request: Request) => Response | Promise<Response>): Promise<string> {
-  return new Promise((resolve) => {
-    const server = serve({ fetch, port: 0, hostname: "127.0.0.1" }, (info) =>
-      resolve(`http://127.0.0.1:${info.port}`),
-    );
-    servers.push(server as Server);
-  });
-}
-
 afterEach(async () => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
+  await loopback.closeAll();
 });
 
 afterAll(() => {
