@@ -302,11 +302,23 @@ export async function listOperators(ctx: ServiceContext, query: { limit: number;
 }
 
 export async function revokeOperatorKey(ctx: ServiceContext, operatorId: string, keyId: string) {
-  const rows = await ctx.db
-    .update(apiKeys)
-    .set({ revokedAt: new Date() })
-    .where(and(eq(apiKeys.id, keyId), eq(apiKeys.operatorId, operatorId)))
-    .returning({ id: apiKeys.id });
-  if (rows.length === 0)
-    throw new GatewayError("NOT_FOUND", `Key ${keyId} was not found for operator ${operatorId}.`);
+  await ctx.db.transaction(async (tx) => {
+    const rows = await tx
+      .update(apiKeys)
+      .set({ revokedAt: ctx.now() })
+      .where(and(eq(apiKeys.id, keyId), eq(apiKeys.operatorId, operatorId)))
+      .returning({ id: apiKeys.id });
+    if (rows.length === 0)
+      throw new GatewayError("NOT_FOUND", `Key ${keyId} was not found for operator ${operatorId}.`);
+    await appendLedger(tx, [
+      {
+        tenantId: null,
+        direction: "internal",
+        kind: "api_key.revoked",
+        actor: actorOf(ctx.principal),
+        side: "provider",
+        detail: { keyId, operatorId },
+      },
+    ]);
+  });
 }
