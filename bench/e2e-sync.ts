@@ -10,9 +10,8 @@ import { runMigrations } from "../src/db/migrate.js";
 import { createLogger } from "../src/lib/logger.js";
 import type { EngineDeps } from "../src/services/context.js";
 import { loadPlanCatalog } from "../src/sla/catalog.js";
-import { runInbox } from "../src/sync/inbound.js";
-import { runOutbox } from "../src/sync/outbound.js";
 import { defaultSyncSettings } from "../src/sync/settings.js";
+import { runInbox, runOutbox } from "./jobs.js";
 import { BENCH_ADMIN_TOKEN, createBenchDatabase, fmt, percentile, startScript } from "./lib.js";
 
 export type E2eConnector = "servicenow" | "zendesk" | "jsm";
@@ -226,13 +225,13 @@ async function benchConnector(
     }
     const queued = await count(
       db,
-      sql`select count(*) as count from outbox where connection_id = ${connection.id} and status = 'pending'`,
+      sql`select count(*) as count from jobs where kind <> 'connection.poll' and connection_id = ${connection.id} and status = 'pending'`,
     );
     if (queued !== 2 * n) throw new Error(`${type}: ${queued} outbox jobs queued, expected ${2 * n}`);
     const outboundPending = () =>
       count(
         db,
-        sql`select count(*) as count from outbox where connection_id = ${connection.id} and status = 'pending'`,
+        sql`select count(*) as count from jobs where kind <> 'connection.poll' and connection_id = ${connection.id} and status = 'pending'`,
       );
     const requestsBefore = (await stats()).requests;
     const outStarted = performance.now();
@@ -250,11 +249,11 @@ async function benchConnector(
     const afterOutbound = await stats();
     const delivered = await queryRows<{ kind: string; delivered_at: Date | string }>(
       db,
-      sql`select kind, delivered_at from outbox where connection_id = ${connection.id} and status = 'delivered'`,
+      sql`select kind, delivered_at from jobs where kind <> 'connection.poll' and connection_id = ${connection.id} and status = 'done'`,
     );
     const notDelivered = await queryRows<{ kind: string; status: string; last_error: string | null }>(
       db,
-      sql`select kind, status, last_error from outbox where connection_id = ${connection.id} and status <> 'delivered'`,
+      sql`select kind, status, last_error from jobs where kind <> 'connection.poll' and connection_id = ${connection.id} and status <> 'done'`,
     );
     if (delivered.length !== 2 * n || notDelivered.length > 0) {
       throw new Error(

@@ -6,11 +6,11 @@ import { servicenow } from "../connectors/servicenow/index.js";
 import { createApp } from "../src/app.js";
 import { openDatabase, queryRows } from "../src/db/client.js";
 import { runMigrations } from "../src/db/migrate.js";
-import { externalLinks, outbox } from "../src/db/schema/index.js";
+import { externalLinks, jobs } from "../src/db/schema/index.js";
 import { createLogger } from "../src/lib/logger.js";
 import { loadPlanCatalog } from "../src/sla/catalog.js";
-import { runOutbox } from "../src/sync/outbound.js";
 import { defaultSyncSettings } from "../src/sync/settings.js";
+import { runOutbox } from "./jobs.js";
 import {
   BENCH_ADMIN_TOKEN,
   createBenchDatabase,
@@ -210,7 +210,7 @@ export async function benchOutboxDispatch(options: {
       const elapsed = (performance.now() - started) / 1000;
       const rows = await queryRows<{ delivered_at: Date | string | null }>(
         db.db,
-        sql`select delivered_at from outbox where tenant_id = ${tenant.id} and status = 'delivered'`,
+        sql`select finished_at as delivered_at from jobs where tenant_id = ${tenant.id} and status = 'done'`,
       );
       if (rows.length !== options.jobs) throw new Error(`outbox delivered ${rows.length} of ${options.jobs}`);
       const latencies = rows.map((r) => new Date(r.delivered_at!).getTime() - startedAt);
@@ -247,7 +247,7 @@ export async function benchOutboxDispatch(options: {
           ).id,
         );
       // Their create jobs in our outbox stay untouched; pg-boss gets its own.
-      await db.db.delete(outbox).where(sql`${outbox.tenantId} = ${tickets.id}`);
+      await db.db.delete(jobs).where(sql`${jobs.tenantId} = ${tickets.id}`);
       // As for ours, the whole burst is queued before the workers start; latency counts from their start.
       for (const id of ids) await boss.send(queue, { ticketId: id });
       const latenciesBoss: number[] = [];

@@ -48,10 +48,25 @@ export const Connection = z
       .string()
       .openapi({ description: "Where the vendor sends events (absolute, from PUBLIC_URL)." }),
     settings: z.record(z.string(), z.unknown()).openapi({ description: "Settings with secrets redacted." }),
+    state: z.enum(["active", "paused"]).openapi({
+      description: "A paused connection keeps accepting webhooks; its jobs wait until it is resumed.",
+    }),
+    paused: z
+      .object({
+        reason: z.string().nullable(),
+        by: z.string().nullable().openapi({ description: "The actor that paused it, or `system`." }),
+        at: Instant.nullable(),
+      })
+      .nullable(),
     createdAt: Instant,
     updatedAt: Instant,
   })
   .openapi("Connection");
+
+export const PauseConnection = z
+  .object({ reason: z.string().trim().min(1).max(500) })
+  .strict()
+  .openapi("PauseConnection");
 
 export const CreatedConnection = Connection.extend({
   webhookSecret: z
@@ -67,18 +82,49 @@ export const ConnectionTestResult = z
 export const DeadLetter = z
   .object({
     id: z.number().int(),
+    source: z.enum(["inbox", "outbox"]).openapi({
+      description:
+        "`inbox`: an accepted vendor notice that could not be applied; `outbox`: an outbound effect.",
+    }),
     connectionId: z.string(),
-    ticketId: z.string(),
+    ticketId: z.string().nullable(),
+    externalId: z.string().nullable().openapi({ description: "The vendor record of an inbox dead letter." }),
     tenantId: z.string().nullable(),
     kind: z.string(),
     attempts: z.number().int(),
     lastError: z.string().nullable(),
+    lastHttpStatus: z.number().int().nullable(),
+    reason: z
+      .string()
+      .nullable()
+      .openapi({ description: "Why it died: `permanent_error`, `max_attempts`, `max_age`." }),
     createdAt: Instant,
     deadAt: Instant.nullable(),
   })
   .openapi("DeadLetter");
 
+export const DeadLetterAttempt = z
+  .object({
+    sequence: z.number().int(),
+    kind: z.string(),
+    occurredAt: Instant,
+    detail: z.record(z.string(), z.unknown()),
+  })
+  .openapi("DeadLetterAttempt");
+
+export const DeadLetterDetail = DeadLetter.extend({
+  payload: z.record(z.string(), z.unknown()),
+  notice: z
+    .record(z.string(), z.unknown())
+    .nullable()
+    .openapi({ description: "The stored vendor notice (inbox dead letters)." }),
+  attemptHistory: z
+    .array(DeadLetterAttempt)
+    .openapi({ description: "This job's ledger entries, oldest first." }),
+}).openapi("DeadLetterDetail");
+
 export const DeadLetterQuery = z.object({
   connectionId: z.string().min(1).optional(),
   ticketId: z.string().min(1).optional(),
+  source: z.enum(["inbox", "outbox"]).optional(),
 });

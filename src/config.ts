@@ -37,8 +37,13 @@ const envSchema = z.object({
   SYNC_BACKOFF_BASE_MS: z.coerce.number().int().min(10).default(1000),
   SYNC_BACKOFF_CAP_MS: z.coerce.number().int().min(10).default(300_000),
   SYNC_POLL_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
-  SYNC_LEASE_MS: z.coerce.number().int().min(1000).default(300_000),
+  SYNC_LEASE_MS: z.coerce.number().int().min(1000).default(60_000),
   SYNC_HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
+  SYNC_CONNECTION_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+  SYNC_PROCESS_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(32),
+  JOB_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(7),
+  IDEMPOTENCY_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(7),
+  WEBHOOK_REJECTION_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(7),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -125,6 +130,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pollIntervalMs: e.SYNC_POLL_INTERVAL_MS,
       leaseMs: e.SYNC_LEASE_MS,
       httpTimeoutMs: e.SYNC_HTTP_TIMEOUT_MS,
+      connectionConcurrency: e.SYNC_CONNECTION_CONCURRENCY,
+      processConcurrency: e.SYNC_PROCESS_CONCURRENCY,
+      tickMs: e.WORKER_TICK_MS,
+      retention: {
+        jobsMs: e.JOB_RETENTION_DAYS * 86_400_000,
+        idempotencyMs: e.IDEMPOTENCY_RETENTION_DAYS * 86_400_000,
+        webhookRejectionsMs: e.WEBHOOK_REJECTION_RETENTION_DAYS * 86_400_000,
+      },
       hostAllowlist: e.CONNECTOR_HOST_ALLOWLIST.split(",")
         .map((h) => h.trim().toLowerCase())
         .filter(Boolean),

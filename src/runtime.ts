@@ -2,13 +2,13 @@ import type { PlanCatalog } from "../schemas/plan.js";
 import type { Config } from "./config.js";
 import { type Database, openDatabase } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
+import { ensurePeriodicJobs } from "./jobs/queue.js";
+import { JobRunner } from "./jobs/runner.js";
+import type { JobContext } from "./jobs/types.js";
 import { createLogger, type Logger } from "./lib/logger.js";
-import { runSlaTimers } from "./services/sla-timers.js";
 import { loadPlanCatalog } from "./sla/catalog.js";
-import { runInbox } from "./sync/inbound.js";
-import { runOutbox } from "./sync/outbound.js";
-import { runPoller } from "./sync/poller.js";
-import { type RunningWorker, startWorker, type WorkerTask, workerId } from "./worker/index.js";
+import type { SyncSettings } from "./sync/settings.js";
+import { type RunningWorker, startWorker, workerId } from "./worker/index.js";
 
 export interface Runtime {
   config: Config;
@@ -33,45 +33,43 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   return { config, logger, database, catalog, now: () => new Date() };
 }
 
-/** The background tasks every worker runs; all state is in the database. */
-export function backgroundTasks(runtime: Runtime, id: string): WorkerTask[] {
-  const engine = {
-    secretsKey: runtime.config.secretsKey,
-    publicUrl: runtime.config.publicUrl,
-    sync: runtime.config.sync,
+/** The context every job handler runs with in this process. */
+export function jobContext(
+  runtime: Pick<Runtime, "database" | "catalog" | "now" | "logger"> & {
+    config: Pick<Config, "secretsKey" | "publicUrl" | "sync">;
+  },
+  id: string,
+  extra: { fetch?: typeof fetch; sync?: SyncSettings } = {},
+): JobContext {
+  return {
+    db: runtime.database.db,
+    engine: {
+      secretsKey: runtime.config.secretsKey,
+      publicUrl: runtime.config.publicUrl,
+      sync: extra.sync ?? runtime.config.sync,
+      ...(extra.fetch ? { fetch: extra.fetch } : {}),
+    },
+    catalog: runtime.catalog,
+    now: runtime.now,
+    workerId: id,
+    logger: runtime.logger.child({ workerId: id }),
   };
-  const db = runtime.database.db;
-  return [
-    {
-      name: "inbox",
-      run: () => runInbox(db, { engine, workerId: id, now: runtime.now, catalog: runtime.catalog }),
-    },
-    {
-      name: "outbox",
-      run: () => runOutbox(db, { engine, workerId: id, now: runtime.now, catalog: runtime.catalog }),
-    },
-    { name: "poller", run: () => runPoller(db, { engine, now: runtime.now }) },
-    {
-      name: "sla-timers",
-      run: () =>
-        runSlaTimers(db, {
-          catalog: runtime.catalog,
-          now: runtime.now,
-          workerId: id,
-          leaseMs: 30_000,
-          batchSize: 100,
-        }),
-    },
-  ];
 }
 
-/** The background work every process runs: inbox, outbox, reconciliation polls and durable SLA timers. */
-export function startBackgroundWorker(runtime: Runtime, options: { tickMs?: number } = {}): RunningWorker {
+/**
+ * The background work of a process: the job runner (inbox, deliveries, polls, SLA timers, retention, all jobs of
+ * one queue). All state is in the database, so any number of processes may run one.
+ */
+export async function startBackgroundWorker(runtime: Runtime): Promise<RunningWorker> {
   const id = workerId();
-  return startWorker({
-    id,
-    tickMs: options.tickMs ?? runtime.config.workerTickMs,
-    logger: runtime.logger,
-    tasks: backgroundTasks(runtime, id),
+  const ctx = jobContext(runtime, id);
+  await ensurePeriodicJobs(ctx.db, runtime.now());
+  const runner = new JobRunner({
+    ctx,
+    processConcurrency: runtime.config.sync.processConcurrency,
+    connectionConcurrency: runtime.config.sync.connectionConcurrency,
+    tickMs: runtime.config.workerTickMs,
+    leaseMs: runtime.config.sync.leaseMs,
   });
+  return startWorker({ id, runner });
 }

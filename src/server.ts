@@ -9,7 +9,7 @@ async function main() {
   const runtime = await openRuntime(config);
   const { logger, database } = runtime;
   const app = createApp({ ...runtime, config });
-  const worker = config.runWorker ? startBackgroundWorker(runtime) : null;
+  const worker = config.runWorker ? await startBackgroundWorker(runtime) : null;
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     const engine =
       config.database.kind === "pglite"

@@ -10,7 +10,7 @@ async function main() {
     ]);
   }
   const runtime = await openRuntime(config);
-  const worker = startBackgroundWorker(runtime);
+  const worker = await startBackgroundWorker(runtime);
   runtime.logger.info({ workerId: worker.id }, "worker started");
   const shutdown = async () => {
     await worker.stop();

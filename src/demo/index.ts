@@ -148,7 +148,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<RunningDemo> {
     const runtime = await openRuntime(config);
     started.runtime = runtime;
     app = createApp({ ...runtime, config });
-    started.worker = startBackgroundWorker(runtime);
+    started.worker = await startBackgroundWorker(runtime);
 
     log("ticket-sync-gateway demo");
     log(

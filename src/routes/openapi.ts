@@ -54,6 +54,7 @@ export function serviceContext(c: Context<AppEnv>): ServiceContext {
     db: deps.database.db,
     principal: c.get("principal"),
     requestId: c.get("requestId"),
+    logger: c.get("logger"),
     catalog: deps.catalog,
     now: deps.now,
     engine: {

@@ -1,6 +1,7 @@
 import type { PlanCatalog } from "../../schemas/plan.js";
 import { actorOf, type Principal } from "../auth/principal.js";
 import type { Db } from "../db/client.js";
+import type { Logger } from "../lib/logger.js";
 import type { SyncSettings } from "../sync/settings.js";
 import type { SlaContext } from "./sla.js";
 
@@ -18,6 +19,8 @@ export interface ServiceContext {
   db: Db;
   principal: Principal;
   requestId: string;
+  /** The request's logger (engine events such as a pause are logged through it). */
+  logger?: Logger;
   catalog: PlanCatalog;
   now: () => Date;
   engine: EngineDeps;

@@ -3,8 +3,9 @@ import type { z } from "zod";
 import type { DelegationState } from "../../connectors/sdk/index.js";
 import type { CreateDelegation } from "../../schemas/delegation.js";
 import { actorOf, isProvider, tenantScope } from "../auth/principal.js";
-import { connections, delegations, outbox, tenants } from "../db/schema/index.js";
+import { connections, delegations, tenants } from "../db/schema/index.js";
 import { GatewayError } from "../errors.js";
+import { enqueueJobs, queuePriority } from "../jobs/queue.js";
 import { appendLedger } from "../ledger/append.js";
 import { newId } from "../lib/ids.js";
 import {
@@ -41,7 +42,7 @@ function requireProvider(ctx: ServiceContext, what: string) {
   if (!isProvider(ctx.principal)) throw new GatewayError("FORBIDDEN", `${what} is the provider's act.`);
 }
 
-/** Hands a ticket to a carrier: the carrier ticket is opened through the outbox, so a carrier outage loses nothing. */
+/** Hands a ticket to a carrier: the carrier ticket is opened by a job, so a carrier outage loses nothing. */
 export async function createDelegation(
   ctx: ServiceContext,
   ticketId: string,
@@ -81,14 +82,17 @@ export async function createDelegation(
         updatedAt: now,
       })
       .returning();
-    await tx.insert(outbox).values({
-      connectionId: connection.id,
-      ticketId: row!.id,
-      tenantId: ticket.tenantId,
-      kind: "delegation.open",
-      payload: { tenantName: tenant?.name ?? ticket.tenantId, ticketId },
-      nextAttemptAt: now,
-    });
+    await enqueueJobs(tx, [
+      {
+        kind: "delegation.open",
+        connectionId: connection.id,
+        orderKey: row!.id,
+        tenantId: ticket.tenantId,
+        priority: queuePriority(ticket.priority),
+        payload: { tenantName: tenant?.name ?? ticket.tenantId, ticketId },
+        runAt: now,
+      },
+    ]);
     await appendLedger(tx, [
       {
         tenantId: ticket.tenantId,
@@ -159,14 +163,16 @@ export async function requestDelegationAction(
     );
   }
   await ctx.db.transaction(async (tx) => {
-    await tx.insert(outbox).values({
-      connectionId: delegation.connectionId,
-      ticketId: delegation.id,
-      tenantId: delegation.tenantId,
-      kind: `delegation.${action}`,
-      payload: { ticketId: delegation.ticketId, ...(reason ? { reason } : {}) },
-      nextAttemptAt: ctx.now(),
-    });
+    await enqueueJobs(tx, [
+      {
+        kind: `delegation.${action}`,
+        connectionId: delegation.connectionId,
+        orderKey: delegation.id,
+        tenantId: delegation.tenantId,
+        payload: { ticketId: delegation.ticketId, ...(reason ? { reason } : {}) },
+        runAt: ctx.now(),
+      },
+    ]);
     await appendLedger(tx, [
       {
         tenantId: delegation.tenantId,
@@ -203,14 +209,16 @@ export async function sendDelegationNote(ctx: ServiceContext, id: string, text: 
       authorId: null,
       authorName: null,
     });
-    await tx.insert(outbox).values({
-      connectionId: delegation.connectionId,
-      ticketId: delegation.id,
-      tenantId: delegation.tenantId,
-      kind: "delegation.note",
-      payload: { noteId: comment.id, text, author: "Service desk", ticketId: delegation.ticketId },
-      nextAttemptAt: ctx.now(),
-    });
+    await enqueueJobs(tx, [
+      {
+        kind: "delegation.note",
+        connectionId: delegation.connectionId,
+        orderKey: delegation.id,
+        tenantId: delegation.tenantId,
+        payload: { noteId: comment.id, text, author: "Service desk", ticketId: delegation.ticketId },
+        runAt: ctx.now(),
+      },
+    ]);
     return { ...delegationToApi(delegation), noteCommentId: comment.id };
   });
 }

@@ -5,16 +5,19 @@ import { HttpError } from "../../connectors/sdk/index.js";
 import type { CarrierOptions } from "../../schemas/delegation.js";
 import type { Priority, TicketStatus } from "../../schemas/ticket.js";
 import type { Db, Tx } from "../db/client.js";
-import { connections, delegationNotes, delegations, inbox, outbox, tickets } from "../db/schema/index.js";
+import { connections, delegationNotes, delegations, inbox, jobs, tickets } from "../db/schema/index.js";
 import { isAllowedTransition, isOpenStatus } from "../domain/ticket-status.js";
+import { classifyFailure } from "../jobs/classify.js";
+import { enqueueJobs } from "../jobs/queue.js";
+import type { JobContext, JobResult } from "../jobs/types.js";
 import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
+import type { EngineDeps } from "../services/context.js";
 import { type Acting, applyTicketChanges, insertComment } from "../services/ticket-writes.js";
 import { businessElapsed, type CompiledCalendar, compileCalendar } from "../sla/business-time.js";
 import { carrierClientFor } from "./clients.js";
 import { type LoadedConnection, loadConnection, webhookUrlOf } from "./connections.js";
-import { carrierNoticeHandlers, type InboxOptions } from "./inbound.js";
-import { extraJobHandlers, type JobHandler } from "./outbound.js";
-import { carrierPollers } from "./poller.js";
+import { type InboxOptions, inboxJob, markApplied } from "./inbound.js";
+import { type DeliveryHandler, RetryableSyncError } from "./outbound.js";
 
 type DelegationRow = typeof delegations.$inferSelect;
 
@@ -264,9 +267,9 @@ export async function applyCarrierTicket(
     update.state !== "cancelled" &&
     (
       await tx
-        .select({ id: outbox.id })
-        .from(outbox)
-        .where(and(eq(outbox.ticketId, delegation.id), eq(outbox.kind, "delegation.cancel")))
+        .select({ id: jobs.id })
+        .from(jobs)
+        .where(and(eq(jobs.orderKey, delegation.id), eq(jobs.kind, "delegation.cancel")))
         .limit(1)
     ).length > 0;
   if (update.state && connectionOptions.relayStatusToClient && !cancelling) {
@@ -306,29 +309,40 @@ async function openDelegationFor(db: Db, connectionId: string, carrier: CarrierT
   return null;
 }
 
-carrierNoticeHandlers.apply = async (db, options, loaded, externalId) => {
-  const client = carrierClientFor(options.engine, loaded);
+/** Applies a carrier's notice: the carrier ticket is re-read and its delegation updated in one transaction. */
+export async function applyCarrierNotice(
+  ctx: JobContext,
+  loaded: LoadedConnection,
+  row: typeof inbox.$inferSelect,
+): Promise<JobResult> {
+  const { db } = ctx;
+  const applied = { outcome: "done" as const, commit: (tx: Tx) => markApplied(tx, row.id, ctx.now()) };
+  const client = carrierClientFor(ctx.engine, loaded);
   let carrier: CarrierTicket;
   try {
-    carrier = await client.getTicket(externalId);
+    carrier = await client.getTicket(row.externalId);
   } catch (error) {
-    if (error instanceof HttpError && error.status === 404) return;
+    if (error instanceof HttpError && error.status === 404) return applied;
     throw error;
   }
   const found = await openDelegationFor(db, loaded.row.id, carrier);
-  if (!found) return;
-  await db.transaction(async (tx) => {
-    const [delegation] = await tx
-      .select()
-      .from(delegations)
-      .where(eq(delegations.id, found.id))
-      .for("update");
-    if (delegation) await applyCarrierTicket(tx, options, loaded, delegation, carrier);
-  });
-};
+  if (!found) return applied;
+  return {
+    outcome: "done",
+    commit: async (tx) => {
+      const [delegation] = await tx
+        .select()
+        .from(delegations)
+        .where(eq(delegations.id, found.id))
+        .for("update");
+      if (delegation) await applyCarrierTicket(tx, ctx, loaded, delegation, carrier);
+      await markApplied(tx, row.id, ctx.now());
+    },
+  };
+}
 
 /** Missed carrier events are caught here: open delegations are re-read (or listed by lastUpdate). */
-carrierPollers.poll = async (db, engine, connectionId, now) => {
+export async function pollCarrier(db: Db, engine: EngineDeps, connectionId: string, now: Date) {
   const loaded = await loadConnection(db, engine, connectionId);
   if (loaded?.connector.kind !== "carrier") return;
   const open = await db
@@ -343,32 +357,38 @@ carrierPollers.poll = async (db, engine, connectionId, now) => {
   const ids = open.map((d) => d.carrierTicketId).filter((id): id is string => id !== null);
   if (ids.length > 0) {
     const changed = await carrierClientFor(engine, loaded).listChanged(loaded.row.pollCursor, ids);
-    if (changed.externalIds.length > 0) {
-      await db
-        .insert(inbox)
-        .values(
-          changed.externalIds.map((externalId) => ({
-            connectionId,
-            dedupeKey: `poll:${createHash("sha256")
-              .update(`${externalId}@${changed.nextCursor ?? now.toISOString()}`)
-              .digest("hex")}`,
-            externalId,
-            notice: { externalId },
-            source: "poll" as const,
-            receivedAt: now,
-            nextAttemptAt: now,
-          })),
-        )
-        .onConflictDoNothing();
-    }
-    if (changed.nextCursor !== null)
-      await db
-        .update(connections)
-        .set({ pollCursor: changed.nextCursor })
-        .where(eq(connections.id, connectionId));
+    await db.transaction(async (tx) => {
+      if (changed.externalIds.length > 0) {
+        const inserted = await tx
+          .insert(inbox)
+          .values(
+            changed.externalIds.map((externalId) => ({
+              connectionId,
+              dedupeKey: `poll:${createHash("sha256")
+                .update(`${externalId}@${changed.nextCursor ?? now.toISOString()}`)
+                .digest("hex")}`,
+              externalId,
+              notice: { externalId },
+              source: "poll" as const,
+              receivedAt: now,
+            })),
+          )
+          .onConflictDoNothing()
+          .returning({ id: inbox.id, externalId: inbox.externalId });
+        await enqueueJobs(
+          tx,
+          inserted.map((row) => inboxJob(loaded, row.id, row.externalId, now)),
+        );
+      }
+      if (changed.nextCursor !== null)
+        await tx
+          .update(connections)
+          .set({ pollCursor: changed.nextCursor })
+          .where(eq(connections.id, connectionId));
+    });
   }
   await recordOverdue(db, loaded, open, now);
-};
+}
 
 /** OLA breaches of delegations still waiting, recorded once when the target passes (not only at the next event). */
 async function recordOverdue(db: Db, loaded: LoadedConnection, open: DelegationRow[], now: Date) {
@@ -448,7 +468,53 @@ function delegationOf(db: Db, id: string) {
     .then((rows) => rows[0]);
 }
 
-const carrierJobs: Record<string, JobHandler> = {
+function delegationAction(action: "cancel" | "close" | "reopen"): DeliveryHandler {
+  return async (db, options, job, loaded) => {
+    const delegation = await delegationOf(db, job.ticketId);
+    if (!delegation?.carrierTicketId) {
+      if (action === "cancel" && delegation && delegation.state === "requested") {
+        return {
+          externalId: null,
+          detail: { action, delegationId: delegation.id, atCarrier: false },
+          commit: async (tx) => {
+            await tx
+              .update(delegations)
+              .set({ state: "cancelled", updatedAt: options.now() })
+              .where(eq(delegations.id, delegation.id));
+          },
+        };
+      }
+      throw new RetryableSyncError("the carrier ticket is not open yet");
+    }
+    const client = carrierClientFor(options.engine, loaded);
+    const reason = (job.payload["reason"] as string | undefined) ?? null;
+    if (action === "cancel") await client.cancel(delegation.carrierTicketId, reason);
+    else if (action === "close") await client.close(delegation.carrierTicketId);
+    else await client.reopen(delegation.carrierTicketId, reason);
+    const carrier = await client.getTicket(delegation.carrierTicketId);
+    return {
+      externalId: delegation.carrierTicketId,
+      detail: { action, delegationId: delegation.id },
+      commit: async (tx) => {
+        const [locked] = await tx
+          .select()
+          .from(delegations)
+          .where(eq(delegations.id, delegation.id))
+          .for("update");
+        if (locked)
+          await applyCarrierTicket(
+            tx,
+            { now: options.now, catalog: options.catalog },
+            loaded,
+            locked,
+            carrier,
+          );
+      },
+    };
+  };
+}
+
+export const carrierDeliveries = {
   "listener.register": async (_db, options, job, loaded) => {
     const callbackUrl = webhookUrlOf(options.engine, loaded);
     const client = carrierClientFor(options.engine, loaded);
@@ -489,7 +555,7 @@ const carrierJobs: Record<string, JobHandler> = {
         reporter: { name: String(job.payload["reporterName"] ?? "Service desk"), email: null, phone: null },
       });
     } catch (error) {
-      if (error instanceof HttpError && !error.retryable)
+      if (error instanceof HttpError && !classifyFailure(error).retry)
         await markRefused(db, options, loaded, delegation, error);
       throw error;
     }
@@ -521,7 +587,7 @@ const carrierJobs: Record<string, JobHandler> = {
 
   "delegation.note": async (db, options, job, loaded) => {
     const delegation = await delegationOf(db, job.ticketId);
-    if (!delegation?.carrierTicketId) throw new Error("the carrier ticket is not open yet");
+    if (!delegation?.carrierTicketId) throw new RetryableSyncError("the carrier ticket is not open yet");
     await carrierClientFor(options.engine, loaded).addNote(
       delegation.carrierTicketId,
       {
@@ -536,55 +602,18 @@ const carrierJobs: Record<string, JobHandler> = {
       detail: { action: "note_added", delegationId: delegation.id },
     };
   },
-};
-
-for (const action of ["cancel", "close", "reopen"] as const) {
-  carrierJobs[`delegation.${action}`] = async (db, options, job, loaded) => {
-    const delegation = await delegationOf(db, job.ticketId);
-    if (!delegation?.carrierTicketId) {
-      if (action === "cancel" && delegation && delegation.state === "requested") {
-        return {
-          externalId: null,
-          detail: { action, delegationId: delegation.id, atCarrier: false },
-          commit: async (tx) => {
-            await tx
-              .update(delegations)
-              .set({ state: "cancelled", updatedAt: options.now() })
-              .where(eq(delegations.id, delegation.id));
-          },
-        };
-      }
-      throw new Error("the carrier ticket is not open yet");
-    }
-    const client = carrierClientFor(options.engine, loaded);
-    const reason = (job.payload["reason"] as string | undefined) ?? null;
-    if (action === "cancel") await client.cancel(delegation.carrierTicketId, reason);
-    else if (action === "close") await client.close(delegation.carrierTicketId);
-    else await client.reopen(delegation.carrierTicketId, reason);
-    const carrier = await client.getTicket(delegation.carrierTicketId);
-    return {
-      externalId: delegation.carrierTicketId,
-      detail: { action, delegationId: delegation.id },
-      commit: async (tx) => {
-        const [locked] = await tx
-          .select()
-          .from(delegations)
-          .where(eq(delegations.id, delegation.id))
-          .for("update");
-        if (locked)
-          await applyCarrierTicket(
-            tx,
-            { now: options.now, catalog: options.catalog },
-            loaded,
-            locked,
-            carrier,
-          );
-      },
-    };
-  };
-}
-
-for (const [kind, handler] of Object.entries(carrierJobs)) extraJobHandlers.set(kind, handler);
+  "delegation.cancel": delegationAction("cancel"),
+  "delegation.close": delegationAction("close"),
+  "delegation.reopen": delegationAction("reopen"),
+} satisfies Record<
+  | "listener.register"
+  | "delegation.open"
+  | "delegation.note"
+  | "delegation.cancel"
+  | "delegation.close"
+  | "delegation.reopen",
+  DeliveryHandler
+>;
 
 /** A carrier that refuses a delegation (a 4xx on create) makes it rejected, surfaced on the ticket and in the ledger. */
 async function markRefused(

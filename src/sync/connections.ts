@@ -6,8 +6,9 @@ import type { CreateConnection, UpdateConnection } from "../../schemas/connectio
 import { CarrierOptions } from "../../schemas/delegation.js";
 import { actorOf, canAccessTenant, isProvider, tenantScope } from "../auth/principal.js";
 import type { Queryable } from "../db/client.js";
-import { connections, externalLinks, outbox, tenants, tickets } from "../db/schema/index.js";
+import { connections, externalLinks, jobs, tenants, tickets } from "../db/schema/index.js";
 import { GatewayError } from "../errors.js";
+import { enqueueJobs, type NewJob, pollJob, queuePriority } from "../jobs/queue.js";
 import { appendLedger } from "../ledger/append.js";
 import { decodeCursor, page } from "../lib/cursor.js";
 import { newId } from "../lib/ids.js";
@@ -85,7 +86,8 @@ export async function loadConnection(db: Queryable, engine: Pick<EngineDeps, "se
     .select({ row: connections, tenantPriorityOverrides: tenants.priorityOverrides })
     .from(connections)
     .leftJoin(tenants, eq(tenants.id, connections.tenantId))
-    .where(and(eq(connections.id, id), eq(connections.status, "active")));
+    // A paused connection is still loaded: it accepts webhooks and shows in the API; its jobs wait.
+    .where(and(eq(connections.id, id), inArray(connections.status, ["active", "paused"])));
   if (!found) return null;
   return {
     ...loadConnectionRow(engine, found.row),
@@ -105,6 +107,11 @@ function toApi(engine: EngineDeps, loaded: LoadedConnection) {
     carrier: (row.carrierOptions as z.infer<typeof CarrierOptions> | null) ?? null,
     webhookUrl: webhookUrlOf(engine, loaded),
     settings: redactSecrets(loaded.settings, loaded.connector.secretPaths) as Record<string, unknown>,
+    state: row.status === "paused" ? ("paused" as const) : ("active" as const),
+    paused:
+      row.status === "paused"
+        ? { reason: row.pausedReason, by: row.pausedBy, at: row.pausedAt?.toISOString() ?? null }
+        : null,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
@@ -190,7 +197,6 @@ export async function createConnection(ctx: ServiceContext, input: z.infer<typeo
         // Reconciliation starts from now: records changed before the connection are not imported. Carrier
         // cursors are the connector's own (it re-reads open delegations), so they start empty.
         pollCursor: connector.kind === "carrier" ? null : now.toISOString(),
-        pollNextAt: new Date(now.getTime() + ctx.engine.sync.pollIntervalMs),
         createdAt: now,
         updatedAt: now,
       })
@@ -207,15 +213,11 @@ export async function createConnection(ctx: ServiceContext, input: z.infer<typeo
       },
     ]);
     if (connector.kind === "carrier") {
-      // The hub listener is registered through the outbox: nothing is lost if the carrier is down now.
-      await tx.insert(outbox).values({
-        connectionId: inserted!.id,
-        ticketId: inserted!.id,
-        tenantId: null,
-        kind: "listener.register",
-        payload: {},
-        nextAttemptAt: now,
-      });
+      // The hub listener is registered by a job: nothing is lost if the carrier is down now.
+      await enqueueJobs(tx, [listenerJob(inserted!.id, now)]);
+    }
+    if (input.direction !== "outbound") {
+      await enqueueJobs(tx, [pollJob(inserted!, new Date(now.getTime() + ctx.engine.sync.pollIntervalMs))]);
     }
     return inserted!;
   });
@@ -227,7 +229,7 @@ export async function listConnections(
   ctx: ServiceContext,
   query: { limit: number; cursor?: string | undefined },
 ) {
-  const conditions: SQL[] = [eq(connections.status, "active")];
+  const conditions: SQL[] = [inArray(connections.status, ["active", "paused"])];
   const scope = tenantScope(ctx.principal);
   if (scope !== null) {
     conditions.push(inArray(connections.tenantId, scope));
@@ -324,14 +326,12 @@ export async function updateConnection(
     ]);
     if (secretChanged || (loaded.connector.kind === "carrier" && input.settings?.["baseUrl"] !== undefined)) {
       // The callback URL changed with the secret (or the carrier moved): register the listener again.
-      await tx.insert(outbox).values({
-        connectionId: id,
-        ticketId: id,
-        tenantId: null,
-        kind: "listener.register",
-        payload: {},
-        nextAttemptAt: ctx.now(),
-      });
+      await enqueueJobs(tx, [listenerJob(id, ctx.now())]);
+    }
+    if (updated!.direction !== "outbound") {
+      await enqueueJobs(tx, [
+        pollJob(updated!, new Date(ctx.now().getTime() + ctx.engine.sync.pollIntervalMs)),
+      ]);
     }
     return updated!;
   });
@@ -358,9 +358,9 @@ export async function deleteConnection(
       .set({ status: "deleted", updatedAt: ctx.now() })
       .where(eq(connections.id, id));
     await tx
-      .update(outbox)
-      .set({ status: "skipped" })
-      .where(and(eq(outbox.connectionId, id), inArray(outbox.status, ["pending", "dead"])));
+      .update(jobs)
+      .set({ status: "skipped", finishedAt: ctx.now(), lastError: "connection deleted" })
+      .where(and(eq(jobs.connectionId, id), inArray(jobs.status, ["pending", "dead"])));
     await appendLedger(tx, [
       {
         tenantId: loaded.row.tenantId,
@@ -388,7 +388,7 @@ export async function backfillConnection(ctx: ServiceContext, id: string) {
   }
   return ctx.db.transaction(async (tx) => {
     const unlinked = await tx
-      .select({ id: tickets.id })
+      .select({ id: tickets.id, priority: tickets.priority })
       .from(tickets)
       .leftJoin(
         externalLinks,
@@ -403,30 +403,30 @@ export async function backfillConnection(ctx: ServiceContext, id: string) {
       )
       .orderBy(asc(tickets.id));
     const pending = await tx
-      .select({ ticketId: outbox.ticketId })
-      .from(outbox)
+      .select({ ticketId: jobs.orderKey })
+      .from(jobs)
       .where(
         and(
-          eq(outbox.connectionId, id),
-          eq(outbox.kind, "ticket.create"),
-          inArray(outbox.status, ["pending", "dead"]),
+          eq(jobs.connectionId, id),
+          eq(jobs.kind, "ticket.create"),
+          inArray(jobs.status, ["pending", "dead"]),
         ),
       );
     const queued = new Set(pending.map((p) => p.ticketId));
     const toQueue = unlinked.filter((t) => !queued.has(t.id));
     const now = ctx.now();
-    if (toQueue.length > 0) {
-      await tx.insert(outbox).values(
-        toQueue.map((t) => ({
-          connectionId: id,
-          ticketId: t.id,
-          tenantId: loaded.row.tenantId,
-          kind: "ticket.create",
-          payload: { backfill: true },
-          nextAttemptAt: now,
-        })),
-      );
-    }
+    await enqueueJobs(
+      tx,
+      toQueue.map((t) => ({
+        kind: "ticket.create" as const,
+        connectionId: id,
+        orderKey: t.id,
+        tenantId: loaded.row.tenantId,
+        priority: queuePriority(t.priority),
+        payload: { backfill: true },
+        runAt: now,
+      })),
+    );
     await appendLedger(tx, [
       {
         tenantId: loaded.row.tenantId,
@@ -440,4 +440,79 @@ export async function backfillConnection(ctx: ServiceContext, id: string) {
     ]);
     return { enqueued: toQueue.length };
   });
+}
+
+function listenerJob(connectionId: string, now: Date): NewJob {
+  return {
+    kind: "listener.register",
+    connectionId,
+    orderKey: connectionId,
+    tenantId: null,
+    priority: 2,
+    runAt: now,
+  };
+}
+
+/**
+ * Pauses or resumes a connection (provider, or a tenant for its own servicedesk connections). While paused its
+ * jobs wait, nothing dead-letters for it, and its webhooks are still accepted into the inbox.
+ */
+export async function setConnectionPaused(
+  ctx: ServiceContext,
+  id: string,
+  paused: boolean,
+  reason: string | null,
+) {
+  const loaded = await visibleConnection(ctx, id);
+  if (loaded.row.tenantId === null && !isProvider(ctx.principal)) {
+    throw new GatewayError("FORBIDDEN", "Carrier connections are the provider's.");
+  }
+  const actor = actorOf(ctx.principal);
+  const actorLabel = "id" in actor && actor.id ? actor.id : actor.type;
+  const now = ctx.now();
+  const row = await ctx.db.transaction(async (tx) => {
+    const [current] = await tx.select().from(connections).where(eq(connections.id, id)).for("update");
+    if (!current || current.status === "deleted")
+      throw new GatewayError("NOT_FOUND", `Connection ${id} was not found.`);
+    if ((current.status === "paused") === paused) return current;
+    const [updated] = await tx
+      .update(connections)
+      .set(
+        paused
+          ? { status: "paused", pausedReason: reason, pausedBy: actorLabel, pausedAt: now, updatedAt: now }
+          : {
+              status: "active",
+              pausedReason: null,
+              pausedBy: null,
+              pausedAt: null,
+              holdUntil: null,
+              updatedAt: now,
+            },
+      )
+      .where(eq(connections.id, id))
+      .returning();
+    await appendLedger(tx, [
+      {
+        tenantId: current.tenantId,
+        connectionId: id,
+        direction: "internal",
+        kind: paused ? "connection.paused" : "connection.resumed",
+        actor,
+        side: isProvider(ctx.principal) ? "provider" : "client",
+        detail: paused ? { reason, by: actorLabel } : { by: actorLabel, pausedReason: current.pausedReason },
+      },
+    ]);
+    return updated!;
+  });
+  ctx.logger?.info(
+    {
+      event: paused ? "connection.paused" : "connection.resumed",
+      connectionId: id,
+      tenantId: row.tenantId,
+      actor: actorLabel,
+      reason,
+    },
+    paused ? "connection paused" : "connection resumed",
+  );
+  return toApi(ctx.engine, { ...loaded, row });
 }

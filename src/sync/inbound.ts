@@ -9,7 +9,7 @@ import {
 } from "../../connectors/sdk/index.js";
 import type { PlanCatalog } from "../../schemas/plan.js";
 import type { TicketStatus } from "../../schemas/ticket.js";
-import { type Db, queryRows, type Tx } from "../db/client.js";
+import type { Db, Tx } from "../db/client.js";
 import {
   attachmentLinks,
   attachments as attachmentsTable,
@@ -18,11 +18,13 @@ import {
   connections,
   externalLinks,
   inbox,
-  outbox,
+  jobs,
   tickets,
   webhookRejections,
 } from "../db/schema/index.js";
 import { isAllowedTransition } from "../domain/ticket-status.js";
+import { enqueueJobs, queuePriority } from "../jobs/queue.js";
+import type { JobContext, JobResult, JobRow } from "../jobs/types.js";
 import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
 import { newId } from "../lib/ids.js";
 import type { EngineDeps } from "../services/context.js";
@@ -35,7 +37,6 @@ import {
 } from "../services/ticket-writes.js";
 import { servicedeskClientFor } from "./clients.js";
 import { type LoadedConnection, loadConnection, loadConnectionRow } from "./connections.js";
-import { backoffMs } from "./settings.js";
 import {
   type Comparable,
   comparableCanonical,
@@ -136,12 +137,13 @@ export async function acceptWebhook(
           notice: notice as unknown as Record<string, unknown>,
           source: "webhook",
           receivedAt: input.now,
-          nextAttemptAt: input.now,
         })
         .onConflictDoNothing()
         .returning({ id: inbox.id });
-      if (inserted.length > 0) accepted++;
-      else duplicates++;
+      if (inserted.length > 0) {
+        accepted++;
+        await enqueueJobs(tx, [inboxJob(loaded, inserted[0]!.id, notice.externalId, input.now)]);
+      } else duplicates++;
       entries.push({
         ...connectionEntry(
           loaded,
@@ -181,6 +183,25 @@ async function recordRejection(db: Db, loaded: LoadedConnection, now: Date, reas
   });
 }
 
+/** The job that applies a stored notice; notices of one record are applied one at a time, in order. */
+export function inboxJob(
+  loaded: Pick<LoadedConnection, "row">,
+  inboxId: number,
+  externalId: string,
+  now: Date,
+) {
+  return {
+    kind: "inbox.apply" as const,
+    tenantId: loaded.row.tenantId,
+    connectionId: loaded.row.id,
+    orderKey: `in:${externalId}`,
+    // Inbound changes come before outbound P2-P4 work: the record's priority is unknown until it is read.
+    priority: 2,
+    payload: { inboxId },
+    runAt: now,
+  };
+}
+
 export interface InboxOptions {
   engine: EngineDeps;
   workerId: string;
@@ -188,121 +209,60 @@ export interface InboxOptions {
   catalog: PlanCatalog;
 }
 
-export type CarrierNoticeHandler = (
-  db: Db,
-  options: InboxOptions,
-  loaded: LoadedConnection,
-  externalId: string,
-) => Promise<void>;
-/** Carrier events are applied to delegations; the delegation module registers its handler here. */
-export const carrierNoticeHandlers: { apply: CarrierNoticeHandler | null } = { apply: null };
-
-/** One pass of the inbox: claimed with committed leases (SKIP LOCKED), applied one by one. */
-export async function runInbox(db: Db, options: InboxOptions): Promise<number> {
-  const now = options.now();
-  const nowIso = now.toISOString();
-  const leaseEnd = new Date(now.getTime() + options.engine.sync.leaseMs).toISOString();
-  const claimed = await queryRows<{ id: string | number }>(
-    db,
-    sql`update inbox set locked_until = ${leaseEnd}::timestamptz, locked_by = ${options.workerId}, attempts = attempts + 1
-        where id in (
-          select id from inbox
-          where status = 'pending' and next_attempt_at <= ${nowIso}::timestamptz
-            and (locked_until is null or locked_until < ${nowIso}::timestamptz)
-          order by id
-          limit ${options.engine.sync.batchSize}
-          for update skip locked)
-        returning id`,
-  );
-  for (const { id } of claimed) {
-    const [row] = await db
-      .select()
-      .from(inbox)
-      .where(eq(inbox.id, Number(id)));
-    if (row) await processInboxRow(db, options, row);
-  }
-  return claimed.length;
+/** Marks the notice applied in the transaction that applied it. */
+export async function markApplied(tx: Tx | Db, inboxId: number, now: Date) {
+  await tx.update(inbox).set({ status: "applied", appliedAt: now }).where(eq(inbox.id, inboxId));
 }
 
-async function processInboxRow(db: Db, options: InboxOptions, row: typeof inbox.$inferSelect) {
-  const loaded = await loadConnection(db, options.engine, row.connectionId);
-  const finish = async (tx: Tx | Db) =>
-    tx
-      .update(inbox)
-      .set({ status: "applied", appliedAt: options.now(), lockedBy: null, lockedUntil: null })
-      .where(eq(inbox.id, row.id));
-  if (!loaded || loaded.row.direction === "outbound") {
-    await finish(db);
-    return;
-  }
+/** The stored notice of an `inbox.apply` job, or null when it was pruned. */
+export async function inboxRowOf(db: Db, job: JobRow) {
+  const [row] = await db
+    .select()
+    .from(inbox)
+    .where(eq(inbox.id, Number(job.payload["inboxId"])));
+  return row ?? null;
+}
+
+/**
+ * Applies a servicedesk notice: the record is re-read through the connector's client (no transaction open
+ * during HTTP, never trusting the event body) and applied in one transaction.
+ */
+export async function applyServicedeskNotice(
+  ctx: JobContext,
+  loaded: LoadedConnection,
+  row: typeof inbox.$inferSelect,
+): Promise<JobResult> {
+  const { db } = ctx;
+  const options: InboxOptions = ctx;
+  const client = servicedeskClientFor(options.engine, loaded);
+  let external: ExternalTicket | null = null;
   try {
-    if (loaded.connector.kind === "carrier") {
-      if (!carrierNoticeHandlers.apply) throw new Error("carrier events are not handled in this build");
-      await carrierNoticeHandlers.apply(db, options, loaded, row.externalId);
-      await finish(db);
-      return;
-    }
-    const client = servicedeskClientFor(options.engine, loaded);
-    let external: ExternalTicket | null = null;
-    try {
-      external = await client.getTicket(row.externalId);
-    } catch (error) {
-      if (!(error instanceof HttpError && error.status === 404)) throw error;
-    }
-    // A record not linked yet is imported only if it is within the connection's inboundQuery.
-    let inScope = true;
-    if (external && client.matchesInboundQuery && loaded.settings["inboundQuery"] !== undefined) {
-      const [known] = await db
-        .select({ ticketId: externalLinks.ticketId })
-        .from(externalLinks)
-        .where(
-          and(
-            eq(externalLinks.connectionId, loaded.row.id),
-            eq(externalLinks.externalId, external.externalId),
-          ),
-        );
-      if (!known) inScope = await client.matchesInboundQuery(external.externalId);
-    }
-    // Attachment metadata is read here too, outside the transaction; content moves later, in outbox jobs.
-    const files =
-      external && client.listAttachments ? await client.listAttachments(external.externalId) : null;
-    await db.transaction(async (tx) => {
+    external = await client.getTicket(row.externalId);
+  } catch (error) {
+    if (!(error instanceof HttpError && error.status === 404)) throw error;
+  }
+  // A record not linked yet is imported only if it is within the connection's inboundQuery.
+  let inScope = true;
+  if (external && client.matchesInboundQuery && loaded.settings["inboundQuery"] !== undefined) {
+    const [known] = await db
+      .select({ ticketId: externalLinks.ticketId })
+      .from(externalLinks)
+      .where(
+        and(eq(externalLinks.connectionId, loaded.row.id), eq(externalLinks.externalId, external.externalId)),
+      );
+    if (!known) inScope = await client.matchesInboundQuery(external.externalId);
+  }
+  // Attachment metadata is read here too, outside the transaction; content moves later, in jobs of its own.
+  const files = external && client.listAttachments ? await client.listAttachments(external.externalId) : null;
+  return {
+    outcome: "done",
+    commit: async (tx) => {
       if (external)
         await applyServicedeskRecord(tx, options, loaded, external, row.source, inScope, row.notice, files);
       else await appendLedger(tx, [connectionEntry(loaded, "sync.vendor_missing", {}, row.externalId)]);
-      await finish(tx);
-    });
-  } catch (error) {
-    const message = (error instanceof Error ? error.message : String(error)).slice(0, 1000);
-    const permanent =
-      error instanceof HttpError ? !error.retryable : (error as { retryable?: unknown }).retryable !== true;
-    const dead = row.attempts >= options.engine.sync.maxAttempts || permanent;
-    await db.transaction(async (tx) => {
-      await tx
-        .update(inbox)
-        .set({
-          status: dead ? "dead" : "pending",
-          lastError: message,
-          lockedBy: null,
-          lockedUntil: null,
-          nextAttemptAt: new Date(options.now().getTime() + backoffMs(options.engine.sync, row.attempts)),
-        })
-        .where(eq(inbox.id, row.id));
-      await appendLedger(tx, [
-        connectionEntry(
-          loaded!,
-          dead ? "sync.dead_lettered" : "sync.failed",
-          {
-            attempt: row.attempts,
-            httpStatus: error instanceof HttpError ? error.status : null,
-            error: message.slice(0, 200),
-            stage: "apply",
-          },
-          row.externalId,
-        ),
-      ]);
-    });
-  }
+      await markApplied(tx, row.id, options.now());
+    },
+  };
 }
 
 /** Who the connection writes as at the vendor: its own changes come back carrying this identity. */
@@ -442,14 +402,16 @@ export async function applyServicedeskRecord(
     ]);
     if (created && external.correlationId !== ticket.id && loaded.row.direction === "both") {
       // The record was created at the vendor: write our id onto it so every later lookup finds it.
-      await tx.insert(outbox).values({
-        connectionId,
-        ticketId: ticket.id,
-        tenantId,
-        kind: "ticket.link",
-        payload: {},
-        nextAttemptAt: now,
-      });
+      await enqueueJobs(tx, [
+        {
+          kind: "ticket.link",
+          connectionId,
+          orderKey: ticket.id,
+          tenantId,
+          priority: queuePriority(ticket.priority),
+          runAt: now,
+        },
+      ]);
     }
     const commentsAdded = await importComments(tx, acting, loaded, ticket, external);
     const attachmentsAdded = await importAttachments(tx, options, loaded, ticket, external, files);
@@ -574,26 +536,28 @@ export async function applyServicedeskRecord(
 
 async function queueUpdateUnlessPending(tx: Tx, connectionId: string, ticket: TicketRow, now: Date) {
   const pending = await tx
-    .select({ id: outbox.id })
-    .from(outbox)
+    .select({ id: jobs.id })
+    .from(jobs)
     .where(
       and(
-        eq(outbox.connectionId, connectionId),
-        eq(outbox.ticketId, ticket.id),
-        inArray(outbox.kind, ["ticket.update", "ticket.create"]),
-        eq(outbox.status, "pending"),
-        sql`${outbox.lockedBy} is null`,
+        eq(jobs.connectionId, connectionId),
+        eq(jobs.orderKey, ticket.id),
+        inArray(jobs.kind, ["ticket.update", "ticket.create"]),
+        eq(jobs.status, "pending"),
+        sql`${jobs.lockedBy} is null`,
       ),
     );
   if (pending.length > 0) return;
-  await tx.insert(outbox).values({
-    connectionId,
-    ticketId: ticket.id,
-    tenantId: ticket.tenantId,
-    kind: "ticket.update",
-    payload: {},
-    nextAttemptAt: now,
-  });
+  await enqueueJobs(tx, [
+    {
+      kind: "ticket.update",
+      connectionId,
+      orderKey: ticket.id,
+      tenantId: ticket.tenantId,
+      priority: queuePriority(ticket.priority),
+      runAt: now,
+    },
+  ]);
 }
 
 function hashOf(value: unknown): string {
@@ -717,7 +681,7 @@ async function attachmentCopyTargets(
     .where(
       and(
         eq(connections.tenantId, ticket.tenantId),
-        eq(connections.status, "active"),
+        inArray(connections.status, ["active", "paused"]),
         eq(connections.role, "servicedesk"),
         inArray(connections.direction, ["both", "outbound"]),
       ),
@@ -733,13 +697,13 @@ async function attachmentCopyTargets(
     ).map((row) => row.connectionId),
     ...(
       await tx
-        .select({ connectionId: outbox.connectionId })
-        .from(outbox)
+        .select({ connectionId: jobs.connectionId })
+        .from(jobs)
         .where(
           and(
-            eq(outbox.ticketId, ticket.id),
-            eq(outbox.kind, "ticket.create"),
-            inArray(outbox.status, ["pending", "dead"]),
+            eq(jobs.orderKey, ticket.id),
+            eq(jobs.kind, "ticket.create"),
+            inArray(jobs.status, ["pending", "dead"]),
           ),
         )
     ).map((row) => row.connectionId),
@@ -842,14 +806,16 @@ async function importAttachments(
     if (copyTo.length > 0) {
       // Keyed by the attachment, not the ticket: a file that cannot be copied (too large) is dead-lettered
       // without holding up the ticket's other updates to that connection.
-      await tx.insert(outbox).values(
+      await enqueueJobs(
+        tx,
         copyTo.map((target) => ({
+          kind: "attachment.copy" as const,
           connectionId: target,
-          ticketId: id,
+          orderKey: id,
           tenantId: ticket.tenantId,
-          kind: "attachment.copy",
+          priority: queuePriority(ticket.priority),
           payload: { attachmentId: id, ticketId: ticket.id },
-          nextAttemptAt: now,
+          runAt: now,
         })),
       );
     }

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { and, eq, inArray, sql } from "drizzle-orm";
+import { ZodError } from "zod";
 import type { OutboundTicket, ServicedeskClient } from "../../connectors/sdk/index.js";
-import { HttpError } from "../../connectors/sdk/index.js";
 import type { PlanCatalog } from "../../schemas/plan.js";
 import type { TicketStatus } from "../../schemas/ticket.js";
-import { type Db, queryRows, type Tx } from "../db/client.js";
+import type { Db, Tx } from "../db/client.js";
 import {
   attachmentLinks,
   attachments,
@@ -12,18 +12,19 @@ import {
   comments,
   connections,
   externalLinks,
-  outbox,
+  jobs,
   tickets,
 } from "../db/schema/index.js";
+import { ConnectionSettingsError } from "../jobs/classify.js";
+import { enqueueJobs, type NewJob, queuePriority } from "../jobs/queue.js";
+import type { JobHandler, JobRow } from "../jobs/types.js";
 import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
 import type { EngineDeps } from "../services/context.js";
 import { servicedeskClientFor } from "./clients.js";
 import { type LoadedConnection, loadConnection } from "./connections.js";
-import { backoffMs } from "./settings.js";
 import { comparableCanonical, comparableVendor, type LinkBaselines, movedFields } from "./snapshot.js";
 
 type TicketRow = typeof tickets.$inferSelect;
-type OutboxRow = typeof outbox.$inferSelect;
 
 /** What a change means for the connections of the ticket's tenant. */
 export type TicketChange =
@@ -47,7 +48,8 @@ export async function enqueueTicketSync(
     .where(
       and(
         eq(connections.tenantId, ticket.tenantId),
-        eq(connections.status, "active"),
+        // A paused connection's jobs wait for it.
+        inArray(connections.status, ["active", "paused"]),
         eq(connections.role, "servicedesk"),
         inArray(connections.direction, ["both", "outbound"]),
       ),
@@ -64,41 +66,42 @@ export async function enqueueTicketSync(
   const pendingCreates = new Set(
     (
       await tx
-        .select({ connectionId: outbox.connectionId })
-        .from(outbox)
+        .select({ connectionId: jobs.connectionId })
+        .from(jobs)
         .where(
           and(
-            eq(outbox.ticketId, ticket.id),
-            eq(outbox.kind, "ticket.create"),
-            inArray(outbox.status, ["pending", "dead"]),
+            eq(jobs.orderKey, ticket.id),
+            eq(jobs.kind, "ticket.create"),
+            inArray(jobs.status, ["pending", "dead"]),
           ),
         )
     ).map((o) => o.connectionId),
   );
-  const rows: (typeof outbox.$inferInsert)[] = [];
+  const rows: NewJob[] = [];
   for (const connection of candidates) {
     if (connection.id === options.originConnectionId && change.kind !== "created") continue;
     const tracked = linked.has(connection.id) || pendingCreates.has(connection.id);
     const base = {
       connectionId: connection.id,
-      ticketId: ticket.id,
+      orderKey: ticket.id,
       tenantId: ticket.tenantId,
-      nextAttemptAt: options.now,
+      priority: queuePriority(ticket.priority),
+      runAt: options.now,
     };
     if (change.kind === "created") {
       // A connection syncs the tickets created after it, narrowed by its filter; backfill sends older ones.
       if (connection.id === options.originConnectionId) continue;
       if (connection.createdAt.getTime() > ticket.createdAt.getTime()) continue;
       if (!(await matchesFilter(connection, ticket))) continue;
-      rows.push({ ...base, kind: "ticket.create", payload: {} });
+      rows.push({ ...base, kind: "ticket.create" });
     } else if (change.kind === "updated") {
-      if (tracked) rows.push({ ...base, kind: "ticket.update", payload: {} });
+      if (tracked) rows.push({ ...base, kind: "ticket.update" });
     } else if (tracked && change.visibility === "public") {
       // Provider-internal notes never go to a client; a client's own internal notes stay where they are.
       rows.push({ ...base, kind: "comment.add", payload: { commentId: change.commentId } });
     }
   }
-  if (rows.length > 0) await tx.insert(outbox).values(rows);
+  await enqueueJobs(tx, rows);
 }
 
 async function matchesFilter(
@@ -126,42 +129,6 @@ export interface DispatchOptions {
   catalog: PlanCatalog;
 }
 
-/**
- * One pass of the outbox. Claims are one committed UPDATE over rows picked with FOR UPDATE SKIP LOCKED,
- * only the oldest open row of each (connection, ticket) (a dead one blocks the rest), so order holds and
- * two workers never deliver the same row; no transaction is held across the HTTP call.
- */
-export async function runOutbox(db: Db, options: DispatchOptions): Promise<number> {
-  const now = options.now();
-  const nowIso = now.toISOString();
-  const leaseEnd = new Date(now.getTime() + options.engine.sync.leaseMs).toISOString();
-  const claimed = await queryRows<{ id: string | number }>(
-    db,
-    sql`update outbox set locked_until = ${leaseEnd}::timestamptz, locked_by = ${options.workerId},
-          attempts = attempts + 1, first_attempt_at = coalesce(first_attempt_at, ${nowIso}::timestamptz)
-        where id in (
-          select o.id from outbox o
-          where o.status = 'pending' and o.next_attempt_at <= ${nowIso}::timestamptz
-            and (o.locked_until is null or o.locked_until < ${nowIso}::timestamptz)
-            and not exists (
-              select 1 from outbox p
-              where p.connection_id = o.connection_id and p.ticket_id = o.ticket_id and p.id < o.id
-                and p.status in ('pending', 'dead'))
-          order by o.id
-          limit ${options.engine.sync.batchSize}
-          for update of o skip locked)
-        returning id`,
-  );
-  for (const { id } of claimed) {
-    const [job] = await db
-      .select()
-      .from(outbox)
-      .where(eq(outbox.id, Number(id)));
-    if (job) await deliver(db, options, job);
-  }
-  return claimed.length;
-}
-
 interface Delivered {
   externalId: string | null;
   detail: Record<string, unknown>;
@@ -171,67 +138,77 @@ interface Delivered {
   noop?: boolean;
 }
 
-export type JobHandler = (
+/** A delivery job as its handler sees it: `ticketId` is the job's order key (a ticket or a delegation id). */
+export type DeliveryJob = JobRow & { ticketId: string; connectionId: string };
+
+export type DeliveryHandler = (
   db: Db,
   options: DispatchOptions,
-  job: OutboxRow,
+  job: DeliveryJob,
   loaded: LoadedConnection,
 ) => Promise<Delivered>;
 
-/** Carrier work (delegations, hub listeners) registers its handlers here. */
-export const extraJobHandlers = new Map<string, JobHandler>();
-
-async function deliver(db: Db, options: DispatchOptions, job: OutboxRow) {
-  const started = performance.now();
-  const loaded = await loadConnection(db, options.engine, job.connectionId);
-  if (!loaded) {
-    await db
-      .update(outbox)
-      .set({ status: "skipped", lockedBy: null, lockedUntil: null })
-      .where(eq(outbox.id, job.id));
-    return;
-  }
-  try {
-    const handler = extraJobHandlers.get(job.kind) ?? servicedeskHandlers[job.kind];
-    if (!handler) throw new Error(`no handler for outbox job kind ${job.kind}`);
-    const result = await handler(db, options, job, loaded);
-    const latencyMs = Math.round(performance.now() - started);
-    await db.transaction(async (tx) => {
-      if (!(await stillMine(tx, job, options.workerId))) return;
-      await result.commit?.(tx);
-      await tx
-        .update(outbox)
-        .set({
-          status: "delivered",
-          deliveredAt: options.now(),
-          lockedBy: null,
-          lockedUntil: null,
-          lastError: null,
-        })
-        .where(eq(outbox.id, job.id));
-      if (!result.noop) {
-        await appendLedger(tx, [
-          syncEntry(job, loaded, "sync.sent", result.externalId, {
-            ...result.detail,
-            attempt: job.attempts,
-            latencyMs,
-          }),
-        ]);
-      }
-    });
-  } catch (error) {
-    await recordFailure(db, options, job, loaded, error, Math.round(performance.now() - started));
-  }
+/**
+ * A job that carries one outbound effect to a connection: the handler calls the vendor (no transaction open),
+ * then the result commits with the job's done mark and a `sync.sent` ledger entry, under the lease check.
+ */
+export function deliveryJob(handler: DeliveryHandler): JobHandler {
+  return {
+    periodic: false,
+    run: async (ctx, job) => {
+      const started = performance.now();
+      const loaded = await loadJobConnection(ctx, job);
+      if (!loaded) return { outcome: "skipped", reason: "connection deleted" };
+      const delivery = { ...job, ticketId: job.orderKey ?? "", connectionId: job.connectionId! };
+      const result = await handler(ctx.db, ctx, delivery, loaded);
+      const latencyMs = Math.round(performance.now() - started);
+      return {
+        outcome: "done",
+        commit: async (tx) => {
+          await result.commit?.(tx);
+          if (!result.noop) {
+            await appendLedger(tx, [
+              syncEntry(delivery, loaded, "sync.sent", result.externalId, {
+                ...result.detail,
+                attempt: job.attempts,
+                latencyMs,
+              }),
+            ]);
+          }
+        },
+      };
+    },
+  };
 }
 
-async function stillMine(tx: Tx, job: OutboxRow, workerId: string): Promise<boolean> {
-  const [current] = await tx.select().from(outbox).where(eq(outbox.id, job.id)).for("update");
-  return current !== undefined && current.status === "pending" && current.lockedBy === workerId;
+/**
+ * The job's connection with its settings, or null when it was deleted. Settings that no longer parse are a
+ * ConnectionSettingsError: the runner pauses the connection instead of failing job after job.
+ */
+export async function loadJobConnection(
+  ctx: Pick<DispatchOptions, "engine"> & { db: Db },
+  job: Pick<JobRow, "connectionId">,
+): Promise<LoadedConnection | null> {
+  if (job.connectionId === null) return null;
+  try {
+    return await loadConnection(ctx.db, ctx.engine, job.connectionId);
+  } catch (error) {
+    if (error instanceof ZodError || error instanceof SyntaxError) {
+      throw new ConnectionSettingsError(
+        `the connection's settings no longer parse: ${error instanceof ZodError ? error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") : "not JSON"}`.slice(
+          0,
+          500,
+        ),
+      );
+    }
+    throw error;
+  }
 }
 
 export function syncEntry(
-  job: Pick<OutboxRow, "tenantId" | "ticketId" | "connectionId" | "kind"> & {
-    payload?: OutboxRow["payload"];
+  job: Pick<JobRow, "tenantId" | "connectionId" | "kind"> & {
+    ticketId: string;
+    payload?: JobRow["payload"];
   },
   loaded: LoadedConnection,
   kind: string,
@@ -256,63 +233,6 @@ export function syncEntry(
   };
 }
 
-async function recordFailure(
-  db: Db,
-  options: DispatchOptions,
-  job: OutboxRow,
-  loaded: LoadedConnection,
-  error: unknown,
-  latencyMs: number,
-) {
-  const now = options.now();
-  const http = error instanceof HttpError ? error : null;
-  // Errors that are not HTTP (bad data, a bug) do not heal by retrying, unless they say they might.
-  const permanent = http !== null ? !http.retryable : (error as { retryable?: unknown }).retryable !== true;
-  const tooOld =
-    job.firstAttemptAt !== null &&
-    now.getTime() - job.firstAttemptAt.getTime() > options.engine.sync.maxAgeMs;
-  const dead = permanent || job.attempts >= options.engine.sync.maxAttempts || tooOld;
-  const message = (error instanceof Error ? error.message : String(error)).slice(0, 1000);
-  const retryAfter =
-    http && "retryAfterMs" in http && typeof http.retryAfterMs === "number" ? http.retryAfterMs : 0;
-  const delay = Math.max(backoffMs(options.engine.sync, job.attempts), retryAfter);
-  await db.transaction(async (tx) => {
-    if (!(await stillMine(tx, job, options.workerId))) return;
-    await tx
-      .update(outbox)
-      .set({
-        status: dead ? "dead" : "pending",
-        deadAt: dead ? now : null,
-        nextAttemptAt: new Date(now.getTime() + (dead ? 0 : delay)),
-        lockedBy: null,
-        lockedUntil: null,
-        lastError: message,
-      })
-      .where(eq(outbox.id, job.id));
-    const detail = {
-      attempt: job.attempts,
-      httpStatus: http?.status ?? null,
-      latencyMs,
-      error: message.slice(0, 200),
-      retryable: !permanent,
-    };
-    const entries = [syncEntry(job, loaded, "sync.failed", null, detail)];
-    if (dead) {
-      entries.push(
-        syncEntry(job, loaded, "sync.dead_lettered", null, {
-          attempt: job.attempts,
-          reason: permanent ? "permanent_error" : tooOld ? "max_age" : "max_attempts",
-        }),
-      );
-    } else {
-      entries.push(
-        syncEntry(job, loaded, "sync.retry_scheduled", null, { attempt: job.attempts, delayMs: delay }),
-      );
-    }
-    await appendLedger(tx, entries);
-  });
-}
-
 function outboundTicket(ticket: TicketRow): OutboundTicket {
   return {
     canonicalId: ticket.id,
@@ -326,7 +246,7 @@ function outboundTicket(ticket: TicketRow): OutboundTicket {
   };
 }
 
-async function ticketAndLink(db: Db, job: OutboxRow) {
+async function ticketAndLink(db: Db, job: DeliveryJob) {
   const [ticket] = await db.select().from(tickets).where(eq(tickets.id, job.ticketId));
   const [link] = await db
     .select()
@@ -372,23 +292,63 @@ export function attachmentCapOf(settings: Record<string, unknown>): number {
 }
 
 /** An error the engine does not retry: dead-lettered at once. */
-class PermanentSyncError extends Error {
+export class PermanentSyncError extends Error {
   readonly retryable = false;
 }
 
 /** An error worth retrying with backoff (the target record does not exist yet). */
-class RetryableSyncError extends Error {
+export class RetryableSyncError extends Error {
   readonly retryable = true;
 }
 
-const servicedeskHandlers: Record<string, JobHandler> = {
+const updateTicketAt: DeliveryHandler = async (db, options, job, loaded) => {
+  const { ticket, link } = await ticketAndLink(db, job);
+  if (!ticket || !link?.externalId) return { externalId: null, detail: {}, noop: true };
+  const client = servicedeskClientFor(options.engine, loaded);
+  const pushed = await pushChanges(client, ticket, link.externalId, link.snapshot as LinkBaselines);
+  if (pushed.fields.length === 0) return { externalId: link.externalId, detail: {}, noop: true };
+  const ref = pushed.ref!;
+  const relinked = ref.externalId !== link.externalId;
+  return {
+    externalId: ref.externalId,
+    detail: {
+      fields: pushed.fields,
+      version: ticket.version,
+      ...(relinked ? { relinkedFrom: link.externalId } : {}),
+    },
+    commit: async (tx) => {
+      await tx
+        .update(externalLinks)
+        .set({
+          externalId: ref.externalId,
+          externalKey: ref.externalKey,
+          url: ref.url,
+          snapshot: pushed.baselines as Record<string, unknown>,
+          lastSyncedVersion: ticket.version,
+          externalUpdatedAt: new Date(ref.updatedAt),
+          updatedAt: options.now(),
+        })
+        .where(and(eq(externalLinks.connectionId, job.connectionId), eq(externalLinks.ticketId, ticket.id)));
+      if (relinked) {
+        await appendLedger(tx, [
+          syncEntry(job, loaded, "sync.relinked", ref.externalId, {
+            from: link.externalId,
+            reason: ref.action,
+          }),
+        ]);
+      }
+    },
+  };
+};
+
+export const servicedeskDeliveries = {
   "ticket.create": async (db, options, job, loaded) => {
     const { ticket, link } = await ticketAndLink(db, job);
     if (!ticket) return { externalId: null, detail: {}, noop: true };
     const client = servicedeskClientFor(options.engine, loaded);
     if (link?.externalId) {
       // Linked meanwhile (the record came back by webhook carrying our id): send what it may lack.
-      return servicedeskHandlers["ticket.update"]!(db, options, job, loaded);
+      return updateTicketAt(db, options, job, loaded);
     }
     let ref = await client.createTicket(outboundTicket(ticket));
     let baselines: LinkBaselines = {};
@@ -433,47 +393,7 @@ const servicedeskHandlers: Record<string, JobHandler> = {
     };
   },
 
-  "ticket.update": async (db, options, job, loaded) => {
-    const { ticket, link } = await ticketAndLink(db, job);
-    if (!ticket || !link?.externalId) return { externalId: null, detail: {}, noop: true };
-    const client = servicedeskClientFor(options.engine, loaded);
-    const pushed = await pushChanges(client, ticket, link.externalId, link.snapshot as LinkBaselines);
-    if (pushed.fields.length === 0) return { externalId: link.externalId, detail: {}, noop: true };
-    const ref = pushed.ref!;
-    const relinked = ref.externalId !== link.externalId;
-    return {
-      externalId: ref.externalId,
-      detail: {
-        fields: pushed.fields,
-        version: ticket.version,
-        ...(relinked ? { relinkedFrom: link.externalId } : {}),
-      },
-      commit: async (tx) => {
-        await tx
-          .update(externalLinks)
-          .set({
-            externalId: ref.externalId,
-            externalKey: ref.externalKey,
-            url: ref.url,
-            snapshot: pushed.baselines as Record<string, unknown>,
-            lastSyncedVersion: ticket.version,
-            externalUpdatedAt: new Date(ref.updatedAt),
-            updatedAt: options.now(),
-          })
-          .where(
-            and(eq(externalLinks.connectionId, job.connectionId), eq(externalLinks.ticketId, ticket.id)),
-          );
-        if (relinked) {
-          await appendLedger(tx, [
-            syncEntry(job, loaded, "sync.relinked", ref.externalId, {
-              from: link.externalId,
-              reason: ref.action,
-            }),
-          ]);
-        }
-      },
-    };
-  },
+  "ticket.update": updateTicketAt,
 
   "ticket.link": async (db, options, job, loaded) => {
     const { ticket, link } = await ticketAndLink(db, job);
@@ -676,4 +596,7 @@ const servicedeskHandlers: Record<string, JobHandler> = {
       },
     };
   },
-};
+} satisfies Record<
+  "ticket.create" | "ticket.update" | "ticket.link" | "attachment.copy" | "comment.add",
+  DeliveryHandler
+>;

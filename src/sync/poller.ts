@@ -1,123 +1,100 @@
 import { createHash } from "node:crypto";
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { HttpError } from "../../connectors/sdk/index.js";
 import { type Db, queryRows } from "../db/client.js";
 import { connections, inbox } from "../db/schema/index.js";
+import { enqueueJobs } from "../jobs/queue.js";
+import type { JobHandler } from "../jobs/types.js";
 import { appendLedger, chainKeyOf } from "../ledger/append.js";
-import type { EngineDeps } from "../services/context.js";
+import { pollCarrier } from "./carrier.js";
 import { servicedeskClientFor } from "./clients.js";
-import { loadConnection } from "./connections.js";
+import { inboxJob } from "./inbound.js";
+import { loadJobConnection } from "./outbound.js";
 
 const PAGE_SIZE = 100;
 const MAX_PAGES_PER_PASS = 20;
 
-export type CarrierPoller = (db: Db, engine: EngineDeps, connectionId: string, now: Date) => Promise<void>;
-/** Carrier reconciliation (re-reading open delegations) registers here. */
-export const carrierPollers: { poll: CarrierPoller | null } = { poll: null };
-
 /**
- * Reconciliation: for each connection whose poll is due, lists the records changed since its stored cursor
- * (inclusive, so same-second updates are never lost) and puts them in the inbox, where (externalId, updatedAt)
- * de-duplicates them; webhooks that never arrived are caught here. The poll lease is a committed row.
+ * Reconciliation, one `connection.poll` job per receiving connection: lists the records changed since the
+ * stored cursor (inclusive, so same-second updates are never lost) and puts them in the inbox, where
+ * (externalId, updatedAt) de-duplicates them, each with its `inbox.apply` job; webhooks that never arrived are
+ * caught here. Carriers re-read their open delegations instead. A failing vendor is recorded and polled again
+ * at the next interval; the cursor did not move, so nothing is skipped.
  */
-export async function runPoller(db: Db, options: { engine: EngineDeps; now: () => Date }): Promise<number> {
-  const now = options.now();
-  const nowIso = now.toISOString();
-  const leaseEnd = new Date(now.getTime() + options.engine.sync.leaseMs).toISOString();
-  const due = await queryRows<{ id: string }>(
-    db,
-    sql`update connections set poll_locked_until = ${leaseEnd}::timestamptz
-        where id in (
-          select id from connections
-          where status = 'active' and direction in ('both', 'inbound')
-            and (poll_next_at is null or poll_next_at <= ${nowIso}::timestamptz)
-            and (poll_locked_until is null or poll_locked_until < ${nowIso}::timestamptz)
-          order by poll_next_at nulls first
-          limit 10
-          for update skip locked)
-        returning id`,
-  );
-  for (const { id } of due) {
-    const [row] = await db.select().from(connections).where(eq(connections.id, id));
-    if (!row) continue;
-    try {
-      if (row.role === "carrier") {
-        await carrierPollers.poll?.(db, options.engine, row.id, now);
-        await db
-          .update(connections)
-          .set({
-            pollNextAt: new Date(now.getTime() + options.engine.sync.pollIntervalMs),
-            pollLockedUntil: null,
-          })
-          .where(eq(connections.id, id));
-        continue;
-      }
-      const loaded = await loadConnection(db, options.engine, row.id);
-      if (!loaded) continue;
-      const client = servicedeskClientFor(options.engine, loaded);
-      let cursor = row.pollCursor;
-      let found = 0;
-      for (let pageIndex = 0; pageIndex < MAX_PAGES_PER_PASS; pageIndex++) {
-        const page = await client.listChangedSince(cursor, PAGE_SIZE);
-        if (page.items.length > 0) {
-          const inserted = await db
+export const pollJobHandler: JobHandler = {
+  periodic: true,
+  retryAt: (ctx) => new Date(ctx.now().getTime() + ctx.engine.sync.pollIntervalMs),
+  onPeriodicFailure: async (ctx, job, error) => {
+    const [row] = await ctx.db.select().from(connections).where(eq(connections.id, job.connectionId!));
+    if (row) await recordPollFailure(ctx.db, row, ctx.now(), error);
+  },
+  run: async (ctx, job) => {
+    const now = ctx.now();
+    const loaded = await loadJobConnection(ctx, job);
+    if (!loaded || loaded.row.direction === "outbound") {
+      return { outcome: "skipped", reason: loaded ? "connection only sends" : "connection deleted" };
+    }
+    const next = {
+      outcome: "reschedule" as const,
+      at: new Date(now.getTime() + ctx.engine.sync.pollIntervalMs),
+    };
+    if (loaded.connector.kind === "carrier") {
+      await pollCarrier(ctx.db, ctx.engine, loaded.row.id, now);
+      return next;
+    }
+    const client = servicedeskClientFor(ctx.engine, loaded);
+    let cursor = loaded.row.pollCursor;
+    let found = 0;
+    for (let pageIndex = 0; pageIndex < MAX_PAGES_PER_PASS; pageIndex++) {
+      const page = await client.listChangedSince(cursor, PAGE_SIZE);
+      if (page.items.length > 0) {
+        await ctx.db.transaction(async (tx) => {
+          const inserted = await tx
             .insert(inbox)
             .values(
               page.items.map((item) => ({
-                connectionId: row.id,
+                connectionId: loaded.row.id,
                 dedupeKey: `poll:${createHash("sha256").update(`${item.externalId}@${item.updatedAt}`).digest("hex")}`,
                 externalId: item.externalId,
                 notice: { externalId: item.externalId, occurredAt: item.updatedAt },
                 source: "poll" as const,
                 receivedAt: now,
-                nextAttemptAt: now,
               })),
             )
             .onConflictDoNothing()
-            .returning({ externalId: inbox.externalId });
+            .returning({ id: inbox.id, externalId: inbox.externalId });
+          await enqueueJobs(
+            tx,
+            inserted.map((row) => inboxJob(loaded, row.id, row.externalId, now)),
+          );
           found += inserted.length;
-        }
-        const advanced = page.nextCursor !== cursor;
-        cursor = page.nextCursor;
-        if (!advanced || page.items.length < PAGE_SIZE) break;
+        });
       }
-      await db.transaction(async (tx) => {
-        await tx
-          .update(connections)
-          .set({
-            pollCursor: cursor,
-            pollNextAt: new Date(now.getTime() + options.engine.sync.pollIntervalMs),
-            pollLockedUntil: null,
-          })
-          .where(eq(connections.id, id));
+      const advanced = page.nextCursor !== cursor;
+      cursor = page.nextCursor;
+      if (!advanced || page.items.length < PAGE_SIZE) break;
+    }
+    return {
+      ...next,
+      commit: async (tx) => {
+        await tx.update(connections).set({ pollCursor: cursor }).where(eq(connections.id, loaded.row.id));
         if (found > 0) {
           await appendLedger(tx, [
             {
-              tenantId: row.tenantId,
-              connectionId: row.id,
+              tenantId: loaded.row.tenantId,
+              connectionId: loaded.row.id,
               direction: "inbound",
               kind: "sync.polled",
               actor: { type: "system", id: "poller" },
               side: "provider",
-              detail: { connector: row.type, changed: found },
+              detail: { connector: loaded.row.type, changed: found },
             },
           ]);
         }
-      });
-    } catch (error) {
-      // A failing vendor is retried at the next interval; the cursor did not move, so nothing is skipped.
-      await recordPollFailure(db, row, now, error);
-      await db
-        .update(connections)
-        .set({
-          pollNextAt: new Date(now.getTime() + options.engine.sync.pollIntervalMs),
-          pollLockedUntil: null,
-        })
-        .where(and(eq(connections.id, id), inArray(connections.status, ["active", "deleted"])));
-    }
-  }
-  return due.length;
-}
+      },
+    };
+  },
+};
 
 const POLL_FAILURE_EVERY_MS = 3_600_000;
 

@@ -1,3 +1,5 @@
+import type { RetentionSettings } from "../jobs/prune.js";
+
 /** Every timing of the sync engine, configurable so tests run in seconds. */
 export interface SyncSettings {
   /** Attempts before an outbox job is dead-lettered. */
@@ -19,6 +21,13 @@ export interface SyncSettings {
   production: boolean;
   /** Records in flight per worker pass. */
   batchSize: number;
+  /** Jobs in flight per connection across all processes (a vendor's reported budget may lower it). */
+  connectionConcurrency: number;
+  /** Jobs in flight per process. */
+  processConcurrency: number;
+  /** How often an idle worker looks for work and the SLA timers run. */
+  tickMs: number;
+  retention: RetentionSettings;
 }
 
 export const defaultSyncSettings: SyncSettings = {
@@ -27,12 +36,20 @@ export const defaultSyncSettings: SyncSettings = {
   backoffBaseMs: 1000,
   backoffCapMs: 5 * 60_000,
   pollIntervalMs: 60_000,
-  leaseMs: 5 * 60_000,
+  leaseMs: 60_000,
   httpTimeoutMs: 15_000,
   httpRetries: 2,
   hostAllowlist: [],
   production: false,
   batchSize: 20,
+  connectionConcurrency: 4,
+  processConcurrency: 32,
+  tickMs: 1000,
+  retention: {
+    jobsMs: 7 * 86_400_000,
+    idempotencyMs: 7 * 86_400_000,
+    webhookRejectionsMs: 7 * 86_400_000,
+  },
 };
 
 /** Exponential backoff with jitter: base * 2^(attempt-1), capped, then a random 50-100 %. */

@@ -11,7 +11,7 @@ import {
   simulatorUsers,
   type ZendeskSimulator,
 } from "../../connectors/zendesk/simulator.js";
-import { attachmentLinks, ledgerEntries, outbox } from "../../src/db/schema/index.js";
+import { attachmentLinks, jobs, ledgerEntries } from "../../src/db/schema/index.js";
 import { createTenant } from "../harness.js";
 import { createSyncTestApp, type Listening, listen, type SyncTestContext } from "./sync-harness.js";
 
@@ -110,8 +110,8 @@ const jsmFiles = () => jsm.issue(jsmIssueId).attachments;
 const copyJobs = () =>
   ctx.database.db
     .select()
-    .from(outbox)
-    .where(and(eq(outbox.connectionId, jsmConnection), eq(outbox.kind, "attachment.copy")));
+    .from(jobs)
+    .where(and(eq(jobs.connectionId, jsmConnection), eq(jobs.kind, "attachment.copy")));
 
 describe("attachments between Zendesk and JSM", () => {
   it("creates the canonical ticket at both servicedesks", async () => {
@@ -198,12 +198,12 @@ describe("attachments between Zendesk and JSM", () => {
   it("does not attach twice when a copy is delivered again", async () => {
     const [first] = await canonicalAttachments();
     const job = (await copyJobs()).find((j) => j.payload["attachmentId"] === first!.id)!;
-    expect(job.status).toBe("delivered");
+    expect(job.status).toBe("done");
     const redeliver = () =>
       ctx.database.db
-        .update(outbox)
-        .set({ status: "pending", nextAttemptAt: new Date(0), deliveredAt: null })
-        .where(eq(outbox.id, job.id));
+        .update(jobs)
+        .set({ status: "pending", nextAttemptAt: new Date(0), finishedAt: null })
+        .where(eq(jobs.id, job.id));
 
     // Delivered again while linked: nothing to do.
     await redeliver();

@@ -1,7 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServiceNowSimulator, type ServiceNowSimulator } from "../../connectors/servicenow/index.js";
-import { externalLinks, ledgerEntries, outbox } from "../../src/db/schema/index.js";
+import { externalLinks, jobs, ledgerEntries } from "../../src/db/schema/index.js";
 import { createTenant } from "../harness.js";
 import { createSyncTestApp, type Listening, listen, type SyncTestContext } from "./sync-harness.js";
 
@@ -224,8 +224,8 @@ describe("ServiceNow, end to end through the simulator over real HTTP", () => {
     expect(dead.body.items[0]).toMatchObject({ kind: "ticket.update", connectionId });
     const waiting = await ctx.database.db
       .select()
-      .from(outbox)
-      .where(and(eq(outbox.ticketId, ticket.id), eq(outbox.kind, "comment.add")));
+      .from(jobs)
+      .where(and(eq(jobs.orderKey, ticket.id), eq(jobs.kind, "comment.add")));
     expect(waiting[0]!.status).toBe("pending");
     expect(waiting[0]!.attempts).toBe(0);
     expect(await tenant.client.post(`/v1/dead-letters/${dead.body.items[0].id}/replay`)).toMatchObject({

@@ -3,9 +3,9 @@ import { serve } from "@hono/node-server";
 import { sql } from "drizzle-orm";
 import type { Hono } from "hono";
 import { queryRows } from "../../src/db/client.js";
-import { runInbox } from "../../src/sync/inbound.js";
-import { runOutbox } from "../../src/sync/outbound.js";
-import { runPoller } from "../../src/sync/poller.js";
+import { effectJobKinds } from "../../src/jobs/registry.js";
+import { JobRunner } from "../../src/jobs/runner.js";
+import { jobContext } from "../../src/runtime.js";
 import { defaultSyncSettings, type SyncSettings } from "../../src/sync/settings.js";
 import { createTestApp, type TestContext } from "../harness.js";
 
@@ -60,23 +60,20 @@ export async function createSyncTestApp(sync: Partial<SyncSettings> = {}): Promi
   ctx.deps.config = { ...ctx.deps.config, publicUrl: server.url, sync: settings };
   target = ctx.app;
   const workerId = `test-worker-${Math.random().toString(36).slice(2, 8)}`;
-  const engine = () => ({ secretsKey: ctx.deps.config.secretsKey, publicUrl: server.url, sync: settings });
-  const passOnce = async () => {
-    const db = ctx.database.db;
-    const inbox = await runInbox(db, {
-      engine: engine(),
-      workerId,
-      now: ctx.deps.now,
-      catalog: ctx.deps.catalog,
+  const runner = (kinds: readonly (typeof effectJobKinds)[number][] | readonly ["connection.poll"]) =>
+    new JobRunner({
+      ctx: jobContext(
+        { ...ctx.deps, config: { ...ctx.deps.config, publicUrl: server.url, sync: settings } },
+        workerId,
+        ctx.deps.fetch ? { fetch: ctx.deps.fetch } : {},
+      ),
+      processConcurrency: settings.processConcurrency,
+      connectionConcurrency: settings.connectionConcurrency,
+      tickMs: 50,
+      leaseMs: settings.leaseMs,
+      kinds,
     });
-    const outbox = await runOutbox(db, {
-      engine: engine(),
-      workerId,
-      now: ctx.deps.now,
-      catalog: ctx.deps.catalog,
-    });
-    return inbox + outbox;
-  };
+  const passOnce = () => runner(effectJobKinds).runUntilIdle(1);
   return {
     ...ctx,
     gatewayUrl: server.url,
@@ -90,10 +87,11 @@ export async function createSyncTestApp(sync: Partial<SyncSettings> = {}): Promi
         await options.settle?.();
         const [open] = await queryRows<{ count: number }>(
           ctx.database.db,
-          sql`select (select count(*) from inbox where status = 'pending')
-                   + (select count(*) from outbox o where o.status = 'pending' and not exists (
-                        select 1 from outbox d where d.connection_id = o.connection_id and d.ticket_id = o.ticket_id
-                          and d.id < o.id and d.status = 'dead')) as count`,
+          sql`select count(*) as count from jobs o
+              where o.status = 'pending' and o.kind not in ('connection.poll', 'sla.timers', 'jobs.prune')
+                and not exists (
+                  select 1 from jobs d where d.connection_id = o.connection_id and d.order_key = o.order_key
+                    and d.id < o.id and d.status = 'dead' and d.kind <> 'inbox.apply')`,
         );
         if (Number(open?.count ?? 0) === 0) return;
         if (Date.now() > deadline)
@@ -102,12 +100,13 @@ export async function createSyncTestApp(sync: Partial<SyncSettings> = {}): Promi
         await new Promise((r) => setTimeout(r, options.pauseMs ?? 50));
       }
     },
-    // Just past every connection's next poll time, so each one is due.
-    poll: () =>
-      runPoller(ctx.database.db, {
-        engine: engine(),
-        now: () => new Date(Date.now() + settings.pollIntervalMs + 50),
-      }),
+    // Every connection's poll job is made due now and run.
+    poll: async () => {
+      await ctx.database.db.execute(
+        sql`update jobs set next_attempt_at = now() where kind = 'connection.poll' and status = 'pending'`,
+      );
+      return runner(["connection.poll"]).runUntilIdle(1);
+    },
     close: async () => {
       await server.close();
       await ctx.close();

@@ -1,15 +1,17 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServiceNowSimulator, type ServiceNowSimulator } from "../../connectors/servicenow/index.js";
 import { openDatabase, queryRows } from "../../src/db/client.js";
-import { outbox } from "../../src/db/schema/index.js";
-import { runOutbox } from "../../src/sync/outbound.js";
+import { jobs as jobsTable } from "../../src/db/schema/index.js";
+import { effectJobKinds } from "../../src/jobs/registry.js";
+import { JobRunner } from "../../src/jobs/runner.js";
+import { jobContext } from "../../src/runtime.js";
 import { createTenant, engine, TEST_ADMIN_TOKEN } from "../harness.js";
 import { createSyncTestApp, type Listening, listen, type SyncTestContext } from "./sync-harness.js";
 
 // Real processes and real concurrency: only meaningful (and only possible) on PostgreSQL.
-describe.runIf(engine === "postgres")("outbox workers on PostgreSQL", () => {
+describe.runIf(engine === "postgres")("job workers on PostgreSQL", () => {
   let ctx: SyncTestContext;
   let sim: ServiceNowSimulator;
   let simServer: Listening;
@@ -72,7 +74,7 @@ describe.runIf(engine === "postgres")("outbox workers on PostgreSQL", () => {
     const deadline = Date.now() + timeoutMs;
     while (!(await predicate())) {
       if (Date.now() > deadline) {
-        const jobs = await ctx.database.db.select().from(outbox);
+        const jobs = await ctx.database.db.select().from(jobsTable);
         const ledger = await queryRows(
           ctx.database.db,
           sql`select kind, detail from ledger_entries where kind like 'sync.%'`,
@@ -110,7 +112,7 @@ describe.runIf(engine === "postgres")("outbox workers on PostgreSQL", () => {
     await waitFor(async () => {
       const [open] = await queryRows<{ count: number }>(
         ctx.database.db,
-        sql`select count(*)::int as count from outbox where ticket_id = ${ticket.id} and status <> 'delivered'`,
+        sql`select count(*)::int as count from jobs where order_key = ${ticket.id} and status <> 'done'`,
       );
       return open!.count === 0;
     });
@@ -119,7 +121,7 @@ describe.runIf(engine === "postgres")("outbox workers on PostgreSQL", () => {
     expect(incidents).toHaveLength(1);
     const journal = sim.state.journal.filter((j) => j["element_id"] === incidents[0]!["sys_id"]);
     expect(journal.map((j) => j["value"])).toEqual(["Written after the crash"]);
-    const jobs = await ctx.database.db.select().from(outbox).where(eq(outbox.ticketId, ticket.id));
+    const jobs = await ctx.database.db.select().from(jobsTable).where(eq(jobsTable.orderKey, ticket.id));
     expect(jobs.find((j) => j.kind === "ticket.create")!.attempts).toBeGreaterThanOrEqual(2);
   }, 60_000);
 
@@ -137,27 +139,23 @@ describe.runIf(engine === "postgres")("outbox workers on PostgreSQL", () => {
       url: ctx.database.testUrl!,
       maxConnections: 4,
     });
-    const engineDeps = {
-      secretsKey: ctx.deps.config.secretsKey,
-      publicUrl: ctx.gatewayUrl,
-      sync: ctx.deps.config.sync,
-    };
+    const runnerOn = (db: typeof ctx.database, id: string) =>
+      new JobRunner({
+        ctx: jobContext(
+          { ...ctx.deps, database: db, config: { ...ctx.deps.config, publicUrl: ctx.gatewayUrl } },
+          id,
+        ),
+        processConcurrency: 4,
+        connectionConcurrency: 8,
+        tickMs: 50,
+        leaseMs: 10_000,
+        kinds: effectJobKinds,
+      });
+    const first = runnerOn(ctx.database, "w1");
+    const second = runnerOn({ ...secondPool, testUrl: null }, "w2");
     try {
-      for (let round = 0; round < 40; round++) {
-        const handled = await Promise.all([
-          runOutbox(ctx.database.db, {
-            engine: { ...engineDeps, sync: { ...engineDeps.sync, batchSize: 4 } },
-            workerId: "w1",
-            now: () => new Date(),
-            catalog: ctx.deps.catalog,
-          }),
-          runOutbox(secondPool.db, {
-            engine: { ...engineDeps, sync: { ...engineDeps.sync, batchSize: 4 } },
-            workerId: "w2",
-            now: () => new Date(),
-            catalog: ctx.deps.catalog,
-          }),
-        ]);
+      for (let round = 0; round < 60; round++) {
+        const handled = await Promise.all([first.runUntilIdle(1), second.runUntilIdle(1)]);
         if (handled[0] + handled[1] === 0) break;
       }
     } finally {
@@ -171,8 +169,8 @@ describe.runIf(engine === "postgres")("outbox workers on PostgreSQL", () => {
     }
     const pending = await ctx.database.db
       .select()
-      .from(outbox)
-      .where(and(eq(outbox.status, "pending")));
+      .from(jobsTable)
+      .where(and(eq(jobsTable.status, "pending"), inArray(jobsTable.kind, effectJobKinds)));
     expect(pending).toHaveLength(0);
     expect(posts("/incident")).toBeGreaterThanOrEqual(30);
   }, 60_000);

@@ -35,14 +35,21 @@ export const connections = pgTable(
       categories?: string[];
       affectedServices?: string[];
     } | null>(),
-    status: text("status", { enum: ["active", "deleted"] })
+    /** Paused connections keep accepting webhooks; their jobs wait until an operator resumes them. */
+    status: text("status", { enum: ["active", "paused", "deleted"] })
       .notNull()
       .default("active"),
+    pausedReason: text("paused_reason"),
+    /** Who paused it: an actor id (`key_...`, `admin`) or `system` when the engine did. */
+    pausedBy: text("paused_by"),
+    pausedAt: instant("paused_at"),
+    /** A 429 or Retry-After holds the whole connection until then: no job of it is claimed before. */
+    holdUntil: instant("hold_until"),
+    /** In-flight jobs the vendor's reported budget allows (Zendesk's rate-limit headers), when it reports one. */
+    concurrencyBudget: integer("concurrency_budget"),
     /** Vendor-side registration to tear down on delete (a carrier hub listener id). */
     remoteListenerId: text("remote_listener_id"),
     pollCursor: text("poll_cursor"),
-    pollNextAt: instant("poll_next_at"),
-    pollLockedUntil: instant("poll_locked_until"),
     ...timestamps,
   },
   (t) => [index("connections_tenant_idx").on(t.tenantId)],
@@ -109,15 +116,10 @@ export const attachmentLinks = pgTable(
   ],
 );
 
-const leaseColumns = {
-  attempts: integer("attempts").notNull().default(0),
-  nextAttemptAt: instant("next_attempt_at").notNull().defaultNow(),
-  lockedUntil: instant("locked_until"),
-  lockedBy: text("locked_by"),
-  lastError: text("last_error"),
-};
-
-/** Accepted inbound notices, durable before the webhook is answered; applied by the worker. */
+/**
+ * Accepted inbound notices, durable before the webhook is answered. Each is applied by an `inbox.apply` job;
+ * `status` says whether it has been (the de-duplication of notices looks at it).
+ */
 export const inbox = pgTable(
   "inbox",
   {
@@ -133,42 +135,11 @@ export const inbox = pgTable(
       .default("pending"),
     receivedAt: instant("received_at").notNull().defaultNow(),
     appliedAt: instant("applied_at"),
-    ...leaseColumns,
   },
   (t) => [
     uniqueIndex("inbox_dedupe_idx").on(t.connectionId, t.dedupeKey),
-    index("inbox_pending_idx").on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
-  ],
-);
-
-/**
- * The transactional outbox: rows commit with the change that causes them and are delivered in order per
- * (connection, ticket). A dead row holds the later rows of its (connection, ticket) until replayed or skipped.
- */
-export const outbox = pgTable(
-  "outbox",
-  {
-    id: bigserial("id", { mode: "number" }).primaryKey(),
-    connectionId: text("connection_id").notNull(),
-    /** The ordering key within a connection: a ticket id, or a delegation id for carrier work. */
-    ticketId: text("ticket_id").notNull(),
-    tenantId: text("tenant_id"),
-    kind: text("kind").notNull(),
-    payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
-    status: text("status", { enum: ["pending", "delivered", "dead", "skipped"] })
-      .notNull()
-      .default("pending"),
-    createdAt: instant("created_at").notNull().defaultNow(),
-    firstAttemptAt: instant("first_attempt_at"),
-    deliveredAt: instant("delivered_at"),
-    deadAt: instant("dead_at"),
-    ...leaseColumns,
-  },
-  (t) => [
-    index("outbox_pending_idx").on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
-    // Order and blocking checks look at the earlier rows of one (connection, ticket).
-    index("outbox_order_idx").on(t.connectionId, t.ticketId, t.id),
-    index("outbox_dead_idx").on(t.deadAt).where(sql`${t.status} = 'dead'`),
+    // Retention prunes applied notices by age.
+    index("inbox_applied_idx").on(t.appliedAt).where(sql`${t.status} = 'applied'`),
   ],
 );
 

@@ -6,7 +6,9 @@ import {
   CreateConnection,
   CreatedConnection,
   DeadLetter,
+  DeadLetterDetail,
   DeadLetterQuery,
+  PauseConnection,
   UpdateConnection,
 } from "../../../schemas/connection.js";
 import { carrierClientFor, servicedeskClientFor } from "../../sync/clients.js";
@@ -160,7 +162,7 @@ export function connectionRoutes() {
       security: bearerSecurity,
       request: { params: IdParam },
       responses: {
-        202: jsonResponse(z.object({ enqueued: z.number().int() }), "Queued in the outbox."),
+        202: jsonResponse(z.object({ enqueued: z.number().int() }), "Queued as jobs."),
         400: badRequest,
         401: unauthorized,
         404: notFound,
@@ -170,13 +172,53 @@ export function connectionRoutes() {
       c.json(await connectionsService.backfillConnection(serviceContext(c), c.req.valid("param").id), 202),
   );
 
+  for (const action of ["pause", "resume"] as const) {
+    router.openapi(
+      createRoute({
+        method: "post",
+        path: `/v1/connections/{id}/${action}`,
+        tags,
+        summary:
+          action === "pause"
+            ? "Pause a connection: its jobs wait (nothing dead-letters for it) and its webhooks are still accepted"
+            : "Resume a paused connection: its waiting jobs run",
+        description:
+          "The provider, or a tenant for its own servicedesk connections. The state, reason and actor are ledgered (`connection.paused`, `connection.resumed`) and shown on the connection.",
+        security: bearerSecurity,
+        request:
+          action === "pause" ? { params: IdParam, body: jsonBody(PauseConnection) } : { params: IdParam },
+        responses: {
+          200: jsonResponse(Connection, "The connection."),
+          400: badRequest,
+          401: unauthorized,
+          403: forbidden,
+          404: notFound,
+        },
+      }),
+      async (c) => {
+        const reason =
+          action === "pause" ? (c.req.valid("json" as never) as { reason: string }).reason : null;
+        return c.json(
+          await connectionsService.setConnectionPaused(
+            serviceContext(c),
+            c.req.valid("param").id,
+            action === "pause",
+            reason,
+          ),
+          200,
+        );
+      },
+    );
+  }
+
   const deadTags = ["Dead letters"];
   router.openapi(
     createRoute({
       method: "get",
       path: "/v1/dead-letters",
       tags: deadTags,
-      summary: "Outbound jobs that failed for good; each holds the later jobs of its (connection, ticket)",
+      summary:
+        "Jobs that failed for good: inbound notices that could not be applied and outbound effects (each of which holds the later jobs of its connection and ticket)",
       security: bearerSecurity,
       request: { query: ListQuery.extend(DeadLetterQuery.shape) },
       responses: {
@@ -189,6 +231,22 @@ export function connectionRoutes() {
 
   const settled = z.object({ id: z.number().int(), status: z.string() });
   const DeadLetterId = z.object({ id: z.coerce.number().int().positive() });
+  router.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/dead-letters/{id}",
+      tags: deadTags,
+      summary: "Inspect a dead letter: its payload, the stored notice and every attempt",
+      security: bearerSecurity,
+      request: { params: DeadLetterId },
+      responses: {
+        200: jsonResponse(DeadLetterDetail, "The dead letter."),
+        401: unauthorized,
+        404: notFound,
+      },
+    }),
+    async (c) => c.json(await deadLetters.getDeadLetter(serviceContext(c), c.req.valid("param").id), 200),
+  );
   for (const action of ["replay", "skip"] as const) {
     router.openapi(
       createRoute({

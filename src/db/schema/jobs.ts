@@ -1,0 +1,88 @@
+import { sql } from "drizzle-orm";
+import {
+  bigserial,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  smallint,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+import { instant } from "./columns.js";
+
+/**
+ * Every kind of background work, closed: the database refuses any other (check constraint) and the handler
+ * registry (src/jobs/registry.ts) is a Record over this list, so a kind without a handler fails `tsc`.
+ */
+export const jobKinds = [
+  // Effects: retried with backoff, dead-lettered when they cannot succeed.
+  "inbox.apply",
+  "ticket.create",
+  "ticket.update",
+  "ticket.link",
+  "comment.add",
+  "attachment.copy",
+  "listener.register",
+  "delegation.open",
+  "delegation.note",
+  "delegation.cancel",
+  "delegation.close",
+  "delegation.reopen",
+  // Periodic: one pending row each, rescheduled after every run; failures are recorded, never dead-lettered.
+  "connection.poll",
+  "sla.timers",
+  "jobs.prune",
+] as const;
+export type JobKind = (typeof jobKinds)[number];
+
+export const jobStatuses = ["pending", "done", "dead", "skipped"] as const;
+export type JobStatus = (typeof jobStatuses)[number];
+
+/**
+ * The one queue. A row is claimed with a committed lease of its own (`locked_until`, extended while it runs),
+ * never a transaction held across a vendor call. Rows with the same (connection, order key) run one at a time
+ * in id order; a dead effect holds the rows behind it until it is replayed or skipped.
+ */
+export const jobs = pgTable(
+  "jobs",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    kind: text("kind", { enum: jobKinds }).notNull(),
+    tenantId: text("tenant_id"),
+    connectionId: text("connection_id"),
+    /** Order within a connection: a ticket id, a delegation id, `in:<external id>` for inbound notices. */
+    orderKey: text("order_key"),
+    /** Lower runs first: 0 timers, 1-4 the ticket's P1-P4, 5 polls, 9 housekeeping. */
+    priority: smallint("priority").notNull().default(3),
+    /** Periodic jobs: at most one pending row per key. */
+    singletonKey: text("singleton_key"),
+    payload: jsonb("payload").$type<Record<string, unknown>>().notNull().default({}),
+    status: text("status", { enum: jobStatuses }).notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: instant("next_attempt_at").notNull().defaultNow(),
+    lockedUntil: instant("locked_until"),
+    lockedBy: text("locked_by"),
+    lastError: text("last_error"),
+    lastHttpStatus: integer("last_http_status"),
+    deadReason: text("dead_reason"),
+    createdAt: instant("created_at").notNull().defaultNow(),
+    firstAttemptAt: instant("first_attempt_at"),
+    finishedAt: instant("finished_at"),
+    deadAt: instant("dead_at"),
+  },
+  (t) => [
+    // The claim scans due pending rows.
+    index("jobs_pending_idx").on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    // Order and blocking checks look at the earlier open rows of one (connection, order key).
+    index("jobs_order_idx")
+      .on(t.connectionId, t.orderKey, t.id)
+      .where(sql`${t.status} in ('pending', 'dead')`),
+    index("jobs_dead_idx").on(t.deadAt).where(sql`${t.status} = 'dead'`),
+    // Retention prunes finished rows by age.
+    index("jobs_finished_idx").on(t.finishedAt).where(sql`${t.status} in ('done', 'skipped')`),
+    uniqueIndex("jobs_singleton_idx").on(t.singletonKey).where(sql`${t.status} = 'pending'`),
+    check("jobs_kind_check", sql.raw(`kind in (${jobKinds.map((k) => `'${k}'`).join(", ")})`)),
+  ],
+);

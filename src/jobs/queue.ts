@@ -1,0 +1,199 @@
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { type Db, queryRows, type Tx } from "../db/client.js";
+import { type JobKind, jobs } from "../db/schema/index.js";
+import type { JobRow } from "./types.js";
+
+export interface NewJob {
+  kind: JobKind;
+  tenantId?: string | null;
+  connectionId?: string | null;
+  orderKey?: string | null;
+  priority?: number;
+  payload?: Record<string, unknown>;
+  runAt?: Date;
+  singletonKey?: string;
+}
+
+/** Canonical priority to queue priority: P1 jobs run before P3 jobs of the same connection queued earlier. */
+export function queuePriority(priority: string | null | undefined): number {
+  const match = /^P([1-4])$/.exec(priority ?? "");
+  return match ? Number(match[1]) : 3;
+}
+
+/** Adds jobs in the caller's transaction, so they commit (or not) with the change that causes them. */
+export async function enqueueJobs(tx: Tx | Db, rows: NewJob[]): Promise<void> {
+  if (rows.length === 0) return;
+  await tx
+    .insert(jobs)
+    .values(
+      rows.map((r) => ({
+        kind: r.kind,
+        tenantId: r.tenantId ?? null,
+        connectionId: r.connectionId ?? null,
+        orderKey: r.orderKey ?? null,
+        priority: r.priority ?? 3,
+        payload: r.payload ?? {},
+        singletonKey: r.singletonKey ?? null,
+        ...(r.runAt ? { nextAttemptAt: r.runAt } : {}),
+      })),
+    )
+    // A periodic job already pending under the same singleton key is kept.
+    .onConflictDoNothing();
+}
+
+/** The poll job of a connection that receives (one pending row per connection). */
+export function pollJob(connection: { id: string; tenantId: string | null }, runAt: Date): NewJob {
+  return {
+    kind: "connection.poll",
+    tenantId: connection.tenantId,
+    connectionId: connection.id,
+    priority: 5,
+    singletonKey: `poll:${connection.id}`,
+    runAt,
+  };
+}
+
+/** Jobs that must always exist, once per deployment. */
+export const deploymentJobs: NewJob[] = [
+  { kind: "sla.timers", priority: 0, singletonKey: "sla.timers" },
+  { kind: "jobs.prune", priority: 9, singletonKey: "jobs.prune" },
+];
+
+/** Inserts the periodic jobs that are missing: the deployment's own and a poll per receiving connection. */
+export async function ensurePeriodicJobs(db: Db, now: Date): Promise<void> {
+  await enqueueJobs(db, deploymentJobs);
+  await db.execute(
+    sql`insert into jobs (kind, tenant_id, connection_id, priority, singleton_key, next_attempt_at)
+        select 'connection.poll', c.tenant_id, c.id, 5, 'poll:' || c.id, ${now.toISOString()}::timestamptz
+        from connections c
+        where c.status in ('active', 'paused') and c.direction in ('both', 'inbound')
+        on conflict do nothing`,
+  );
+}
+
+export interface ClaimOptions {
+  workerId: string;
+  now: Date;
+  leaseMs: number;
+  limit: number;
+  /** In flight per connection, across all processes (a vendor's reported budget may lower it). */
+  connectionConcurrency: number;
+  /** Only these kinds (tests drive one kind at a time); all when absent. */
+  kinds?: readonly JobKind[];
+}
+
+// Claims are serialised across processes by this transaction-level advisory lock, so per-connection
+// concurrency counted from committed leases is exact; a claim is one short statement.
+const CLAIM_LOCK = 0x6a6f6273; // "jobs"
+
+/**
+ * Claims up to `limit` runnable jobs, each with its own committed lease. Runnable: pending, due, not leased,
+ * first open row of its (connection, order key), its connection active and not held, and its connection below
+ * its concurrency. Fair: jobs are taken round-robin across tenants (the n-th job of every tenant before the
+ * n+1-th of any), by priority then age within a tenant.
+ */
+export async function claimJobs(db: Db, options: ClaimOptions): Promise<JobRow[]> {
+  const nowIso = options.now.toISOString();
+  const leaseEnd = new Date(options.now.getTime() + options.leaseMs).toISOString();
+  const kindFilter = options.kinds
+    ? sql`and j.kind in (${sql.join(
+        options.kinds.map((k) => sql`${k}`),
+        sql`, `,
+      )})`
+    : sql``;
+  const ids = await db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${CLAIM_LOCK})`);
+    return queryRows<{ id: string | number }>(
+      tx,
+      sql`with eligible as (
+            select j.id, j.tenant_id, j.connection_id, j.priority,
+              least(${options.connectionConcurrency}::int, coalesce(c.concurrency_budget, ${options.connectionConcurrency}::int)) as conn_limit
+            from jobs j
+            left join connections c on c.id = j.connection_id
+            where j.status = 'pending' and j.next_attempt_at <= ${nowIso}::timestamptz
+              and (j.locked_until is null or j.locked_until < ${nowIso}::timestamptz)
+              and (j.connection_id is null
+                or (c.status = 'active' and (c.hold_until is null or c.hold_until <= ${nowIso}::timestamptz)))
+              and (j.order_key is null or not exists (
+                select 1 from jobs p
+                where p.connection_id = j.connection_id and p.order_key = j.order_key and p.id < j.id
+                  and (p.status = 'pending' or (p.status = 'dead' and p.kind <> 'inbox.apply'))))
+              ${kindFilter}
+          ),
+          busy as (
+            select connection_id, count(*)::int as n from jobs
+            where status = 'pending' and locked_until >= ${nowIso}::timestamptz and connection_id is not null
+            group by connection_id
+          ),
+          ranked as (
+            select e.id, e.priority,
+              row_number() over (partition by coalesce(e.connection_id, e.id::text) order by e.priority, e.id) as conn_rank,
+              greatest(e.conn_limit, 1) - coalesce(b.n, 0) as free,
+              row_number() over (partition by coalesce(e.tenant_id, '') order by e.priority, e.id) as tenant_rank
+            from eligible e left join busy b on b.connection_id = e.connection_id
+          ),
+          picked as (
+            select id from ranked where conn_rank <= free
+            order by tenant_rank, priority, id
+            limit ${options.limit}
+          )
+          update jobs set locked_until = ${leaseEnd}::timestamptz, locked_by = ${options.workerId},
+            attempts = attempts + 1, first_attempt_at = coalesce(first_attempt_at, ${nowIso}::timestamptz)
+          where id in (
+            select id from jobs
+            where id in (select id from picked) and status = 'pending'
+              and (locked_until is null or locked_until < ${nowIso}::timestamptz)
+            for update skip locked)
+          returning id`,
+    );
+  });
+  if (ids.length === 0) return [];
+  const rows = await db
+    .select()
+    .from(jobs)
+    .where(
+      inArray(
+        jobs.id,
+        ids.map((r) => Number(r.id)),
+      ),
+    );
+  const order = new Map(ids.map((r, i) => [Number(r.id), i]));
+  return rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+}
+
+/** Extends the leases of jobs this worker still holds; returns the ids it no longer holds. */
+export async function extendLeases(
+  db: Db,
+  workerId: string,
+  ids: number[],
+  until: Date,
+): Promise<Set<number>> {
+  if (ids.length === 0) return new Set();
+  const kept = await db
+    .update(jobs)
+    .set({ lockedUntil: until })
+    .where(and(inArray(jobs.id, ids), eq(jobs.lockedBy, workerId), eq(jobs.status, "pending")))
+    .returning({ id: jobs.id });
+  const keptIds = new Set(kept.map((k) => k.id));
+  return new Set(ids.filter((id) => !keptIds.has(id)));
+}
+
+/** True (and the row locked) when this worker's claim of the job still stands. */
+export async function stillMine(tx: Tx, job: JobRow, workerId: string): Promise<boolean> {
+  const [current] = await tx.select().from(jobs).where(eq(jobs.id, job.id)).for("update");
+  return (
+    current !== undefined &&
+    current.status === "pending" &&
+    current.lockedBy === workerId &&
+    current.attempts === job.attempts
+  );
+}
+
+/** Gives jobs back without counting the attempt (shutdown, a paused connection): another worker takes them. */
+export async function releaseJobs(db: Db, workerId: string, ids: number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .update(jobs)
+    .set({ lockedBy: null, lockedUntil: null, attempts: sql`greatest(${jobs.attempts} - 1, 0)` })
+    .where(and(inArray(jobs.id, ids), eq(jobs.lockedBy, workerId), eq(jobs.status, "pending")));
+}

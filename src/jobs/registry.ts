@@ -1,0 +1,80 @@
+import { runSlaTimers } from "../services/sla-timers.js";
+import { applyCarrierNotice, carrierDeliveries } from "../sync/carrier.js";
+import { applyServicedeskNotice, inboxRowOf, markApplied } from "../sync/inbound.js";
+import { deliveryJob, loadJobConnection, servicedeskDeliveries } from "../sync/outbound.js";
+import { pollJobHandler } from "../sync/poller.js";
+import { pruneFinished } from "./prune.js";
+import type { JobHandler, JobHandlers } from "./types.js";
+
+/** Applies a stored vendor notice: the connector kind decides how (a servicedesk record or a delegation). */
+const inboxApply: JobHandler = {
+  periodic: false,
+  run: async (ctx, job) => {
+    const row = await inboxRowOf(ctx.db, job);
+    if (!row) return { outcome: "skipped", reason: "notice pruned" };
+    const loaded = await loadJobConnection(ctx, job);
+    if (!loaded || loaded.row.direction === "outbound") {
+      return { outcome: "done", commit: (tx) => markApplied(tx, row.id, ctx.now()) };
+    }
+    return loaded.connector.kind === "carrier"
+      ? applyCarrierNotice(ctx, loaded, row)
+      : applyServicedeskNotice(ctx, loaded, row);
+  },
+};
+
+const slaTimers: JobHandler = {
+  periodic: true,
+  retryAt: (ctx) => new Date(ctx.now().getTime() + ctx.engine.sync.tickMs),
+  run: async (ctx) => {
+    const batchSize = 100;
+    // Fires every clock now due (at-risk, breach), a batch at a time, then sleeps one tick.
+    for (let round = 0; round < 50; round++) {
+      const fired = await runSlaTimers(ctx.db, {
+        catalog: ctx.catalog,
+        now: ctx.now,
+        workerId: ctx.workerId,
+        leaseMs: 30_000,
+        batchSize,
+      });
+      if (fired < batchSize) break;
+    }
+    return { outcome: "reschedule", at: new Date(ctx.now().getTime() + ctx.engine.sync.tickMs) };
+  },
+};
+
+const jobsPrune: JobHandler = {
+  periodic: true,
+  retryAt: (ctx) => new Date(ctx.now().getTime() + 3_600_000),
+  run: async (ctx) => {
+    const pruned = await pruneFinished(ctx.db, ctx.engine.sync.retention, ctx.now());
+    if (pruned.total > 0) ctx.logger.info({ event: "jobs.pruned", ...pruned }, "finished rows pruned");
+    return { outcome: "reschedule", at: new Date(ctx.now().getTime() + 3_600_000) };
+  },
+};
+
+/**
+ * Every job kind's handler, in one exhaustive map: a kind without a handler fails `tsc`. Every process entry
+ * (API, worker, demo, tests) runs jobs through this map, so none can lack a handler.
+ */
+export const jobHandlers: JobHandlers = {
+  "inbox.apply": inboxApply,
+  "ticket.create": deliveryJob(servicedeskDeliveries["ticket.create"]),
+  "ticket.update": deliveryJob(servicedeskDeliveries["ticket.update"]),
+  "ticket.link": deliveryJob(servicedeskDeliveries["ticket.link"]),
+  "comment.add": deliveryJob(servicedeskDeliveries["comment.add"]),
+  "attachment.copy": deliveryJob(servicedeskDeliveries["attachment.copy"]),
+  "listener.register": deliveryJob(carrierDeliveries["listener.register"]),
+  "delegation.open": deliveryJob(carrierDeliveries["delegation.open"]),
+  "delegation.note": deliveryJob(carrierDeliveries["delegation.note"]),
+  "delegation.cancel": deliveryJob(carrierDeliveries["delegation.cancel"]),
+  "delegation.close": deliveryJob(carrierDeliveries["delegation.close"]),
+  "delegation.reopen": deliveryJob(carrierDeliveries["delegation.reopen"]),
+  "connection.poll": pollJobHandler,
+  "sla.timers": slaTimers,
+  "jobs.prune": jobsPrune,
+};
+
+/** The kinds that carry an effect (the rest are periodic): what "idle" means for tests and `drain`. */
+export const effectJobKinds = (Object.keys(jobHandlers) as (keyof JobHandlers)[]).filter(
+  (kind) => !jobHandlers[kind].periodic,
+);
