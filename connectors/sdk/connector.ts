@@ -248,6 +248,12 @@ export interface ServicedeskClient {
   /** Checks URL, credentials and read access. Never throws. */
   testConnection(): Promise<{ ok: boolean; detail: string }>;
   /**
+   * Requests the vendor's reported budget still allows right now (rate-limit headers seen on the last
+   * responses), or `null` when the vendor reports none. The engine never runs more of this connection's
+   * jobs at once than this, across all its processes; at 0 it holds the connection until `resetAt`.
+   */
+  rateBudget?(): { remaining: number; resetAt: Date } | null;
+  /**
    * Whether the record is within the connection's `inboundQuery` (a ServiceNow encoded query, JQL, ...).
    * The engine asks before importing a record it does not know yet, for webhooks and polls alike. Absent:
    * the connector cannot tell, and everything is imported.

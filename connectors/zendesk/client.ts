@@ -495,6 +495,11 @@ export function createZendeskClient(
     });
 
   return {
+    rateBudget() {
+      const budget = limiter.accountBudget();
+      return budget === null ? null : { remaining: budget.remaining, resetAt: new Date(budget.resetAtMs) };
+    },
+
     async createTicket(input) {
       const twins = await findByExternalId(input.canonicalId);
       const open = twins.filter((ticket) => ticket.status !== "closed").at(-1);

@@ -79,6 +79,17 @@ export class ZendeskRateLimiter {
     if (isIncremental(requestClass)) this.incrementalStartsMs.push(this.options.now());
   }
 
+  /** The smallest account-wide budget still in its window, or null when none is known. */
+  accountBudget(): { remaining: number; resetAtMs: number } | null {
+    const now = this.options.now();
+    let lowest: { remaining: number; resetAtMs: number } | null = null;
+    for (const budget of this.budgets.values()) {
+      if (budget.requestClass !== null || budget.resetAtMs <= now) continue;
+      if (lowest === null || budget.remaining < lowest.remaining) lowest = budget;
+    }
+    return lowest === null ? null : { remaining: Math.max(0, lowest.remaining), resetAtMs: lowest.resetAtMs };
+  }
+
   /** Reads the budgets a response reports. */
   observe(requestClass: string, status: number, headers: Headers): void {
     const now = this.options.now();

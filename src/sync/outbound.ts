@@ -162,9 +162,11 @@ export function deliveryJob(handler: DeliveryHandler): JobHandler {
       const delivery = { ...job, ticketId: job.orderKey ?? "", connectionId: job.connectionId! };
       const result = await handler(ctx.db, ctx, delivery, loaded);
       const latencyMs = Math.round(performance.now() - started);
+      const budget = rateBudgetOf(ctx, loaded);
       return {
         outcome: "done",
         commit: async (tx) => {
+          if (budget !== undefined) await recordRateBudget(tx, loaded.row.id, budget);
           await result.commit?.(tx);
           if (!result.noop) {
             await appendLedger(tx, [
@@ -179,6 +181,34 @@ export function deliveryJob(handler: DeliveryHandler): JobHandler {
       };
     },
   };
+}
+
+/** The vendor's reported budget after this job's calls (servicedesk connectors that report one). */
+function rateBudgetOf(ctx: Pick<DispatchOptions, "engine">, loaded: LoadedConnection) {
+  if (loaded.connector.kind !== "servicedesk") return undefined;
+  const client = servicedeskClientFor(ctx.engine, loaded);
+  return client.rateBudget ? client.rateBudget() : undefined;
+}
+
+/**
+ * Stores the budget with the connection, so every process's claims respect it: at most `remaining` jobs in
+ * flight, and none before the window resets once it is spent.
+ */
+async function recordRateBudget(
+  tx: Tx,
+  connectionId: string,
+  budget: { remaining: number; resetAt: Date } | null,
+) {
+  await tx
+    .update(connections)
+    .set(
+      budget === null
+        ? { concurrencyBudget: null }
+        : budget.remaining > 0
+          ? { concurrencyBudget: budget.remaining }
+          : { concurrencyBudget: 1, holdUntil: budget.resetAt },
+    )
+    .where(eq(connections.id, connectionId));
 }
 
 /**

@@ -38,16 +38,25 @@ describe.runIf(engine === "postgres")("jobs under transient database errors (Pos
       role: "servicedesk",
       settings: {
         baseUrl: simServer.url,
-        auth: { type: "basic", username: sim.integrationUser.username, password: sim.integrationUser.password },
+        auth: {
+          type: "basic",
+          username: sim.integrationUser.username,
+          password: sim.integrationUser.password,
+        },
         webhookSecret: "faults-webhook-secret-000000000000",
       },
     });
     expect(res.status, res.text).toBe(201);
     const ids: string[] = [];
     for (let i = 0; i < 30; i++) {
-      const ticket = (await tenant.client.post("/v1/tickets", { title: `Fault ${i}`, priority: i % 3 === 0 ? "P1" : "P3" })).body;
+      const ticket = (
+        await tenant.client.post("/v1/tickets", { title: `Fault ${i}`, priority: i % 3 === 0 ? "P1" : "P3" })
+      ).body;
       ids.push(ticket.id);
-      await tenant.client.post(`/v1/tickets/${ticket.id}/comments`, { body: `note ${ticket.id}`, visibility: "public" });
+      await tenant.client.post(`/v1/tickets/${ticket.id}/comments`, {
+        body: `note ${ticket.id}`,
+        visibility: "public",
+      });
     }
     const dbName = new URL(ctx.database.testUrl!).pathname.slice(1);
     const runners = ["fault-a", "fault-b"].map(
@@ -83,7 +92,10 @@ describe.runIf(engine === "postgres")("jobs under transient database errors (Pos
     const deadline = Date.now() + 90_000;
     while ((await open().catch(() => -1)) !== 0) {
       if (Date.now() > deadline) {
-        const state = await queryRows(ctx.database.db, sql`select kind, status, attempts, last_error from jobs where status <> 'done'`);
+        const state = await queryRows(
+          ctx.database.db,
+          sql`select kind, status, attempts, last_error from jobs where status <> 'done'`,
+        );
         throw new Error(`jobs still open: ${JSON.stringify(state)}`);
       }
       await new Promise((r) => setTimeout(r, 100));
@@ -94,7 +106,10 @@ describe.runIf(engine === "postgres")("jobs under transient database errors (Pos
     for (const id of ids) {
       const records = [...sim.state.incidents.values()].filter((r) => r["correlation_id"] === id);
       expect(records, id).toHaveLength(1);
-      expect(sim.state.journal.filter((j) => j["value"] === `note ${id}`), id).toHaveLength(1);
+      expect(
+        sim.state.journal.filter((j) => j["value"] === `note ${id}`),
+        id,
+      ).toHaveLength(1);
     }
     const verify = await ctx.admin.get("/v1/ledger/verify");
     expect(verify.body, verify.text).toMatchObject({ ok: true });

@@ -7,8 +7,8 @@ import { queryRows } from "../../src/db/client.js";
 import { effectJobKinds } from "../../src/jobs/registry.js";
 import { JobRunner } from "../../src/jobs/runner.js";
 import { jobContext } from "../../src/runtime.js";
-import { createTenant } from "../harness.js";
 import { createSyncTestApp, type Listening, listen, type SyncTestContext } from "../e2e/sync-harness.js";
+import { createTenant } from "../harness.js";
 
 // Fairness and priority are asserted as order and progress, never as wall time (latency is in `npm run bench`).
 
@@ -56,7 +56,8 @@ const count = async (query: ReturnType<typeof sql>) =>
 async function waitFor(what: string, predicate: () => Promise<boolean>, state: () => Promise<unknown>) {
   const deadline = Date.now() + 90_000;
   while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(await state())}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(await state())}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -164,7 +165,9 @@ describe("fair share across tenants while one vendor hangs", () => {
     expect(await aInFlight()).toBeGreaterThan(0);
     expect(maxAInFlight).toBeLessThanOrEqual(4);
     expect(
-      await count(sql`select count(*)::int as n from jobs where connection_id = ${aConnection} and status = 'done'`),
+      await count(
+        sql`select count(*)::int as n from jobs where connection_id = ${aConnection} and status = 'done'`,
+      ),
     ).toBe(0);
     // The A jobs queued after B's P1 were never even attempted.
     expect(
@@ -175,7 +178,9 @@ describe("fair share across tenants while one vendor hangs", () => {
     await runner.stop(0);
     runner = null;
     // A's backlog waits while its vendor is down.
-    expect(await a.client.post(`/v1/connections/${aConnection}/pause`, { reason: "vendor down" })).toMatchObject({
+    expect(
+      await a.client.post(`/v1/connections/${aConnection}/pause`, { reason: "vendor down" }),
+    ).toMatchObject({
       status: 200,
     });
   }, 180_000);
@@ -184,7 +189,9 @@ describe("fair share across tenants while one vendor hangs", () => {
     const c = await createTenant(ctx, { name: "Tenant C" });
     const cConnection = await connect(c, simServer.url);
     // Paused, so the whole queue is there before anything is delivered.
-    const paused = await c.client.post(`/v1/connections/${cConnection}/pause`, { reason: "maintenance window" });
+    const paused = await c.client.post(`/v1/connections/${cConnection}/pause`, {
+      reason: "maintenance window",
+    });
     expect(paused.status, paused.text).toBe(200);
     expect(paused.body).toMatchObject({ state: "paused", paused: { reason: "maintenance window" } });
     const p3: string[] = [];
@@ -212,6 +219,10 @@ describe("fair share across tenants while one vendor hangs", () => {
       ctx.database.db,
       sql`select kind from ledger_entries where connection_id = ${cConnection} and kind like 'connection.%' order by sequence`,
     );
-    expect(ledger.map((l) => l.kind)).toEqual(["connection.created", "connection.paused", "connection.resumed"]);
+    expect(ledger.map((l) => l.kind)).toEqual([
+      "connection.created",
+      "connection.paused",
+      "connection.resumed",
+    ]);
   }, 120_000);
 });

@@ -1,13 +1,21 @@
 import { Writable } from "node:stream";
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ZodError, z } from "zod";
-import { createServiceNowSimulator, type ServiceNowSimulator } from "../../connectors/servicenow/index.js";
+import { type ZodError, z } from "zod";
 import { PermanentHttpError, TransientHttpError } from "../../connectors/sdk/index.js";
+import { createServiceNowSimulator, type ServiceNowSimulator } from "../../connectors/servicenow/index.js";
 import { queryRows } from "../../src/db/client.js";
-import { connections, idempotencyKeys, inbox, jobs, ledgerEntries, webhookRejections } from "../../src/db/schema/index.js";
-import { classifyFailure, ConnectionSettingsError } from "../../src/jobs/classify.js";
+import {
+  connections,
+  idempotencyKeys,
+  inbox,
+  jobs,
+  ledgerEntries,
+  webhookRejections,
+} from "../../src/db/schema/index.js";
+import { ConnectionSettingsError, classifyFailure } from "../../src/jobs/classify.js";
 import { pruneFinished } from "../../src/jobs/prune.js";
+import { claimJobs, releaseJobs } from "../../src/jobs/queue.js";
 import { effectJobKinds, jobHandlers } from "../../src/jobs/registry.js";
 import { JobRunner } from "../../src/jobs/runner.js";
 import { createLogger } from "../../src/lib/logger.js";
@@ -17,9 +25,20 @@ import { createSyncTestApp, type Listening, listen, type SyncTestContext } from 
 import { createTenant } from "../harness.js";
 
 function httpError(status: number | null, retryable: boolean) {
-  const details = { method: "PATCH", url: "https://vendor.example/x", status, attempts: 1, latencyMs: 5, responseBody: null };
+  const details = {
+    method: "PATCH",
+    url: "https://vendor.example/x",
+    status,
+    attempts: 1,
+    latencyMs: 5,
+    responseBody: null,
+  };
   return retryable
-    ? new TransientHttpError("failed", { ...details, maybeProcessed: false, retryAfterMs: status === 429 ? 1500 : null })
+    ? new TransientHttpError("failed", {
+        ...details,
+        maybeProcessed: false,
+        retryAfterMs: status === 429 ? 1500 : null,
+      })
     : new PermanentHttpError("failed", details);
 }
 
@@ -103,7 +122,11 @@ describe("the job system through the API and a real vendor", () => {
       role: "servicedesk",
       settings: {
         baseUrl: simServer.url,
-        auth: { type: "basic", username: sim.integrationUser.username, password: sim.integrationUser.password },
+        auth: {
+          type: "basic",
+          username: sim.integrationUser.username,
+          password: sim.integrationUser.password,
+        },
         webhookSecret: secret,
       },
     });
@@ -120,7 +143,11 @@ describe("the job system through the API and a real vendor", () => {
   it("dead-letters an inbound notice that cannot be applied, lists and inspects it, and replays it", async () => {
     // The instance fails every read of the record: the notice is accepted (202), then its apply job dies.
     sim.faults.push({ kind: "status", status: 500, times: 2, match: { method: "GET" } });
-    const incident = sim.simulateAgentInsert({ short_description: "Inbound that fails", impact: "2", urgency: "2" });
+    const incident = sim.simulateAgentInsert({
+      short_description: "Inbound that fails",
+      impact: "2",
+      urgency: "2",
+    });
     await ctx.drain({ settle, timeoutMs: 20_000 });
     const listed = await ctx.admin.get("/v1/dead-letters?source=inbox");
     expect(listed.status, listed.text).toBe(200);
@@ -146,9 +173,17 @@ describe("the job system through the API and a real vendor", () => {
       "sync.failed",
       "sync.dead_lettered",
     ]);
-    expect(logLines.filter((l) => l["event"] === "job.attempt_failed" && l["jobId"] === dead.id)).toHaveLength(1);
+    expect(
+      logLines.filter((l) => l["event"] === "job.attempt_failed" && l["jobId"] === dead.id),
+    ).toHaveLength(1);
     const deathLog = logLines.find((l) => l["event"] === "job.dead_lettered" && l["jobId"] === dead.id);
-    expect(deathLog).toMatchObject({ connectionId, tenantId: tenant.id, jobKind: "inbox.apply", attempt: 2, httpStatus: 500 });
+    expect(deathLog).toMatchObject({
+      connectionId,
+      tenantId: tenant.id,
+      jobKind: "inbox.apply",
+      attempt: 2,
+      httpStatus: 500,
+    });
     // Replay (the provider's): the record is applied.
     expect((await tenant.client.post(`/v1/dead-letters/${dead.id}/replay`)).status).toBe(403);
     const replayed = await ctx.admin.post(`/v1/dead-letters/${dead.id}/replay`);
@@ -165,15 +200,23 @@ describe("the job system through the API and a real vendor", () => {
   });
 
   it("keeps accepting webhooks while paused, runs nothing, and catches up on resume", async () => {
-    const paused = await tenant.client.post(`/v1/connections/${connectionId}/pause`, { reason: "change freeze" });
+    const paused = await tenant.client.post(`/v1/connections/${connectionId}/pause`, {
+      reason: "change freeze",
+    });
     expect(paused.status, paused.text).toBe(200);
     expect(paused.body).toMatchObject({ state: "paused", paused: { reason: "change freeze" } });
     expect((await tenant.client.get(`/v1/connections/${connectionId}`)).body.state).toBe("paused");
-    expect((await other.client.post(`/v1/connections/${connectionId}/pause`, { reason: "x" })).status).toBe(404);
+    expect((await other.client.post(`/v1/connections/${connectionId}/pause`, { reason: "x" })).status).toBe(
+      404,
+    );
     expect((await tenant.client.post(`/v1/connections/${connectionId}/pause`, {})).status).toBe(400);
 
     const ticket = (await tenant.client.post("/v1/tickets", { title: "While paused", priority: "P2" })).body;
-    const incident = sim.simulateAgentInsert({ short_description: "Agent while paused", impact: "3", urgency: "3" });
+    const incident = sim.simulateAgentInsert({
+      short_description: "Agent while paused",
+      impact: "3",
+      urgency: "3",
+    });
     await sim.settled();
     await ctx.drain({ settle, timeoutMs: 1_000 }).catch(() => {});
     // Nothing went out and nothing came in, yet the webhook is stored and nothing is dead.
@@ -184,7 +227,10 @@ describe("the job system through the API and a real vendor", () => {
       .where(and(eq(inbox.connectionId, connectionId), eq(inbox.externalId, incident["sys_id"]!)));
     expect(stored).toHaveLength(1);
     expect(
-      await ctx.database.db.select().from(jobs).where(and(eq(jobs.connectionId, connectionId), eq(jobs.status, "dead"))),
+      await ctx.database.db
+        .select()
+        .from(jobs)
+        .where(and(eq(jobs.connectionId, connectionId), eq(jobs.status, "dead"))),
     ).toHaveLength(0);
 
     const resumed = await tenant.client.post(`/v1/connections/${connectionId}/resume`);
@@ -195,14 +241,18 @@ describe("the job system through the API and a real vendor", () => {
     const entries = await ctx.database.db
       .select()
       .from(ledgerEntries)
-      .where(and(eq(ledgerEntries.connectionId, connectionId), sql`${ledgerEntries.kind} like 'connection.%'`));
+      .where(
+        and(eq(ledgerEntries.connectionId, connectionId), sql`${ledgerEntries.kind} like 'connection.%'`),
+      );
     expect(entries.map((e) => [e.kind, e.detail["reason"] ?? null])).toEqual(
       expect.arrayContaining([
         ["connection.paused", "change freeze"],
         ["connection.resumed", null],
       ]),
     );
-    expect(logLines.some((l) => l["event"] === "connection.paused" && l["connectionId"] === connectionId)).toBe(true);
+    expect(
+      logLines.some((l) => l["event"] === "connection.paused" && l["connectionId"] === connectionId),
+    ).toBe(true);
   });
 
   it("pauses a connection whose stored settings no longer parse instead of failing its jobs", async () => {
@@ -239,6 +289,53 @@ describe("the job system through the API and a real vendor", () => {
     expect([...sim.state.incidents.values()].some((r) => r["correlation_id"] === ticket.id)).toBe(true);
   });
 
+  it("claims no more of a connection's jobs than its vendor budget allows, and none while it is held", async () => {
+    const orderKeys = Array.from({ length: 10 }, (_, i) => `tkt_BUDGET${i}`);
+    await ctx.database.db
+      .insert(jobs)
+      .values(
+        orderKeys.map((orderKey) => ({
+          kind: "ticket.update" as const,
+          connectionId,
+          tenantId: tenant.id,
+          orderKey,
+        })),
+      );
+    const claim = async () => {
+      const claimed = await claimJobs(ctx.database.db, {
+        workerId: "budget-test",
+        now: new Date(),
+        leaseMs: 60_000,
+        limit: 10,
+        connectionConcurrency: 4,
+        kinds: ["ticket.update"],
+      });
+      await releaseJobs(
+        ctx.database.db,
+        "budget-test",
+        claimed.map((j) => j.id),
+      );
+      return claimed.length;
+    };
+    expect(await claim()).toBe(4);
+    await ctx.database.db
+      .update(connections)
+      .set({ concurrencyBudget: 1 })
+      .where(eq(connections.id, connectionId));
+    expect(await claim()).toBe(1);
+    await ctx.database.db
+      .update(connections)
+      .set({ concurrencyBudget: null, holdUntil: new Date(Date.now() + 60_000) })
+      .where(eq(connections.id, connectionId));
+    expect(await claim()).toBe(0);
+    await ctx.database.db
+      .update(connections)
+      .set({ holdUntil: null })
+      .where(eq(connections.id, connectionId));
+    expect(await claim()).toBe(4);
+    await ctx.database.db.delete(jobs).where(sql`${jobs.orderKey} like 'tkt_BUDGET%'`);
+  });
+
   it("prunes finished rows, idempotency keys and rejection counters after their age, never open work or the ledger", async () => {
     const old = new Date(Date.now() - 8 * 86_400_000);
     const [done] = await ctx.database.db
@@ -271,13 +368,19 @@ describe("the job system through the API and a real vendor", () => {
       createdAt: old,
     });
     await ctx.database.db.insert(webhookRejections).values({ connectionId, minute: old, count: 3 });
-    const ledgerBefore = await queryRows<{ n: number }>(ctx.database.db, sql`select count(*)::int as n from ledger_entries`);
+    const ledgerBefore = await queryRows<{ n: number }>(
+      ctx.database.db,
+      sql`select count(*)::int as n from ledger_entries`,
+    );
     const pruned = await pruneFinished(ctx.database.db, ctx.deps.config.sync.retention, new Date());
     expect(pruned).toMatchObject({ jobs: 1, inbox: 1, idempotency: 1, rejections: 1 });
     expect(await ctx.database.db.select().from(jobs).where(eq(jobs.id, done!.id))).toHaveLength(0);
     expect(await ctx.database.db.select().from(jobs).where(eq(jobs.id, deadJob!.id))).toHaveLength(1);
     expect(await ctx.database.db.select().from(inbox).where(eq(inbox.id, applied!.id))).toHaveLength(0);
-    const ledgerAfter = await queryRows<{ n: number }>(ctx.database.db, sql`select count(*)::int as n from ledger_entries`);
+    const ledgerAfter = await queryRows<{ n: number }>(
+      ctx.database.db,
+      sql`select count(*)::int as n from ledger_entries`,
+    );
     expect(ledgerAfter[0]!.n).toBe(ledgerBefore[0]!.n);
     // Recent rows stay.
     expect((await pruneFinished(ctx.database.db, ctx.deps.config.sync.retention, new Date())).total).toBe(0);
