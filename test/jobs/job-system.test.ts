@@ -291,16 +291,14 @@ describe("the job system through the API and a real vendor", () => {
 
   it("claims no more of a connection's jobs than its vendor budget allows, and none while it is held", async () => {
     const orderKeys = Array.from({ length: 10 }, (_, i) => `tkt_BUDGET${i}`);
-    await ctx.database.db
-      .insert(jobs)
-      .values(
-        orderKeys.map((orderKey) => ({
-          kind: "ticket.update" as const,
-          connectionId,
-          tenantId: tenant.id,
-          orderKey,
-        })),
-      );
+    await ctx.database.db.insert(jobs).values(
+      orderKeys.map((orderKey) => ({
+        kind: "ticket.update" as const,
+        connectionId,
+        tenantId: tenant.id,
+        orderKey,
+      })),
+    );
     const claim = async () => {
       const claimed = await claimJobs(ctx.database.db, {
         workerId: "budget-test",
