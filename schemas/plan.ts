@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { CalendarInput } from "./calendar.js";
+import { Priority } from "./ticket.js";
 
 const kebabCase = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const eventName = /^[a-z][a-z0-9_]*$/;
@@ -39,30 +40,96 @@ export const PlanTargets = z
   });
 export type PlanTargets = z.infer<typeof PlanTargets>;
 
+/** A target for one clock and priority: business minutes (0 allowed: due at the start) or business days. */
+export const ClockTargetSpec = z
+  .strictObject({
+    minutes: z
+      .int()
+      .nonnegative()
+      .optional()
+      .openapi({ description: "Business minutes; 0 means due at once." }),
+    businessDays: BusinessDays.optional(),
+  })
+  .superRefine((target, ctx) => {
+    if ((target.minutes === undefined) === (target.businessDays === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["minutes"],
+        message: "Give exactly one of minutes and businessDays",
+      });
+    }
+  })
+  .openapi("ClockTargetSpec");
+export type ClockTargetSpec = z.infer<typeof ClockTargetSpec>;
+
+const TargetsByPriority = z.strictObject({
+  P1: ClockTargetSpec.optional(),
+  P2: ClockTargetSpec.optional(),
+  P3: ClockTargetSpec.optional(),
+  P4: ClockTargetSpec.optional(),
+});
+
 export const PlanExtraClock = z
   .strictObject({
     name: z.string().regex(kebabCase, { message: "Expected a kebab-case clock name" }),
     description: z.string().min(1).max(500),
     targetMinutes: BusinessMinutes.optional(),
     targetBusinessDays: BusinessDays.optional(),
+    targets: TargetsByPriority.optional().openapi({
+      description: "Per-priority targets instead of one target for all; a priority left out has no clock.",
+    }),
+    startsOn: z
+      .string()
+      .regex(eventName, { message: "Expected a snake_case event name, e.g. opened" })
+      .default("opened")
+      .openapi({
+        description:
+          "`opened` (the default), `response_met` (the first response or acknowledgement), or a named event such as `part_failure_recorded`; an event starts a new cycle once the previous one is met.",
+      }),
     metBy: z
       .string()
       .regex(eventName, { message: "Expected a snake_case event name, e.g. appointment_recorded" })
-      .openapi({ example: "appointment_recorded" }),
+      .openapi({
+        example: "appointment_recorded",
+        description:
+          "The event that meets the clock: a named event, or `status_<status>` for the provider moving the ticket to that status.",
+      }),
   })
   .superRefine((clock, ctx) => {
-    if ((clock.targetMinutes === undefined) === (clock.targetBusinessDays === undefined)) {
+    const given = [clock.targetMinutes, clock.targetBusinessDays, clock.targets].filter(
+      (t) => t !== undefined,
+    );
+    if (given.length !== 1) {
       ctx.addIssue({
         code: "custom",
         path: ["targetMinutes"],
-        message: "Give exactly one of targetMinutes and targetBusinessDays",
+        message:
+          clock.targets === undefined
+            ? "Give exactly one of targetMinutes and targetBusinessDays"
+            : "Give per-priority targets or one target for all, not both",
       });
     }
   })
   .openapi("PlanExtraClock", {
-    description: "A named clock beyond response/update/resolution, met by an event.",
+    description: "A named clock beyond response/update/resolution, started and met by events.",
   });
 export type PlanExtraClock = z.infer<typeof PlanExtraClock>;
+
+export const PlanEscalationStep = z
+  .strictObject({
+    name: z.string().regex(kebabCase, { message: "Expected a kebab-case step name" }).max(60),
+    role: z.string().min(1).max(200).openapi({ example: "Account Manager" }),
+    description: z.string().min(1).max(500).optional(),
+    after: TargetsByPriority.openapi({
+      description:
+        "Per priority, the business time a ticket may stay unresolved before this step fires; a priority left out is not escalated by this step.",
+    }),
+  })
+  .openapi("PlanEscalationStep", {
+    description:
+      "An escalation step: when a ticket of a listed priority is still unresolved after the given business time, `sla.escalated` names the role.",
+  });
+export type PlanEscalationStep = z.infer<typeof PlanEscalationStep>;
 
 export const Plan = z
   .strictObject({
@@ -95,8 +162,24 @@ export const Plan = z
       P4: PlanTargets.optional(),
     }),
     extraClocks: z.array(PlanExtraClock).optional(),
+    escalations: z.array(PlanEscalationStep).optional(),
+    defaultPriority: Priority.optional().openapi({
+      description:
+        "The priority a ticket or inbound record without one gets; without it, priority is required.",
+    }),
   })
   .superRefine((plan, ctx) => {
+    const steps = new Set<string>();
+    plan.escalations?.forEach((step, index) => {
+      if (steps.has(step.name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["escalations", index, "name"],
+          message: `Duplicate escalation step ${step.name}`,
+        });
+      }
+      steps.add(step.name);
+    });
     const seen = new Set<string>();
     plan.extraClocks?.forEach((clock, index) => {
       if (seen.has(clock.name)) {

@@ -21,13 +21,15 @@ type SchemeId = (typeof builtInSchemeIds)[number];
 export const builtInPriorityTables: Record<SchemeId, PrioritySchemeTable> = {
   "ombori-level": {
     id: "ombori-level",
-    source: "seed 004: Ombori support plans, Level 1-4",
+    source: "seed 004: Ombori support plans, Level 1-4 (Critical, Major, Minor, Cosmetic)",
     field: "level",
+    // The seed's tables name each level: "1 Critical", "2 Major", "3 Minor", "4 Cosmetic". The names
+    // are read as the level; the level still goes out as its number.
     values: [
-      { value: "1", aliases: ["Level 1"], priority: "P1" },
-      { value: "2", aliases: ["Level 2"], priority: "P2" },
-      { value: "3", aliases: ["Level 3"], priority: "P3" },
-      { value: "4", aliases: ["Level 4"], priority: "P4" },
+      { value: "1", aliases: ["Level 1", "Critical"], priority: "P1" },
+      { value: "2", aliases: ["Level 2", "Major"], priority: "P2" },
+      { value: "3", aliases: ["Level 3", "Minor"], priority: "P3" },
+      { value: "4", aliases: ["Level 4", "Cosmetic"], priority: "P4" },
     ],
     outbound: { P1: "1", P2: "2", P3: "3", P4: "4" },
   },

@@ -100,7 +100,7 @@ export const SlaPreviewResponse = z
 export const SlaReportQuery = z.object({
   from: instantWithOffset,
   to: instantWithOffset,
-  groupBy: z.enum(["priority", "plan", "tenant"]).default("priority"),
+  groupBy: z.enum(["priority", "plan", "tenant", "ticket"]).default("priority"),
   tenantId: z.string().min(1).optional(),
 });
 
@@ -116,6 +116,18 @@ export const SlaReportGroup = z
     p90ResponseBusinessMinutes: z.number().nullable(),
     medianResolutionBusinessMinutes: z.number().nullable(),
     p90ResolutionBusinessMinutes: z.number().nullable(),
+    updateMet: z
+      .number()
+      .int()
+      .openapi({ description: "Status-update cycles met by a provider update in time." }),
+    updateMissed: z.number().int().openapi({
+      description:
+        "Status-update cycles breached: updated late, marked breached, or still silent past their due.",
+    }),
+    longestSilenceBusinessMinutes: z.number().nullable().openapi({
+      description:
+        "The longest a ticket waited for a status update after the response, in business minutes (cycles still open count up to now or their stop).",
+    }),
   })
   .openapi("SlaReportGroup");
 
@@ -128,3 +140,31 @@ export const RecordAppointment = z
     scheduledFor: instantWithOffset,
   })
   .openapi("RecordAppointment");
+
+export const RecordPartFailure = z
+  .strictObject({
+    part: z.string().trim().min(1).max(200).openapi({ example: "PSU-48V" }),
+    serialNumber: z.string().trim().min(1).max(200).optional(),
+  })
+  .openapi("RecordPartFailure", { description: "A component the provider confirmed failed." });
+export type RecordPartFailure = z.infer<typeof RecordPartFailure>;
+
+export const RecordReplacementShipment = z
+  .strictObject({
+    carrier: z.string().trim().min(1).max(200).optional(),
+    trackingNumber: z.string().trim().min(1).max(200).optional(),
+  })
+  .openapi("RecordReplacementShipment", { description: "The replacement part has been shipped." });
+export type RecordReplacementShipment = z.infer<typeof RecordReplacementShipment>;
+
+export const RecordedReplacementEvent = z
+  .object({
+    ticketId: z.string(),
+    recordedAt: z.string(),
+    version: z.number().int(),
+    part: z.string().optional(),
+    serialNumber: z.string().nullable().optional(),
+    carrier: z.string().nullable().optional(),
+    trackingNumber: z.string().nullable().optional(),
+  })
+  .openapi("RecordedReplacementEvent");

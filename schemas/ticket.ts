@@ -126,7 +126,9 @@ export const CreateTicket = z
     }),
     title,
     description: description.optional(),
-    priority: Priority,
+    priority: Priority.optional().openapi({
+      description: "Required unless the tenant's plan names a `defaultPriority` (Roxen: Normal, P3).",
+    }),
     requester: Requester.nullable().optional(),
     assigneeGroup: shortText.optional(),
     category: shortText.optional(),

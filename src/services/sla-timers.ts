@@ -8,12 +8,13 @@ import {
   type ClockName,
   dueAt,
   isActive,
+  isEscalation,
   isoSeconds,
   nextCheckAt,
   runningMs,
 } from "../sla/clocks.js";
 import { tenantCalendar } from "../sla/tenant-calendar.js";
-import { findPlan } from "./sla.js";
+import { findPlan, toRecord } from "./sla.js";
 
 export interface SlaTimerOptions {
   catalog: PlanCatalog;
@@ -66,20 +67,7 @@ async function fireClock(db: Db, options: SlaTimerOptions, ticketId: string, clo
     const entries: LedgerEntryInput[] = [];
     if (plan && tenant) {
       const cal = tenantCalendar(plan, tenant, new Date(now));
-      const record = {
-        name: clockName,
-        target:
-          row.targetMinutes !== null || row.targetBusinessDays !== null
-            ? { minutes: row.targetMinutes, businessDays: row.targetBusinessDays }
-            : null,
-        startedAt: row.startedAt?.getTime() ?? null,
-        pauses: row.pauses,
-        metAt: row.metAt?.getTime() ?? null,
-        stoppedAt: row.stoppedAt?.getTime() ?? null,
-        breachedAt: row.breachedAt?.getTime() ?? null,
-        atRiskRecordedAt: row.atRiskRecordedAt?.getTime() ?? null,
-        cycle: row.cycle,
-      };
+      const record = toRecord(row);
       const base = {
         tenantId: ticket.tenantId,
         ticketId,
@@ -87,7 +75,29 @@ async function fireClock(db: Db, options: SlaTimerOptions, ticketId: string, clo
         actor: { type: "system" as const, id: "sla-timer" },
         side: "provider" as const,
       };
-      if (isActive(record)) {
+      if (isActive(record) && isEscalation(clockName)) {
+        const due = dueAt(record, cal);
+        const step = plan.escalations?.find((s) => `escalation:${s.name}` === clockName);
+        if (record.breachedAt === null && due !== null && due <= now) {
+          // `breachedAt` marks the step as fired, so it fires once per due.
+          record.breachedAt = now;
+          entries.push({
+            ...base,
+            kind: "sla.escalated",
+            detail: {
+              clock: clockName,
+              cycle: record.cycle,
+              step: clockName.slice("escalation:".length),
+              role: step?.role ?? null,
+              priority: ticket.priority,
+              afterMinutes: record.target?.minutes ?? null,
+              afterBusinessDays: record.target?.businessDays ?? null,
+              dueAt: isoSeconds(due),
+              detectedAt: isoSeconds(now),
+            },
+          });
+        }
+      } else if (isActive(record)) {
         const due = dueAt(record, cal);
         const risk = atRiskAt(record, cal, plan.atRiskRatio);
         if (record.atRiskRecordedAt === null && risk !== null && risk <= now && (due === null || now < due)) {

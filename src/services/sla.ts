@@ -14,6 +14,7 @@ import {
   clockTargets,
   dueAt,
   isActive,
+  isEscalation,
   isoSeconds,
   isPaused,
   newClock,
@@ -53,7 +54,8 @@ async function tenantSla(db: Queryable, ctx: SlaContext, tenantId: string): Prom
 const ms = (d: Date | null) => (d ? d.getTime() : null);
 const date = (n: number | null) => (n === null ? null : new Date(n));
 
-function toRecord(row: ClockRow): ClockRecord {
+/** A stored clock row as the pure clock rules see it. */
+export function toRecord(row: ClockRow): ClockRecord {
   const hasTarget = row.targetMinutes !== null || row.targetBusinessDays !== null;
   return {
     name: row.clock as ClockName,
@@ -134,6 +136,18 @@ function targetDetail(clock: ClockRecord, sla: TenantSla, priority: Priority) {
   };
 }
 
+/**
+ * What starts a clock: the opening, the response (`response_met`: the update clock and extra clocks that
+ * say so), or a named event (an extra clock's `startsOn`).
+ */
+function startsOn(plan: Plan, name: ClockName): string {
+  if (name === "update") return "response_met";
+  if (name.startsWith("extra:")) {
+    return plan.extraClocks?.find((extra) => `extra:${extra.name}` === name)?.startsOn ?? "opened";
+  }
+  return "opened";
+}
+
 /** Opens the ticket's clocks when it is created; the update clock waits for the response. */
 export async function startClocks(tx: Tx, ctx: SlaContext, ticket: TicketRow) {
   const sla = await tenantSla(tx, ctx, ticket.tenantId);
@@ -143,7 +157,7 @@ export async function startClocks(tx: Tx, ctx: SlaContext, ticket: TicketRow) {
   const clocks: ClockRecord[] = [];
   for (const [name, target] of Object.entries(targets) as [ClockName, (typeof targets)[ClockName]][]) {
     if (!target) continue;
-    clocks.push(newClock(name, target, name === "update" ? null : opened));
+    clocks.push(newClock(name, target, startsOn(sla.plan, name) === "opened" ? opened : null));
   }
   await saveClocks(tx, ticket, clocks, sla);
   await appendLedger(
@@ -198,6 +212,7 @@ export async function applySlaEvent(tx: Tx, ctx: SlaContext, ticket: TicketRow, 
     );
   };
   const startUpdateCycle = (restart: boolean) => {
+    startExtras("response_met");
     const update = clocks.get("update");
     if (!update?.target) return;
     if (restart && isActive(update)) {
@@ -208,6 +223,8 @@ export async function applySlaEvent(tx: Tx, ctx: SlaContext, ticket: TicketRow, 
           cycle: update.cycle,
           reason: "provider_update",
           metAt: isoSeconds(now),
+          // The silence this cycle lasted, in business time: the status-update report's longest silence.
+          businessSeconds: Math.round(runningMs(update, sla.cal, now) / 1000),
           late: (dueAt(update, sla.cal) ?? now) < now,
         }),
       );
@@ -228,6 +245,35 @@ export async function applySlaEvent(tx: Tx, ctx: SlaContext, ticket: TicketRow, 
       }),
     );
   };
+  /**
+   * Starts the extra clocks an event starts. One that is running keeps its due (a second part failure
+   * while the first awaits shipment changes nothing); one that was met or stopped starts a new cycle,
+   * except on `response_met`, which happens once per ticket.
+   */
+  function startExtras(event: string) {
+    for (const extra of sla!.plan.extraClocks ?? []) {
+      if (extra.startsOn !== event) continue;
+      const clock = clocks.get(`extra:${extra.name}`);
+      if (!clock?.target) continue;
+      if (clock.startedAt !== null) {
+        if (event === "response_met" || isActive(clock)) continue;
+        clock.cycle += 1;
+      }
+      clock.startedAt = now;
+      clock.metAt = null;
+      clock.stoppedAt = null;
+      clock.breachedAt = null;
+      clock.atRiskRecordedAt = null;
+      clock.pauses = isPausedStatus(ticket.status, sla!.plan) ? [{ from: now, to: null }] : [];
+      touch(clock);
+      entries.push(
+        entry(ticket, ctx, "sla.target_set", {
+          ...targetDetail(clock, sla!, ticket.priority),
+          reason: event,
+        }),
+      );
+    }
+  }
   const stop = (clock: ClockRecord | undefined, reason: string) => {
     if (!clock || !isActive(clock)) return;
     clock.stoppedAt = now;
@@ -277,22 +323,39 @@ export async function applySlaEvent(tx: Tx, ctx: SlaContext, ticket: TicketRow, 
         meet(response, "acknowledged");
         if (wasActive || !response) startUpdateCycle(false);
       }
+      if (byProvider) {
+        // `status_in_progress` and the like: an extra clock met by the provider moving the ticket there.
+        for (const extra of sla.plan.extraClocks ?? []) {
+          if (extra.metBy === `status_${to}`) meet(clocks.get(`extra:${extra.name}`), extra.metBy);
+        }
+      }
       if (to === "resolved") {
         meet(clocks.get("resolution"), "resolved");
         // A named clock (an appointment) is moot once the ticket is resolved without it.
-        for (const clock of clocks.values()) if (clock.name.startsWith("extra:")) stop(clock, "resolved");
+        // Escalation steps watch unresolved time, so they stop too (and resume on a reopen, below).
+        for (const clock of clocks.values()) {
+          if (clock.name.startsWith("extra:") || isEscalation(clock.name)) stop(clock, "resolved");
+        }
         if (sla.plan.updateUntil === "resolved") stop(clocks.get("update"), "resolved");
       }
       if (from === "resolved" && to === "in_progress") {
-        const resolution = clocks.get("resolution");
-        if (resolution?.target && resolution.metAt !== null) {
-          // A reopen resumes the resolution clock: the resolved stretch becomes a pause, elapsed time is kept.
-          resolution.pauses.push({ from: resolution.metAt, to: now });
-          resolution.metAt = null;
-          touch(resolution);
+        // A reopen resumes the resolution clock, and escalation steps that have not fired: the resolved
+        // stretch becomes a pause, so elapsed time is kept.
+        for (const clock of clocks.values()) {
+          const resolvedAt =
+            clock.name === "resolution" && clock.target
+              ? clock.metAt
+              : isEscalation(clock.name) && clock.breachedAt === null
+                ? clock.stoppedAt
+                : null;
+          if (resolvedAt === null) continue;
+          clock.pauses.push({ from: resolvedAt, to: now });
+          clock.metAt = null;
+          clock.stoppedAt = null;
+          touch(clock);
           entries.push(
             entry(ticket, ctx, "sla.resumed", {
-              ...targetDetail(resolution, sla, ticket.priority),
+              ...targetDetail(clock, sla, ticket.priority),
               reason: "reopened",
             }),
           );
@@ -323,6 +386,7 @@ export async function applySlaEvent(tx: Tx, ctx: SlaContext, ticket: TicketRow, 
       for (const extra of sla.plan.extraClocks ?? []) {
         if (extra.metBy === event.event) meet(clocks.get(`extra:${extra.name}`), event.event);
       }
+      startExtras(event.event);
       break;
     }
     case "priority":
@@ -334,8 +398,12 @@ export async function applySlaEvent(tx: Tx, ctx: SlaContext, ticket: TicketRow, 
         let clock = clocks.get(name);
         if (!clock) {
           if (!target) continue;
-          // A clock the new priority adds runs from the opening (the update clock from the response).
-          const start = name === "update" ? (response?.metAt ?? null) : ticket.createdAt.getTime();
+          // A clock the new priority adds runs from the opening (the update clock from the response,
+          // an event-started clock from its next event).
+          const policy = startsOn(sla.plan, name);
+          const responded = response?.metAt ?? (name === "update" ? null : ms(ticket.acknowledgedAt));
+          const start =
+            policy === "opened" ? ticket.createdAt.getTime() : policy === "response_met" ? responded : null;
           clock = newClock(name, target, start);
           clocks.set(name, clock);
         } else {

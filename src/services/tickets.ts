@@ -1,5 +1,6 @@
 import { and, asc, eq, gt, gte, inArray, or, type SQL } from "drizzle-orm";
 import type { z } from "zod";
+import type { RecordPartFailure, RecordReplacementShipment } from "../../schemas/sla.js";
 import type {
   CreateComment,
   CreateTicket,
@@ -15,6 +16,7 @@ import { GatewayError } from "../errors.js";
 import { appendLedger } from "../ledger/append.js";
 import { decodeCursor, page } from "../lib/cursor.js";
 import { type ServiceContext, slaContext } from "./context.js";
+import { planDefaultPriority } from "./default-priority.js";
 import { attachmentToApi, commentToApi, ticketToApi } from "./serialize.js";
 import { applySlaEvent, ticketSla } from "./sla.js";
 import { type Acting, applyTicketChanges, insertComment, insertTicket } from "./ticket-writes.js";
@@ -65,11 +67,17 @@ export function actingFor(ctx: ServiceContext): Acting {
 export async function createTicket(ctx: ServiceContext, input: CreateTicket) {
   const tenantId = resolveTenantId(ctx, input.tenantId);
   const create = ctx.db.transaction(async (tx) => {
+    const priority = input.priority ?? (await planDefaultPriority(tx, ctx.catalog, tenantId));
+    if (priority === null) {
+      throw new GatewayError("VALIDATION_FAILED", "The tenant's plan has no default priority; give one.", {
+        errors: [{ path: "priority", message: "required: the tenant's plan names no defaultPriority" }],
+      });
+    }
     const row = await insertTicket(tx, actingFor(ctx), {
       tenantId,
       title: input.title,
       description: input.description ?? null,
-      priority: input.priority,
+      priority,
       requester: input.requester ?? null,
       assigneeGroup: input.assigneeGroup ?? null,
       category: input.category ?? null,
@@ -89,11 +97,19 @@ export async function getTicket(ctx: ServiceContext, id: string) {
   return { ...ticketToApi(row), sla: await ticketSla(ctx.db, ctx, row) };
 }
 
-/** Records an appointment (the provider's act); it meets any plan clock met by `appointment_recorded`. */
-export async function recordAppointment(ctx: ServiceContext, ticketId: string, scheduledFor: string) {
-  if (!isProvider(ctx.principal)) {
-    throw new GatewayError("FORBIDDEN", "Recording an appointment is the provider's act.");
-  }
+/**
+ * A provider act on a ticket that plan clocks can start or meet by name (`appointment_recorded`,
+ * `part_failure_recorded`, `replacement_shipped`): version bump, `ticket.<event>` ledger entry and the SLA
+ * event, in one transaction.
+ */
+async function recordProviderEvent(
+  ctx: ServiceContext,
+  ticketId: string,
+  event: string,
+  detail: Record<string, unknown>,
+  forbidden: string,
+) {
+  if (!isProvider(ctx.principal)) throw new GatewayError("FORBIDDEN", forbidden);
   return ctx.db.transaction(async (tx) => {
     const ticket = await findVisibleTicket(tx, ctx, ticketId, true);
     const now = ctx.now();
@@ -110,18 +126,56 @@ export async function recordAppointment(ctx: ServiceContext, ticketId: string, s
         direction: "internal",
         actor: actorOf(ctx.principal),
         side: "provider",
-        kind: "ticket.appointment_recorded",
-        detail: { scheduledFor: new Date(scheduledFor).toISOString(), version },
+        kind: `ticket.${event}`,
+        detail: { ...detail, version },
       },
     ]);
-    await applySlaEvent(tx, slaContext(ctx), updated!, { type: "named", event: "appointment_recorded" });
-    return {
-      ticketId,
-      scheduledFor: new Date(scheduledFor).toISOString(),
-      recordedAt: now.toISOString(),
-      version,
-    };
+    await applySlaEvent(tx, slaContext(ctx), updated!, { type: "named", event });
+    return { ticketId, recordedAt: now.toISOString(), version };
   });
+}
+
+/** Records an appointment (the provider's act); it meets any plan clock met by `appointment_recorded`. */
+export async function recordAppointment(ctx: ServiceContext, ticketId: string, scheduledFor: string) {
+  const iso = new Date(scheduledFor).toISOString();
+  const result = await recordProviderEvent(
+    ctx,
+    ticketId,
+    "appointment_recorded",
+    { scheduledFor: iso },
+    "Recording an appointment is the provider's act.",
+  );
+  return { ticketId, scheduledFor: iso, recordedAt: result.recordedAt, version: result.version };
+}
+
+/** The provider confirms a part failed: starts a plan's `part_failure_recorded` clock (ROI's replacement). */
+export async function recordPartFailure(ctx: ServiceContext, ticketId: string, input: RecordPartFailure) {
+  const detail = { part: input.part, serialNumber: input.serialNumber ?? null };
+  const result = await recordProviderEvent(
+    ctx,
+    ticketId,
+    "part_failure_recorded",
+    detail,
+    "Confirming a failed part is the provider's act.",
+  );
+  return { ...result, ...detail };
+}
+
+/** The provider ships the replacement: meets a plan's `replacement_shipped` clock. */
+export async function recordReplacementShipment(
+  ctx: ServiceContext,
+  ticketId: string,
+  input: RecordReplacementShipment,
+) {
+  const detail = { carrier: input.carrier ?? null, trackingNumber: input.trackingNumber ?? null };
+  const result = await recordProviderEvent(
+    ctx,
+    ticketId,
+    "replacement_shipped",
+    detail,
+    "Recording a replacement shipment is the provider's act.",
+  );
+  return { ...result, ...detail };
 }
 
 const clientEditableFields = new Set(["title", "description", "priority", "status"]);

@@ -11,7 +11,12 @@ import {
   type CompiledCalendar,
 } from "./business-time.js";
 
-export type ClockName = "response" | "update" | "resolution" | `extra:${string}`;
+export type ClockName = "response" | "update" | "resolution" | `extra:${string}` | `escalation:${string}`;
+
+/** Escalation steps share the clock machinery but fire `sla.escalated` instead of at-risk and breach. */
+export function isEscalation(name: string): name is `escalation:${string}` {
+  return name.startsWith("escalation:");
+}
 
 export interface ClockTarget {
   minutes: number | null;
@@ -68,7 +73,14 @@ export function clockTargets(plan: Plan, priority: Priority): Record<ClockName, 
     resolution: target(t.resolutionMinutes, t.resolutionBusinessDays),
   };
   for (const extra of plan.extraClocks ?? []) {
-    out[`extra:${extra.name}`] = target(extra.targetMinutes, extra.targetBusinessDays);
+    const spec = extra.targets ? extra.targets[priority] : undefined;
+    out[`extra:${extra.name}`] = extra.targets
+      ? target(spec?.minutes, spec?.businessDays)
+      : target(extra.targetMinutes, extra.targetBusinessDays);
+  }
+  for (const step of plan.escalations ?? []) {
+    const spec = step.after[priority];
+    out[`escalation:${step.name}`] = target(spec?.minutes, spec?.businessDays);
   }
   return out;
 }
@@ -110,7 +122,7 @@ export function atRiskAt(clock: ClockRecord, cal: CompiledCalendar, ratio: numbe
 /** The next instant the timer must look at this clock: at risk, then due; null when nothing is left. */
 export function nextCheckAt(clock: ClockRecord, cal: CompiledCalendar, ratio: number): number | null {
   if (!isActive(clock)) return null;
-  if (clock.atRiskRecordedAt === null) {
+  if (clock.atRiskRecordedAt === null && !isEscalation(clock.name)) {
     const risk = atRiskAt(clock, cal, ratio);
     if (risk !== null && Number.isFinite(risk)) return risk;
   }

@@ -28,6 +28,7 @@ import type { JobContext, JobResult, JobRow } from "../jobs/types.js";
 import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
 import { newId } from "../lib/ids.js";
 import type { EngineDeps } from "../services/context.js";
+import { inboundPriority } from "../services/default-priority.js";
 import {
   type Acting,
   applyTicketChanges,
@@ -357,7 +358,7 @@ export async function applyServicedeskRecord(
         tenantId,
         title: external.title.trim() || `(untitled ${external.externalKey ?? external.externalId})`,
         description: external.description,
-        priority: external.canonicalPriority ?? "P3",
+        priority: await inboundPriority(tx, acting.catalog, tenantId, external.canonicalPriority),
         requester: external.requester,
         assigneeGroup: null,
         category: null,

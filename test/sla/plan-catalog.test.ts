@@ -16,6 +16,7 @@ const requiredPlanIds = [
   "roi-time-and-materials",
   "roi-protection-plan",
   "roi-protection-plan-advantage",
+  "roi-advanced-replacement",
   "roxen-support",
   "activesoftswitch-lite",
   "activesoftswitch-technical",
@@ -75,24 +76,40 @@ const expectedTargets: Record<string, [Priority, Clock, Target][]> = {
     ["P4", "response", h(8)],
     ["P4", "resolution", days(5)],
   ],
+  // Each ServiceWorks plan keeps its own response times and gains the Priority Levels' resolution
+  // objectives (4 h, 24 h, 5 business days).
   "roi-time-and-materials": [
     ["P1", "response", h(8)],
+    ["P1", "resolution", h(4)],
     ["P2", "response", h(24)],
+    ["P2", "resolution", h(24)],
     ["P3", "response", h(24)],
+    ["P3", "resolution", days(5)],
     ["P4", "response", h(24)],
+    ["P4", "resolution", days(5)],
   ],
   "roi-protection-plan": [
     ["P1", "response", h(2)],
+    ["P1", "resolution", h(4)],
     ["P2", "response", h(24)],
+    ["P2", "resolution", h(24)],
     ["P3", "response", h(24)],
+    ["P3", "resolution", days(5)],
     ["P4", "response", h(24)],
+    ["P4", "resolution", days(5)],
   ],
   "roi-protection-plan-advantage": [
     ["P1", "response", h(2)],
+    ["P1", "resolution", h(4)],
     ["P2", "response", h(2)],
+    ["P2", "resolution", h(24)],
     ["P3", "response", h(8)],
+    ["P3", "resolution", days(5)],
     ["P4", "response", h(8)],
+    ["P4", "resolution", days(5)],
   ],
+  // Parts only: no case clocks, only the replacement clock (tested below).
+  "roi-advanced-replacement": [],
   "roxen-support": [
     ["P1", "response", min(60)],
     ["P1", "update", h(4)],
@@ -100,17 +117,22 @@ const expectedTargets: Record<string, [Priority, Clock, Target][]> = {
     ["P2", "update", h(9)],
     ["P3", "response", days(1)],
   ],
+  // "minor technical issues may be resolved within an agreed two-day time frame"
   "activesoftswitch-lite": [
     ["P1", "response", h(1)],
     ["P2", "response", h(8)],
     ["P3", "response", h(48)],
+    ["P3", "resolution", days(2)],
     ["P4", "response", h(48)],
+    ["P4", "resolution", days(2)],
   ],
   "activesoftswitch-technical": [
     ["P1", "response", h(1)],
     ["P2", "response", h(8)],
     ["P3", "response", h(48)],
+    ["P3", "resolution", days(2)],
     ["P4", "response", h(48)],
+    ["P4", "resolution", days(2)],
   ],
   "helpdesk-incidents": [
     ["P1", "response", min(30)],
@@ -171,6 +193,7 @@ describe("shipped plan catalog (src/sla/plans.yaml)", () => {
     ["roi-time-and-materials", "America/Los_Angeles", weekdaysOnly("08:00", "17:00"), false],
     ["roi-protection-plan", "America/Los_Angeles", weekdaysOnly("08:00", "17:00"), false],
     ["roi-protection-plan-advantage", "America/Los_Angeles", week([["00:00", "24:00"]]), false],
+    ["roi-advanced-replacement", "America/Los_Angeles", weekdaysOnly("08:00", "17:00"), false],
     ["roxen-support", "Europe/Stockholm", weekdaysOnly("08:00", "17:00"), false],
     ["activesoftswitch-lite", "Europe/London", week([["08:00", "18:00"]]), false],
     ["activesoftswitch-technical", "Europe/London", week([["00:00", "24:00"]]), false],
@@ -204,6 +227,101 @@ describe("shipped plan catalog (src/sla/plans.yaml)", () => {
     expect(getPlan(catalog, "helpdesk-incidents")?.extraClocks).toEqual([
       expect.objectContaining({ name: "appointment", targetBusinessDays: 2, metBy: "appointment_recorded" }),
     ]);
+  });
+
+  it("gives ROI Advanced Replacement a next-business-day replacement clock, started by the failure", () => {
+    expect(getPlan(catalog, "roi-advanced-replacement")?.extraClocks).toEqual([
+      expect.objectContaining({
+        name: "replacement",
+        targetBusinessDays: 1,
+        startsOn: "part_failure_recorded",
+        metBy: "replacement_shipped",
+      }),
+    ]);
+  });
+
+  it("gives Roxen an activation clock from the response (Critical 0 min, High 1 business day) and Normal as default", () => {
+    const roxen = getPlan(catalog, "roxen-support");
+    expect(roxen?.defaultPriority).toBe("P3");
+    expect(roxen?.extraClocks).toEqual([
+      expect.objectContaining({
+        name: "activation",
+        targets: { P1: { minutes: 0 }, P2: { businessDays: 1 } },
+        startsOn: "response_met",
+        metBy: "status_in_progress",
+      }),
+    ]);
+  });
+
+  it("names a default priority only on Roxen", () => {
+    const withDefault = catalog.plans.filter((plan) => plan.defaultPriority !== undefined).map((p) => p.id);
+    expect(withDefault).toEqual(["roxen-support"]);
+  });
+
+  it("gives Active SoftSwitch Technical two escalation steps, Account Manager then Technical Director", () => {
+    const steps = getPlan(catalog, "activesoftswitch-technical")?.escalations;
+    expect(steps?.map((s) => [s.name, s.role])).toEqual([
+      ["account-manager", "Account Manager"],
+      ["technical-director", "Technical Director"],
+    ]);
+    expect(steps?.[0]?.after).toEqual({
+      P1: { minutes: 120 },
+      P2: { minutes: 960 },
+      P3: { businessDays: 2 },
+      P4: { businessDays: 2 },
+    });
+    expect(steps?.[1]?.after).toEqual({
+      P1: { minutes: 240 },
+      P2: { minutes: 1920 },
+      P3: { businessDays: 4 },
+      P4: { businessDays: 4 },
+    });
+    expect(catalog.plans.filter((p) => p.escalations).map((p) => p.id)).toEqual([
+      "activesoftswitch-technical",
+    ]);
+  });
+
+  it.each([
+    [
+      "an extra clock with both one target and per-priority targets",
+      {
+        extraClocks: [
+          { name: "x", description: "x", metBy: "e", targetMinutes: 5, targets: { P1: { minutes: 1 } } },
+        ],
+      },
+      "extraClocks.0.targetMinutes",
+    ],
+    [
+      "a per-priority target with both minutes and business days",
+      {
+        extraClocks: [
+          { name: "x", description: "x", metBy: "e", targets: { P1: { minutes: 1, businessDays: 1 } } },
+        ],
+      },
+      "extraClocks.0.targets.P1.minutes",
+    ],
+    [
+      "an escalation step with zero business days",
+      { escalations: [{ name: "a", role: "AM", after: { P1: { businessDays: 0 } } }] },
+      "escalations.0.after.P1.businessDays",
+    ],
+    [
+      "two escalation steps with one name",
+      {
+        escalations: [
+          { name: "a", role: "AM", after: { P1: { minutes: 1 } } },
+          { name: "a", role: "TD", after: { P1: { minutes: 2 } } },
+        ],
+      },
+      "escalations.1.name",
+    ],
+    ["a default priority that is not canonical", { defaultPriority: "Normal" }, "defaultPriority"],
+  ])("rejects %s", (_label, extra, path) => {
+    const base = getPlan(catalog, "helpdesk-incidents")!;
+    const { extraClocks: _drop, ...rest } = base;
+    const result = Plan.safeParse({ ...rest, ...extra });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((i) => i.path.join("."))).toContain(path);
   });
 
   it("getPlan answers undefined for an unknown id", () => {

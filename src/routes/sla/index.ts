@@ -166,8 +166,10 @@ export function slaRoutes() {
       method: "get",
       path: "/v1/reports/sla",
       tags: ["SLA"],
-      summary: "SLA report: met and breached, median and p90 business minutes, per group",
-      description: "Tickets opened in [from, to). JSON by default; CSV with `Accept: text/csv`.",
+      summary:
+        "SLA report: met and breached, median and p90 business minutes, status-update compliance, per group",
+      description:
+        "Tickets opened in [from, to), grouped by priority, plan, tenant or ticket. Update compliance counts status-update cycles met and missed and the longest silence in business minutes. JSON by default; CSV with `Accept: text/csv`.",
       security: bearerSecurity,
       request: { query: SlaReportQuery },
       responses: {

@@ -1,7 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { IdParam, ListQuery, listOf } from "../../../schemas/common.js";
 import { LedgerEntry } from "../../../schemas/ledger.js";
-import { RecordAppointment, TicketSla } from "../../../schemas/sla.js";
+import {
+  RecordAppointment,
+  RecordedReplacementEvent,
+  RecordPartFailure,
+  RecordReplacementShipment,
+  TicketSla,
+} from "../../../schemas/sla.js";
 import {
   Attachment,
   Comment,
@@ -200,6 +206,50 @@ export function ticketRoutes() {
         serviceContext(c),
         c.req.valid("param").id,
         c.req.valid("json").scheduledFor,
+      );
+      c.header("ETag", etagOf(result.version));
+      return c.json(result, 201);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/tickets/{id}/replacements",
+      tags,
+      summary: "Confirm a failed part (provider); starts a plan's replacement clock",
+      description:
+        "On `roi-advanced-replacement` this starts the `replacement` clock: next business day. A second failure while one awaits shipment is recorded but keeps the running due.",
+      security: bearerSecurity,
+      request: { params: IdParam, body: jsonBody(RecordPartFailure) },
+      responses: { 201: jsonResponse(RecordedReplacementEvent, "Recorded."), ...problemResponses },
+    }),
+    async (c) => {
+      const result = await tickets.recordPartFailure(
+        serviceContext(c),
+        c.req.valid("param").id,
+        c.req.valid("json"),
+      );
+      c.header("ETag", etagOf(result.version));
+      return c.json(result, 201);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/tickets/{id}/replacements/shipment",
+      tags,
+      summary: "Record the replacement's shipment (provider); meets the replacement clock",
+      security: bearerSecurity,
+      request: { params: IdParam, body: jsonBody(RecordReplacementShipment) },
+      responses: { 201: jsonResponse(RecordedReplacementEvent, "Recorded."), ...problemResponses },
+    }),
+    async (c) => {
+      const result = await tickets.recordReplacementShipment(
+        serviceContext(c),
+        c.req.valid("param").id,
+        c.req.valid("json"),
       );
       c.header("ETag", etagOf(result.version));
       return c.json(result, 201);
