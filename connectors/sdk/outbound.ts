@@ -115,7 +115,7 @@ export class OutboundBlockedError extends PermanentHttpError {
 
   constructor(details: OutboundBlockedDetails) {
     super(
-      `${details.method} ${details.origin} refused: ${details.host} is ${details.address}, in the blocked ${details.range} range (allow-list the host if intended)`,
+      `${details.method} ${details.origin} refused: ${describeRefusal(details.host, details.address, details.range)} (allow-list the host if intended)`,
       {
         method: details.method,
         url: details.origin,
@@ -131,6 +131,12 @@ export class OutboundBlockedError extends PermanentHttpError {
   }
 }
 
+function describeRefusal(host: string, address: string, range: string): string {
+  return host === address
+    ? `${host} is in the blocked ${range} range`
+    : `${host} resolves to ${address}, in the blocked ${range} range`;
+}
+
 /** Raised inside the socket layer, where method and timing are unknown; the guarded fetch turns it into an {@link OutboundBlockedError}. */
 class RefusedAddress extends Error {
   constructor(
@@ -139,7 +145,7 @@ class RefusedAddress extends Error {
     readonly range: string,
     readonly origin: string,
   ) {
-    super(`${host} is ${address}, in the blocked ${range} range`);
+    super(describeRefusal(host, address, range));
     this.name = "RefusedAddress";
   }
 }

@@ -17,6 +17,8 @@ export interface SyncSettings {
   hostAllowlist: string[];
   /** In production base URLs must be https and public; in development loopback http is allowed. */
   production: boolean;
+  /** Largest vendor API response body read; attachments keep their per-connection cap. */
+  maxResponseBytes: number;
   /** Records in flight per worker pass. */
   batchSize: number;
 }
@@ -32,6 +34,7 @@ export const defaultSyncSettings: SyncSettings = {
   httpRetries: 2,
   hostAllowlist: [],
   production: false,
+  maxResponseBytes: 16 * 1024 * 1024,
   batchSize: 20,
 };
 
