@@ -1,3 +1,4 @@
+import type { Resolver } from "../connectors/sdk/index.js";
 import type { PlanCatalog } from "../schemas/plan.js";
 import type { Principal } from "./auth/principal.js";
 import type { Config } from "./config.js";
@@ -14,6 +15,8 @@ export interface AppDeps {
   now: () => Date;
   /** Outbound HTTP toward vendors; defaults to the global fetch. */
   fetch?: typeof fetch;
+  /** DNS for outbound address checks; tests inject one. Defaults to the system resolver. */
+  resolve?: Resolver;
 }
 
 export interface AppEnv {

@@ -28,6 +28,11 @@ const envSchema = z.object({
   WORKER_TICK_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   RUN_WORKER: z.enum(["true", "false"]).default("true"),
   CONNECTOR_HOST_ALLOWLIST: z.string().default(""),
+  OUTBOUND_MAX_RESPONSE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(16 * 1024 * 1024),
   SYNC_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
   SYNC_MAX_AGE_HOURS: z.coerce
     .number()
@@ -142,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         .map((h) => h.trim().toLowerCase())
         .filter(Boolean),
       production: e.NODE_ENV === "production",
+      maxResponseBytes: e.OUTBOUND_MAX_RESPONSE_BYTES,
     },
     generatedSecretsFile,
   };

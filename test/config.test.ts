@@ -80,3 +80,23 @@ describe("loadConfig", () => {
     expect(readFileSync(first.generatedSecretsFile!, "utf8")).toContain(first.adminToken);
   });
 });
+
+describe("loadConfig: outbound HTTP safety", () => {
+  it("caps vendor response bodies at 16 MiB unless OUTBOUND_MAX_RESPONSE_BYTES says otherwise", () => {
+    expect(loadConfig({ DATA_DIR: tempDir() }).sync.maxResponseBytes).toBe(16 * 1024 * 1024);
+    expect(
+      loadConfig({ DATA_DIR: tempDir(), OUTBOUND_MAX_RESPONSE_BYTES: "65536" }).sync.maxResponseBytes,
+    ).toBe(65536);
+    expect(problemsOf({ DATA_DIR: tempDir(), OUTBOUND_MAX_RESPONSE_BYTES: "lots" })).toEqual([
+      expect.stringMatching(/^OUTBOUND_MAX_RESPONSE_BYTES:/),
+    ]);
+  });
+
+  it("reads CONNECTOR_HOST_ALLOWLIST as lower-case hosts", () => {
+    const config = loadConfig({
+      DATA_DIR: tempDir(),
+      CONNECTOR_HOST_ALLOWLIST: " Sim.Internal:8443, [fd00::5]:443 ,",
+    });
+    expect(config.sync.hostAllowlist).toEqual(["sim.internal:8443", "[fd00::5]:443"]);
+  });
+});

@@ -66,6 +66,7 @@ export function createTemplateClient(
     timeoutMs: deps.timeoutMs ?? defaultTimeoutMs,
     retry: deps.retry ?? defaultRetryPolicy,
     now: deps.now,
+    maxResponseBytes: deps.maxResponseBytes,
   });
   const ctx = deps.mapping;
   const integrationUser = integrationUserOf(settings);

@@ -182,6 +182,7 @@ export function createJsmClient(settings: JsmSettings, deps: ClientDeps<JsmMappi
     timeoutMs,
     retry,
     now: deps.now,
+    maxResponseBytes: deps.maxResponseBytes,
   });
   const scheme = deps.mapping.priority;
   const correlationField = settings.correlationFieldId;

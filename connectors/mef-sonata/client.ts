@@ -127,6 +127,7 @@ export function createMefSonataClient(
     timeoutMs: deps.timeoutMs ?? defaultTimeoutMs,
     retry: deps.retry ?? defaultRetryPolicy,
     now: deps.now,
+    maxResponseBytes: deps.maxResponseBytes,
   });
   const now = deps.now ?? (() => new Date());
   const schemes = schemesFor(settings);

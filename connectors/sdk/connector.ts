@@ -291,8 +291,14 @@ export interface ServicedeskClient {
 export interface ClientDeps<MappingContext = unknown> {
   /** Translation the connector must not hard-code (priority tables), wired by the engine. */
   mapping: MappingContext;
-  /** Defaults to the global `fetch`. */
+  /**
+   * Every request the client makes goes through this fetch, token and attachment URLs included. The engine
+   * passes {@link createGuardedFetch}'s, which refuses internal destinations at connect time. Defaults to
+   * the global `fetch`.
+   */
   fetch?: typeof fetch;
+  /** Largest API response body read (attachments keep their own cap). Default {@link defaultMaxResponseBytes}. */
+  maxResponseBytes?: number;
   /** Per HTTP attempt. Default 15 000. */
   timeoutMs?: number;
   /** Default `{retries: 3, minTimeoutMs: 500, maxTimeoutMs: 30_000}`. */

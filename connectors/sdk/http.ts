@@ -9,6 +9,13 @@ import {
   truncateBody,
 } from "./errors.js";
 import { createOAuth2TokenProvider, type OAuth2TokenProvider } from "./oauth2.js";
+import {
+  BodyTooLargeError,
+  defaultMaxResponseBytes,
+  OutboundBlockedError,
+  ResponseTooLargeError,
+  readTextCapped,
+} from "./outbound.js";
 import type { AuthSettings } from "./settings.js";
 
 /** How transient failures are retried. */
@@ -29,10 +36,15 @@ export interface HttpClientOptions {
   /** Vendor base URL; request paths are appended to it. */
   baseUrl: string;
   auth: AuthSettings;
-  /** Defaults to the global `fetch`, looked up on each request (so msw and test doubles apply). */
+  /**
+   * Defaults to the global `fetch`, looked up on each request (so msw and test doubles apply). The engine
+   * passes {@link createGuardedFetch}'s, which refuses internal destinations.
+   */
   fetch?: typeof fetch;
   /** Per attempt, covering the response body as well as the headers. */
   timeoutMs: number;
+  /** Largest response body read; a larger one fails with {@link ResponseTooLargeError}. Default {@link defaultMaxResponseBytes}. */
+  maxResponseBytes?: number;
   retry: RetryPolicy;
   /** Clock for Retry-After HTTP-dates and OAuth2 token expiry. */
   now?: () => Date;
@@ -80,6 +92,8 @@ export interface HttpClient {
    * @throws {PermanentHttpError} at once for 4xx other than 408/429 (and for a 401 that
    *   persists after one OAuth2 token refresh).
    * @throws {InvalidResponseError} when a 2xx body does not match `schema`.
+   * @throws {OutboundBlockedError} at once when the destination (or a redirect's) is a blocked address.
+   * @throws {ResponseTooLargeError} at once when a body exceeds `maxResponseBytes`.
    * @throws {TransientHttpError} when retries are exhausted, or at once for a
    *   non-idempotent request that may have been applied (`maybeProcessed`).
    */
@@ -91,7 +105,7 @@ export interface HttpClient {
 /** Why one attempt failed; converted to a public {@link HttpError} once retrying stops. */
 class AttemptFailure extends Error {
   constructor(
-    readonly kind: "permanent" | "transient" | "invalid",
+    readonly kind: "permanent" | "transient" | "invalid" | "tooLarge",
     message: string,
     readonly status: number | null,
     readonly responseBody: string | null,
@@ -100,11 +114,14 @@ class AttemptFailure extends Error {
     readonly failureCause?: unknown,
     /** Set when another endpoint failed on the request's behalf (the OAuth2 token endpoint). */
     readonly failedAt?: { method: string; url: string },
+    /** Thrown as is: a refused destination keeps its own class and origin-only URL. */
+    readonly final?: OutboundBlockedError,
   ) {
     super(message);
   }
 
   toHttpError(method: string, url: string, attempts: number, latencyMs: number): HttpError {
+    if (this.final !== undefined) return this.final;
     const details = {
       method: this.failedAt?.method ?? method,
       url: this.failedAt?.url ?? url,
@@ -119,6 +136,8 @@ class AttemptFailure extends Error {
         return new PermanentHttpError(this.message, details);
       case "invalid":
         return new InvalidResponseError(this.message, details);
+      case "tooLarge":
+        return new ResponseTooLargeError(this.message, details);
       case "transient":
         return new TransientHttpError(this.message, {
           ...details,
@@ -144,6 +163,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, "");
   const now = options.now ?? (() => new Date());
   const { auth, retry } = options;
+  const maxResponseBytes = options.maxResponseBytes ?? defaultMaxResponseBytes;
   const tokens: OAuth2TokenProvider | null =
     auth.type === "oauth2"
       ? createOAuth2TokenProvider({
@@ -151,6 +171,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           fetch: options.fetch,
           timeoutMs: options.timeoutMs,
           now: options.now,
+          maxResponseBytes,
         })
       : null;
 
@@ -195,9 +216,21 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         body: request.body === undefined ? undefined : JSON.stringify(request.body),
         signal: AbortSignal.timeout(options.timeoutMs),
       });
-      const text = await response.text();
+      const text = await readTextCapped(response, maxResponseBytes);
       return { response, text, oauthToken };
     } catch (error) {
+      if (error instanceof OutboundBlockedError) throw toAttemptFailure(error);
+      if (error instanceof BodyTooLargeError) {
+        throw new AttemptFailure(
+          "tooLarge",
+          `${request.method} ${request.path} answered with a body over ${error.maxBytes} bytes`,
+          null,
+          null,
+          false,
+          null,
+          error,
+        );
+      }
       const timedOut =
         error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
       const code = errorCode(error);
@@ -322,6 +355,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 /** Errors from the OAuth2 token provider keep their classification and URL; `null` for anything else (a bug, not retried). */
 function toAttemptFailure(error: unknown): AttemptFailure | null {
   if (error instanceof AttemptFailure) return error;
+  if (error instanceof OutboundBlockedError) {
+    return new AttemptFailure("permanent", error.message, null, null, false, null, error, undefined, error);
+  }
   if (!(error instanceof HttpError)) return null;
   const kind =
     error instanceof TransientHttpError

@@ -1,6 +1,6 @@
 /**
- * The connector SDK: the interface every vendor connector implements, and the shared HTTP,
- * OAuth2 and webhook-verification building blocks. Import from here, not from the files.
+ * The connector SDK: the interface every vendor connector implements, and the shared HTTP
+ * (guarded against internal addresses), OAuth2 and webhook-verification building blocks. Import from here, not from the files.
  */
 
 export * from "./carrier.js";
@@ -8,5 +8,6 @@ export * from "./connector.js";
 export * from "./errors.js";
 export * from "./http.js";
 export * from "./oauth2.js";
+export * from "./outbound.js";
 export * from "./settings.js";
 export * from "./webhook-signature.js";

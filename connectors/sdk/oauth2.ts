@@ -1,5 +1,12 @@
 import { z } from "@hono/zod-openapi";
 import { InvalidResponseError, PermanentHttpError, TransientHttpError, truncateBody } from "./errors.js";
+import {
+  BodyTooLargeError,
+  defaultMaxResponseBytes,
+  OutboundBlockedError,
+  ResponseTooLargeError,
+  readTextCapped,
+} from "./outbound.js";
 import type { OAuth2AuthSettings } from "./settings.js";
 
 /** Options of {@link createOAuth2TokenProvider}. */
@@ -12,6 +19,8 @@ export interface OAuth2TokenProviderOptions {
   now?: () => Date;
   /** Refresh this long before the token expires. Default 60 000. */
   expirySkewMs?: number;
+  /** Largest token response read. Default {@link defaultMaxResponseBytes}. */
+  maxResponseBytes?: number;
 }
 
 /** Supplies access tokens, cached until shortly before they expire. */
@@ -84,8 +93,14 @@ export function createOAuth2TokenProvider(options: OAuth2TokenProviderOptions): 
         body: form,
         signal: AbortSignal.timeout(options.timeoutMs),
       });
-      text = await response.text();
+      text = await readTextCapped(response, options.maxResponseBytes ?? defaultMaxResponseBytes);
     } catch (error) {
+      if (error instanceof OutboundBlockedError) throw error;
+      if (error instanceof BodyTooLargeError)
+        throw new ResponseTooLargeError(
+          `OAuth2 token response exceeds ${error.maxBytes} bytes`,
+          details(null, null),
+        );
       throw new TransientHttpError("OAuth2 token request failed before a response arrived", {
         ...details(null, null, error),
         maybeProcessed: false,

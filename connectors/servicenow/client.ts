@@ -97,6 +97,7 @@ export function createServiceNowClient(
     timeoutMs: deps.timeoutMs ?? defaultTimeoutMs,
     retry: deps.retry ?? defaultRetryPolicy,
     now: deps.now,
+    maxResponseBytes: deps.maxResponseBytes,
   });
   const now = deps.now ?? (() => new Date());
   const ctx = deps.mapping;

@@ -69,6 +69,7 @@ export function createTmf621Client(
     timeoutMs: deps.timeoutMs ?? defaultTimeoutMs,
     retry: deps.retry ?? defaultRetryPolicy,
     now: deps.now,
+    maxResponseBytes: deps.maxResponseBytes,
   });
   const now = deps.now ?? (() => new Date());
   const { version } = settings;

@@ -8,6 +8,7 @@ import {
   type ClientDeps,
   createHttpClient,
   createOAuth2TokenProvider,
+  defaultMaxResponseBytes,
   defaultRetryPolicy,
   defaultTimeoutMs,
   type ExternalAttachment,
@@ -17,10 +18,12 @@ import {
   type HttpResponse,
   InvalidResponseError,
   type OAuth2TokenProvider,
+  OutboundBlockedError,
   type OutboundComment,
   type OutboundTicketPatch,
   PermanentHttpError,
   parseRetryAfter,
+  readTextCapped,
   type ServicedeskClient,
   TransientHttpError,
   truncateBody,
@@ -261,6 +264,7 @@ export function createZendeskClient(
   });
   const maxConflictRetries = options.maxConflictRetries ?? 3;
   const fetchImpl = (): typeof fetch => deps.fetch ?? globalThis.fetch;
+  const maxResponseBytes = deps.maxResponseBytes ?? defaultMaxResponseBytes;
 
   // Every response, retries and 429s included, reports the budgets it saw to the limiter.
   const observingFetch: typeof fetch = async (input, init) => {
@@ -277,6 +281,7 @@ export function createZendeskClient(
     timeoutMs,
     retry: deps.retry ?? defaultRetryPolicy,
     now: deps.now,
+    maxResponseBytes: deps.maxResponseBytes,
   });
   const scheme: PriorityScheme = deps.mapping.priority;
   const users = new Map<number, { user: User | null; readAtMs: number }>();
@@ -452,7 +457,13 @@ export function createZendeskClient(
         return `Bearer ${auth.token}`;
       case "oauth2":
         // The SDK http client keeps its token to itself; uploads bypass it, so they keep their own.
-        tokens ??= createOAuth2TokenProvider({ settings: auth, fetch: deps.fetch, timeoutMs, now: deps.now });
+        tokens ??= createOAuth2TokenProvider({
+          settings: auth,
+          fetch: deps.fetch,
+          timeoutMs,
+          now: deps.now,
+          maxResponseBytes: deps.maxResponseBytes,
+        });
         return `Bearer ${await tokens.getAccessToken()}`;
     }
   }
@@ -464,7 +475,7 @@ export function createZendeskClient(
     response: Response,
     startedMs: number,
   ): Promise<HttpError> {
-    const text = await response.text().catch(() => "");
+    const text = await readTextCapped(response, maxResponseBytes).catch(() => "");
     const details = {
       method,
       url,
@@ -694,6 +705,7 @@ export function createZendeskClient(
           signal: AbortSignal.timeout(timeoutMs),
         } as RequestInit);
       } catch (error) {
+        if (error instanceof OutboundBlockedError) throw error;
         throw (
           metered.exceeded() ??
           new TransientHttpError(
@@ -714,7 +726,7 @@ export function createZendeskClient(
       }
       if (!response.ok) throw metered.exceeded() ?? (await failure("POST", url, response, startedMs));
       const { sizeBytes, sha256 } = await metered.completed;
-      const text = await response.text();
+      const text = await readTextCapped(response, maxResponseBytes);
       let json: unknown;
       try {
         json = JSON.parse(text);

@@ -62,6 +62,7 @@ export function serviceContext(c: Context<AppEnv>): ServiceContext {
       publicUrl: deps.config.publicUrl,
       sync: deps.config.sync,
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      ...(deps.resolve ? { resolve: deps.resolve } : {}),
     },
   };
 }

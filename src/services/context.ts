@@ -1,3 +1,4 @@
+import type { Resolver } from "../../connectors/sdk/index.js";
 import type { PlanCatalog } from "../../schemas/plan.js";
 import { actorOf, type Principal } from "../auth/principal.js";
 import type { Db } from "../db/client.js";
@@ -10,8 +11,10 @@ export interface EngineDeps {
   secretsKey: Buffer;
   publicUrl: string;
   sync: SyncSettings;
-  /** Outbound HTTP; tests may pass their own. */
+  /** Outbound HTTP; tests may pass their own. Always wrapped in the SDK's guarded fetch. */
   fetch?: typeof fetch;
+  /** DNS for the outbound address checks; tests inject one (no DNS on CI). Defaults to the system resolver. */
+  resolve?: Resolver;
 }
 
 /** What every use case gets: who is acting, the database, the plan catalog, the time and the engine deps. */

@@ -1,13 +1,40 @@
-import type { CarrierClient, ServicedeskClient } from "../../connectors/sdk/index.js";
+import {
+  type CarrierClient,
+  createGuardedFetch,
+  type Resolver,
+  type ServicedeskClient,
+} from "../../connectors/sdk/index.js";
 import type { EngineDeps } from "../services/context.js";
 import type { LoadedConnection } from "./connections.js";
+import type { SyncSettings } from "./settings.js";
+import { outboundPolicyOf } from "./url-guard.js";
 
 const servicedeskClients = new Map<string, { version: string; client: ServicedeskClient }>();
 const carrierClients = new Map<string, { version: number; client: CarrierClient }>();
 
+/** One guarded fetch (and so one connection pool) per settings object, rebuilt when the test doubles change. */
+const guardedFetches = new WeakMap<
+  SyncSettings,
+  { base: typeof fetch | undefined; resolve: Resolver | undefined; fetch: typeof fetch }
+>();
+
+/** Every vendor call goes through the SDK's guarded fetch, which refuses internal addresses at connect time. */
+export function outboundFetchFor(engine: EngineDeps): typeof fetch {
+  const cached = guardedFetches.get(engine.sync);
+  if (cached && cached.base === engine.fetch && cached.resolve === engine.resolve) return cached.fetch;
+  const guarded = createGuardedFetch({
+    ...outboundPolicyOf(engine.sync),
+    ...(engine.fetch ? { fetch: engine.fetch } : {}),
+    ...(engine.resolve ? { resolve: engine.resolve } : {}),
+  });
+  guardedFetches.set(engine.sync, { base: engine.fetch, resolve: engine.resolve, fetch: guarded });
+  return guarded;
+}
+
 function clientDeps(engine: EngineDeps) {
   return {
-    ...(engine.fetch ? { fetch: engine.fetch } : {}),
+    fetch: outboundFetchFor(engine),
+    maxResponseBytes: engine.sync.maxResponseBytes,
     timeoutMs: engine.sync.httpTimeoutMs,
     retry: { retries: engine.sync.httpRetries, minTimeoutMs: 200, maxTimeoutMs: 5_000 },
   };

@@ -54,10 +54,20 @@ function parseSettings(connector: AnyConnector, raw: unknown) {
 
 /** Every URL a connection makes the gateway call: the vendor API and, for OAuth2, its token endpoint. */
 async function assertReachableUrls(settings: Record<string, unknown>, ctx: ServiceContext) {
-  await assertReachableBaseUrl(String(settings["baseUrl"]), ctx.engine.sync);
+  await assertReachableBaseUrl(
+    String(settings["baseUrl"]),
+    ctx.engine.sync,
+    "settings.baseUrl",
+    ctx.engine.resolve,
+  );
   const auth = settings["auth"] as { type?: string; tokenUrl?: string } | undefined;
   if (auth?.type === "oauth2" && auth.tokenUrl) {
-    await assertReachableBaseUrl(auth.tokenUrl, ctx.engine.sync, "settings.auth.tokenUrl");
+    await assertReachableBaseUrl(
+      auth.tokenUrl,
+      ctx.engine.sync,
+      "settings.auth.tokenUrl",
+      ctx.engine.resolve,
+    );
   }
 }
 
@@ -172,7 +182,8 @@ export async function createConnection(ctx: ServiceContext, input: z.infer<typeo
     rawSettings["webhookSecret"] = generatedSecret;
   }
   const settings = parseSettings(connector, rawSettings);
-  await assertReachableBaseUrl(String(settings["baseUrl"]), ctx.engine.sync);
+  // The OAuth2 token URL as well as the base URL, as on update: both are tenant input the gateway will call.
+  await assertReachableUrls(settings, ctx);
   const now = ctx.now();
   // Carriers cannot sign their events: the callback URL carries the connection's webhook secret, which the
   // connector checks in constant time; other vendors authenticate in headers and need no path secret.

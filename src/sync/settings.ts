@@ -19,6 +19,8 @@ export interface SyncSettings {
   hostAllowlist: string[];
   /** In production base URLs must be https and public; in development loopback http is allowed. */
   production: boolean;
+  /** Largest vendor API response body read; attachments keep their per-connection cap. */
+  maxResponseBytes: number;
   /** Records in flight per worker pass. */
   batchSize: number;
   /** Jobs in flight per connection across all processes (a vendor's reported budget may lower it). */
@@ -41,6 +43,7 @@ export const defaultSyncSettings: SyncSettings = {
   httpRetries: 2,
   hostAllowlist: [],
   production: false,
+  maxResponseBytes: 16 * 1024 * 1024,
   batchSize: 20,
   connectionConcurrency: 4,
   processConcurrency: 32,

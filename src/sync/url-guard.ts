@@ -1,53 +1,62 @@
-import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
+import {
+  isAllowListedHost,
+  type OutboundPolicy,
+  type Resolver,
+  refusedRangeOf,
+  systemResolver,
+} from "../../connectors/sdk/index.js";
 import { GatewayError } from "../errors.js";
 import type { SyncSettings } from "./settings.js";
 
-function isBlockedAddress(address: string): boolean {
-  const v4 = address.startsWith("::ffff:") ? address.slice(7) : address;
-  if (isIP(v4) === 4) {
-    const [a, b] = v4.split(".").map(Number) as [number, number];
-    return (
-      a === 127 || // loopback
-      a === 0 || // "this host"
-      (a === 169 && b === 254) || // link-local, including 169.254.169.254 cloud metadata
-      (a === 100 && b >= 64 && b <= 127 && v4 === "100.100.100.200") // Alibaba metadata
-    );
-  }
-  const v6 = address.toLowerCase();
-  return v6 === "::1" || v6 === "::" || v6.startsWith("fe80:") || v6 === "fd00:ec2::254";
+/**
+ * What outbound calls may reach: in production only public addresses; in development and tests loopback
+ * too, for simulators. `CONNECTOR_HOST_ALLOWLIST` opens named hosts in both.
+ */
+export function outboundPolicyOf(
+  settings: Pick<SyncSettings, "production" | "hostAllowlist">,
+): OutboundPolicy {
+  return { allowLoopback: !settings.production, allowHosts: settings.hostAllowlist };
 }
 
 /**
- * In production a connection's base URL must be https and must not resolve to loopback, link-local or
- * cloud-metadata addresses (SSRF), unless its host is allow-listed. In development http to loopback is
- * allowed, for simulators and tests.
+ * Refuses a connection URL up front (SSRF) with the same range check the guarded fetch applies at connect
+ * time: in production the URL must be https and its host must not resolve to a blocked address, unless
+ * allow-listed. In development IP literals are checked and names are left to the connect-time check, so
+ * saving a connection needs no DNS.
  */
 export async function assertReachableBaseUrl(
   baseUrl: string,
   settings: Pick<SyncSettings, "production" | "hostAllowlist">,
   path = "settings.baseUrl",
+  resolve: Resolver = systemResolver,
 ) {
   const url = new URL(baseUrl);
-  const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  if (settings.hostAllowlist.includes(host) || settings.hostAllowlist.includes(url.host.toLowerCase()))
-    return;
-  if (!settings.production) return;
-  const fail = (message: string) => {
-    throw new GatewayError("VALIDATION_FAILED", `The connection's base URL is not allowed: ${message}`, {
+  const policy = outboundPolicyOf(settings);
+  if (isAllowListedHost(url.hostname, url.port, url.protocol, policy)) return;
+  const fail = (message: string): never => {
+    throw new GatewayError("VALIDATION_FAILED", `The connection's ${path} is not allowed: ${message}`, {
       errors: [{ path, message }],
     });
   };
-  if (url.protocol !== "https:") fail("must use https in production");
+  if (settings.production && url.protocol !== "https:") fail("must use https in production");
+  const host = url.hostname.replace(/^\[|\]$/g, "");
   let addresses: string[];
-  try {
-    addresses = isIP(host) ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
-  } catch {
-    return fail(`host ${host} does not resolve`);
+  if (isIP(host) !== 0) addresses = [host];
+  else if (!settings.production) return;
+  else {
+    try {
+      addresses = (await resolve(host)).map((answer) => answer.address);
+    } catch {
+      return fail(`host ${host} does not resolve`);
+    }
+    if (addresses.length === 0) fail(`host ${host} does not resolve`);
   }
-  const blocked = addresses.find(isBlockedAddress);
-  if (blocked)
-    fail(
-      `host ${host} resolves to ${blocked} (loopback, link-local or metadata); allow-list it with CONNECTOR_HOST_ALLOWLIST if intended`,
-    );
+  for (const address of addresses) {
+    const range = refusedRangeOf(address, policy);
+    if (range !== null)
+      fail(
+        `host ${host} ${host === address ? "is" : `resolves to ${address},`} in the blocked ${range} range; allow-list it with CONNECTOR_HOST_ALLOWLIST if intended`,
+      );
+  }
 }

@@ -186,35 +186,137 @@ describe("PATCH and DELETE /v1/connections/:id", () => {
   });
 });
 
-describe("base URL guard in production", () => {
-  it("refuses plain http, loopback and metadata addresses unless allow-listed", async () => {
-    const prod = await createTestApp();
+/** The injected DNS of these tests (there is none on CI): public-looking names answering internal addresses. */
+const resolve = async (hostname: string) => {
+  const answers: Record<string, string[]> = {
+    "acme.service-now.example": ["93.184.216.34"],
+    "login.vendor.example": ["93.184.216.35"],
+    "rebound.vendor.example": ["127.0.0.1"],
+    "metadata.vendor.example": ["169.254.169.254"],
+    "intranet.vendor.example": ["10.0.0.1"],
+    "mixed.vendor.example": ["93.184.216.36", "fd00:ec2::254"],
+  };
+  const found = answers[hostname];
+  if (!found) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: "ENOTFOUND" });
+  return found.map((address) => ({ address, family: address.includes(":") ? (6 as const) : (4 as const) }));
+};
+
+describe("connection URL guard in production", () => {
+  let prod: TestContext;
+  let tenant: Awaited<ReturnType<typeof createTenant>>;
+  beforeAll(async () => {
+    prod = await createTestApp({ resolve });
     prod.deps.config = {
       ...prod.deps.config,
       sync: { ...prod.deps.config.sync, production: true, hostAllowlist: ["sim.internal:8443"] },
     };
-    try {
-      const tenant = await createTenant(prod);
-      const attempt = (baseUrl: string) =>
-        tenant.client.post("/v1/connections", {
-          type: "servicenow",
-          name: "x",
-          role: "servicedesk",
-          settings: serviceNowSettings({ baseUrl }),
-        });
-      for (const url of [
-        "http://example.com",
-        "https://127.0.0.1",
-        "https://169.254.169.254",
-        "https://[::1]",
-      ]) {
-        const res = await attempt(url);
-        expect(res.status, url).toBe(400);
-        expect(res.body.errors[0].path).toBe("settings.baseUrl");
-      }
-      expect((await attempt("http://sim.internal:8443")).status).toBe(201);
-    } finally {
-      await prod.close();
+    tenant = await createTenant(prod);
+  });
+  afterAll(async () => prod?.close());
+
+  const attempt = (settings: Record<string, unknown>) =>
+    tenant.client.post("/v1/connections", {
+      type: "servicenow",
+      name: "x",
+      role: "servicedesk",
+      settings: serviceNowSettings(settings),
+    });
+  const oauth2 = (tokenUrl: string) => ({
+    baseUrl: "https://acme.service-now.example",
+    auth: { type: "oauth2", tokenUrl, clientId: "id", clientSecret: "client-s3cret" },
+  });
+
+  describe.each([
+    ["https://[::ffff:a9fe:a9fe]/", "metadata"],
+    ["https://[::ffff:169.254.169.254]/", "metadata"],
+    ["https://169.254.169.254/", "metadata"],
+    ["https://2852039166/", "metadata"],
+    ["https://100.100.100.200/", "metadata"],
+    ["https://[fd00:ec2::254]/", "metadata"],
+    ["https://169.254.10.10/", "linkLocal"],
+    ["https://[fe80::1]/", "linkLocal"],
+    ["https://10.0.0.5/", "private"],
+    ["https://172.16.0.1/", "private"],
+    ["https://192.168.1.10/", "private"],
+    ["https://100.64.0.1/", "carrierGradeNat"],
+    ["https://[fc00::1]/", "uniqueLocal"],
+    ["https://[fd12:3456::1]/", "uniqueLocal"],
+    ["https://127.0.0.1/", "loopback"],
+    ["https://0x7f.1/", "loopback"],
+    ["https://[::1]/", "loopback"],
+    ["https://0.0.0.0/", "unspecified"],
+    ["https://[::]/", "unspecified"],
+    ["https://rebound.vendor.example/", "loopback"],
+    ["https://metadata.vendor.example/", "metadata"],
+    ["https://intranet.vendor.example/", "private"],
+    ["https://mixed.vendor.example/", "metadata"],
+  ])("%s (%s)", (url, range) => {
+    it("is refused as baseUrl with a 400 naming the setting", async () => {
+      const res = await attempt({ baseUrl: url });
+      expect(res.status, res.text).toBe(400);
+      expect(res.body.errors[0].path, res.text).toBe("settings.baseUrl");
+      expect(res.body.errors[0].message, res.text).toContain(range);
+      expect(res.body.errors[0].message, res.text).toContain("CONNECTOR_HOST_ALLOWLIST");
+    });
+
+    it("is refused as the OAuth2 tokenUrl with a 400 naming the setting", async () => {
+      const res = await attempt(oauth2(`${url}oauth_token.do`));
+      expect(res.status, res.text).toBe(400);
+      expect(res.body.errors[0].path, res.text).toBe("settings.auth.tokenUrl");
+      expect(res.text).not.toContain("client-s3cret");
+    });
+  });
+
+  it("refuses plain http and names that do not resolve", async () => {
+    for (const [baseUrl, message] of [
+      ["http://acme.service-now.example", "https"],
+      ["https://nowhere.vendor.example", "does not resolve"],
+    ] as const) {
+      const res = await attempt({ baseUrl });
+      expect(res.status, baseUrl).toBe(400);
+      expect(res.body.errors[0]).toMatchObject({ path: "settings.baseUrl" });
+      expect(res.body.errors[0].message).toContain(message);
+    }
+  });
+
+  it("accepts public hosts and allow-listed ones", async () => {
+    expect((await attempt({ baseUrl: "https://acme.service-now.example" })).status).toBe(201);
+    expect((await attempt(oauth2("https://login.vendor.example/oauth_token.do"))).status).toBe(201);
+    expect((await attempt({ baseUrl: "http://sim.internal:8443" })).status).toBe(201);
+  });
+
+  it("refuses an OAuth2 tokenUrl at a metadata address on update too", async () => {
+    const made = await attempt(oauth2("https://login.vendor.example/oauth_token.do"));
+    expect(made.status, made.text).toBe(201);
+    const res = await tenant.client.patch(`/v1/connections/${made.body.id}`, {
+      settings: { auth: { tokenUrl: "https://169.254.169.254/" } },
+    });
+    expect(res.status, res.text).toBe(400);
+    expect(res.body.errors[0].path).toBe("settings.auth.tokenUrl");
+  });
+});
+
+describe("connection URL guard in development", () => {
+  it("lets loopback simulators in and still refuses other internal literals", async () => {
+    const tenant = await createTenant(ctx);
+    const attempt = (baseUrl: string) =>
+      tenant.client.post("/v1/connections", {
+        type: "servicenow",
+        name: "x",
+        role: "servicedesk",
+        settings: serviceNowSettings({ baseUrl }),
+      });
+    expect((await attempt("http://127.0.0.1:8080")).status).toBe(201);
+    expect((await attempt("http://[::1]:8080")).status).toBe(201);
+    for (const url of [
+      "http://169.254.169.254",
+      "http://[::ffff:a9fe:a9fe]",
+      "http://10.1.2.3",
+      "http://0.0.0.0",
+    ]) {
+      const res = await attempt(url);
+      expect(res.status, url).toBe(400);
+      expect(res.body.errors[0].path).toBe("settings.baseUrl");
     }
   });
 });

@@ -2,7 +2,13 @@ import { createHash } from "node:crypto";
 import { HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type OutboundTicket, PermanentHttpError, TransientHttpError } from "../../sdk/index.js";
+import {
+  createGuardedFetch,
+  OutboundBlockedError,
+  type OutboundTicket,
+  PermanentHttpError,
+  TransientHttpError,
+} from "../../sdk/index.js";
 import { AttachmentTooLargeError, createZendeskClient, type ZendeskClientOptions } from "../client.js";
 import { ZendeskSettings } from "../config.js";
 import { zendeskMappingContext } from "../mapping.js";
@@ -723,6 +729,28 @@ describe("attachments", () => {
     );
     await expect(new Response(capped.stream).arrayBuffer()).rejects.toThrow();
     await expect(capped.completed).rejects.toBeInstanceOf(AttachmentTooLargeError);
+  });
+
+  it.each([
+    "http://169.254.169.254/latest/meta-data/",
+    "https://[::ffff:a9fe:a9fe]/abc",
+    "https://10.0.0.8/abc?token=s3cret",
+    "https://0x7f.1/abc",
+  ])("refuses a content_url at an internal address (%s) through the guarded fetch", async (contentUrl) => {
+    // content_url comes from the vendor's response, so it is hostile input like any tenant URL.
+    const settings = ZendeskSettings.parse(baseSettings);
+    const zd = createZendeskClient(settings, {
+      mapping: zendeskMappingContext(settings),
+      fetch: createGuardedFetch({}),
+      timeoutMs: 2_000,
+      retry: { retries: 2, minTimeoutMs: 5, maxTimeoutMs: 2_000 },
+    });
+    const error = await zd
+      .downloadAttachment({ contentUrl, sizeBytes: null })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OutboundBlockedError);
+    expect(error).toMatchObject({ retryable: false });
+    expect((error as Error).message).not.toContain("s3cret");
   });
 });
 
