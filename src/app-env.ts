@@ -1,8 +1,9 @@
 import type { PlanCatalog } from "../schemas/plan.js";
 import type { Principal } from "./auth/principal.js";
 import type { Config } from "./config.js";
-import type { Database } from "./db/client.js";
+import type { Database, Tx } from "./db/client.js";
 import type { Logger } from "./lib/logger.js";
+import type { IdempotencyPoint } from "./middleware/idempotency.js";
 
 export interface AppDeps {
   database: Database;
@@ -14,6 +15,10 @@ export interface AppDeps {
   now: () => Date;
   /** Outbound HTTP toward vendors; defaults to the global fetch. */
   fetch?: typeof fetch;
+  /** Test seam: awaited at each point between an idempotent request's claim and its commit. */
+  faults?: {
+    idempotency?: (point: IdempotencyPoint, tx: Tx | null, key: string) => Promise<void>;
+  };
 }
 
 export interface AppEnv {

@@ -41,7 +41,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", systemRoutes());
   app.route("/", webhookRoutes());
   app.use("/v1/*", authenticate());
-  app.use("/v1/*", idempotency());
+  app.use("/v1/*", idempotency(documentsIdempotencyKey(app)));
   app.route("/", tenantRoutes());
   app.route("/", operatorRoutes());
   app.route("/", ticketRoutes());
@@ -71,12 +71,32 @@ export function createApp(deps: AppDeps) {
   );
   app.onError((error, c) => {
     const problem = toGatewayError(error);
-    if (problem.status >= 500) {
-      (c.var.logger ?? deps.logger).error({ err: error, requestId: c.get("requestId") }, "unhandled error");
-    }
+    const logger = c.var.logger ?? deps.logger;
+    if (problem.code === "UNAVAILABLE")
+      logger.warn({ err: error, requestId: c.get("requestId") }, "unavailable");
+    else if (problem.status >= 500)
+      logger.error({ err: error, requestId: c.get("requestId") }, "unhandled error");
     return renderProblem(c, problem);
   });
   return app;
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/**
+ * Idempotency-Key applies to the operations whose contract declares it (the POSTs that create things);
+ * read from the OpenAPI registry on first use, once every route is registered.
+ */
+function documentsIdempotencyKey(app: OpenAPIHono<AppEnv>) {
+  let matchers: { method: string; pattern: RegExp }[] | null = null;
+  return (method: string, path: string) => {
+    matchers ??= app.openAPIRegistry.definitions.flatMap((d) => {
+      if (d.type !== "route") return [];
+      const params = (d.route.parameters ?? []) as { name?: string; in?: string }[];
+      if (!params.some((p) => p.in === "header" && p.name?.toLowerCase() === "idempotency-key")) return [];
+      const source = d.route.path.replace(/\{[^}]+\}/g, "[^/]+");
+      return [{ method: d.route.method.toUpperCase(), pattern: new RegExp(`^${source}$`) }];
+    });
+    return matchers.some((m) => m.method === method && m.pattern.test(path));
+  };
+}
