@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { Instant } from "./common.js";
+import { Instant, text } from "./common.js";
 import { CarrierOptions } from "./delegation.js";
 
 export const connectorTypeIds = ["servicenow", "jsm", "zendesk", "tmf621", "mef-sonata"] as const;
@@ -7,16 +7,16 @@ export const connectorTypeIds = ["servicenow", "jsm", "zendesk", "tmf621", "mef-
 export const CreateConnection = z
   .strictObject({
     type: z.enum(connectorTypeIds),
-    name: z.string().trim().min(1).max(200),
+    name: text().trim().min(1).max(200),
     role: z.enum(["servicedesk", "carrier"]),
     direction: z.enum(["both", "inbound", "outbound"]).default("both"),
-    tenantId: z.string().min(1).optional().openapi({
+    tenantId: text().min(1).optional().openapi({
       description: "Servicedesk connections belong to one tenant; provider credentials name it.",
     }),
     carrier: CarrierOptions.optional().openapi({
       description: "Carrier connections only: OLA and relay options.",
     }),
-    settings: z.record(z.string(), z.unknown()).openapi({
+    settings: z.record(text(), z.unknown()).openapi({
       description:
         "The connector's settings: `{baseUrl, auth, webhookSecret?, mapping?, filter?, inboundQuery?}` plus its own fields (docs/connectors/<type>.md). Secrets are encrypted at rest and never returned.",
     }),
@@ -25,11 +25,11 @@ export const CreateConnection = z
 
 export const UpdateConnection = z
   .strictObject({
-    name: z.string().trim().min(1).max(200).optional(),
+    name: text().trim().min(1).max(200).optional(),
     direction: z.enum(["both", "inbound", "outbound"]).optional(),
     carrier: CarrierOptions.optional(),
     settings: z
-      .record(z.string(), z.unknown())
+      .record(text(), z.unknown())
       .optional()
       .openapi({ description: "Merged into the stored settings; a secret left out keeps its value." }),
   })
@@ -37,48 +37,45 @@ export const UpdateConnection = z
 
 export const Connection = z
   .object({
-    id: z.string().openapi({ example: "con_01JD8X4Q2W3E4R5T6Y7U8I9O0P" }),
+    id: text().openapi({ example: "con_01JD8X4Q2W3E4R5T6Y7U8I9O0P" }),
     type: z.enum(connectorTypeIds),
-    name: z.string(),
+    name: text(),
     role: z.enum(["servicedesk", "carrier"]),
     direction: z.enum(["both", "inbound", "outbound"]),
-    tenantId: z.string().nullable(),
+    tenantId: text().nullable(),
     carrier: CarrierOptions.nullable(),
-    webhookUrl: z
-      .string()
-      .openapi({ description: "Where the vendor sends events (absolute, from PUBLIC_URL)." }),
-    settings: z.record(z.string(), z.unknown()).openapi({ description: "Settings with secrets redacted." }),
+    webhookUrl: text().openapi({ description: "Where the vendor sends events (absolute, from PUBLIC_URL)." }),
+    settings: z.record(text(), z.unknown()).openapi({ description: "Settings with secrets redacted." }),
     createdAt: Instant,
     updatedAt: Instant,
   })
   .openapi("Connection");
 
 export const CreatedConnection = Connection.extend({
-  webhookSecret: z
-    .string()
+  webhookSecret: text()
     .optional()
     .openapi({ description: "Generated when none was given; shown once. Configure it at the vendor." }),
 }).openapi("CreatedConnection");
 
 export const ConnectionTestResult = z
-  .object({ ok: z.boolean(), detail: z.string() })
+  .object({ ok: z.boolean(), detail: text() })
   .openapi("ConnectionTestResult");
 
 export const DeadLetter = z
   .object({
     id: z.number().int(),
-    connectionId: z.string(),
-    ticketId: z.string(),
-    tenantId: z.string().nullable(),
-    kind: z.string(),
+    connectionId: text(),
+    ticketId: text(),
+    tenantId: text().nullable(),
+    kind: text(),
     attempts: z.number().int(),
-    lastError: z.string().nullable(),
+    lastError: text().nullable(),
     createdAt: Instant,
     deadAt: Instant.nullable(),
   })
   .openapi("DeadLetter");
 
 export const DeadLetterQuery = z.object({
-  connectionId: z.string().min(1).optional(),
-  ticketId: z.string().min(1).optional(),
+  connectionId: text().min(1).optional(),
+  ticketId: text().min(1).optional(),
 });

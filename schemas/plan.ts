@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { CalendarInput } from "./calendar.js";
+import { text } from "./common.js";
 
 const kebabCase = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const eventName = /^[a-z][a-z0-9_]*$/;
@@ -41,12 +42,11 @@ export type PlanTargets = z.infer<typeof PlanTargets>;
 
 export const PlanExtraClock = z
   .strictObject({
-    name: z.string().regex(kebabCase, { message: "Expected a kebab-case clock name" }),
-    description: z.string().min(1).max(500),
+    name: text().regex(kebabCase, { message: "Expected a kebab-case clock name" }),
+    description: text().min(1).max(500),
     targetMinutes: BusinessMinutes.optional(),
     targetBusinessDays: BusinessDays.optional(),
-    metBy: z
-      .string()
+    metBy: text()
       .regex(eventName, { message: "Expected a snake_case event name, e.g. appointment_recorded" })
       .openapi({ example: "appointment_recorded" }),
   })
@@ -66,10 +66,9 @@ export type PlanExtraClock = z.infer<typeof PlanExtraClock>;
 
 export const Plan = z
   .strictObject({
-    id: z.string().regex(kebabCase, { message: "Expected a kebab-case plan id" }).max(100),
-    name: z.string().min(1).max(200),
-    source: z
-      .string()
+    id: text().regex(kebabCase, { message: "Expected a kebab-case plan id" }).max(100),
+    name: text().min(1).max(200),
+    source: text()
       .min(1)
       .max(500)
       .optional()
@@ -85,7 +84,7 @@ export const Plan = z
     updateUntil: z.enum(["resolved", "closed"]).openapi({
       description: "Status updates recur until the ticket reaches this status.",
     }),
-    priorityScheme: z.string().min(1).max(100).optional().openapi({
+    priorityScheme: text().min(1).max(100).optional().openapi({
       description: "The priority scheme the plan's own documents use (e.g. ombori-level).",
     }),
     targets: z.strictObject({

@@ -1,6 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
+import { unstorable } from "../schemas/common.js";
 import type { AppDeps, AppEnv } from "./app-env.js";
 import { GatewayError } from "./errors.js";
 import { renderProblem, toGatewayError } from "./lib/problem.js";
@@ -10,6 +11,7 @@ import { requestLog } from "./middleware/request-log.js";
 import { connectionRoutes } from "./routes/connections/index.js";
 import { delegationRoutes } from "./routes/delegations/index.js";
 import { ledgerRoutes } from "./routes/ledger/index.js";
+import { documentCommonProblems, documentPlainRoutes } from "./routes/openapi.js";
 import { operatorRoutes } from "./routes/operators/index.js";
 import { slaRoutes } from "./routes/sla/index.js";
 import { systemRoutes } from "./routes/system.js";
@@ -38,6 +40,12 @@ export function createApp(deps: AppDeps) {
     }),
   );
 
+  // A path that decodes to NUL or an unpaired surrogate names nothing: refused before any middleware
+  // stores it (the Idempotency-Key record keeps the path) or any route queries with it.
+  app.use(async (c, next) => {
+    if (unstorable(c.req.path)) throw new GatewayError("NOT_FOUND", "No such resource.");
+    await next();
+  });
   app.route("/", systemRoutes());
   app.route("/", webhookRoutes());
   app.use("/v1/*", authenticate());
@@ -50,6 +58,8 @@ export function createApp(deps: AppDeps) {
   app.route("/", connectionRoutes());
   app.route("/", delegationRoutes());
 
+  documentCommonProblems(app.openAPIRegistry);
+  documentPlainRoutes(app.openAPIRegistry);
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",

@@ -43,6 +43,7 @@ import {
   type LinkBaselines,
   movedFields,
 } from "./snapshot.js";
+import { storableVendorRecord } from "./vendor-text.js";
 
 // Beyond this many rejected webhooks per connection and minute, rejections are counted but not ledgered.
 const LEDGERED_REJECTIONS_PER_MINUTE = 5;
@@ -268,7 +269,16 @@ async function processInboxRow(db: Db, options: InboxOptions, row: typeof inbox.
       external && client.listAttachments ? await client.listAttachments(external.externalId) : null;
     await db.transaction(async (tx) => {
       if (external)
-        await applyServicedeskRecord(tx, options, loaded, external, row.source, inScope, row.notice, files);
+        await applyServicedeskRecord(
+          tx,
+          options,
+          loaded,
+          await storableVendorRecord(tx, loaded, external),
+          row.source,
+          inScope,
+          row.notice,
+          files,
+        );
       else await appendLedger(tx, [connectionEntry(loaded, "sync.vendor_missing", {}, row.externalId)]);
       await finish(tx);
     });

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { IdParam, ListQuery, listOf } from "../../../schemas/common.js";
+import { idParam, ListQuery, listOf, text } from "../../../schemas/common.js";
 import {
   Connection,
   ConnectionTestResult,
@@ -72,7 +72,7 @@ export function connectionRoutes() {
       tags,
       summary: "Read a connection (secrets redacted)",
       security: bearerSecurity,
-      request: { params: IdParam },
+      request: { params: idParam("connection") },
       responses: { 200: jsonResponse(Connection, "The connection."), 401: unauthorized, 404: notFound },
     }),
     async (c) =>
@@ -86,7 +86,7 @@ export function connectionRoutes() {
       tags,
       summary: "Change a connection; settings are merged and a secret left out keeps its value",
       security: bearerSecurity,
-      request: { params: IdParam, body: jsonBody(UpdateConnection) },
+      request: { params: idParam("connection"), body: jsonBody(UpdateConnection) },
       responses: {
         200: jsonResponse(Connection, "The connection."),
         400: badRequest,
@@ -112,7 +112,7 @@ export function connectionRoutes() {
       tags,
       summary: "Delete a connection; what it registered at the vendor is torn down",
       security: bearerSecurity,
-      request: { params: IdParam },
+      request: { params: idParam("connection") },
       responses: { 204: { description: "Deleted." }, 401: unauthorized, 404: notFound },
     }),
     async (c) => {
@@ -133,7 +133,7 @@ export function connectionRoutes() {
       tags,
       summary: "Check reachability and credentials",
       security: bearerSecurity,
-      request: { params: IdParam },
+      request: { params: idParam("connection") },
       responses: {
         200: jsonResponse(ConnectionTestResult, "What the vendor answered."),
         401: unauthorized,
@@ -158,7 +158,7 @@ export function connectionRoutes() {
       tags,
       summary: "Send the tenant's existing, not yet linked tickets to this servicedesk",
       security: bearerSecurity,
-      request: { params: IdParam },
+      request: { params: idParam("connection") },
       responses: {
         202: jsonResponse(z.object({ enqueued: z.number().int() }), "Queued in the outbox."),
         400: badRequest,
@@ -187,7 +187,7 @@ export function connectionRoutes() {
     async (c) => c.json(await deadLetters.listDeadLetters(serviceContext(c), c.req.valid("query")), 200),
   );
 
-  const settled = z.object({ id: z.number().int(), status: z.string() });
+  const settled = z.object({ id: z.number().int(), status: text() });
   const DeadLetterId = z.object({ id: z.coerce.number().int().positive() });
   for (const action of ["replay", "skip"] as const) {
     router.openapi(
