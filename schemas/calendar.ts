@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { IANAZone } from "luxon";
+import { isoDate, text } from "./common.js";
 
 export const weekdayKeys = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
 export type WeekdayKey = (typeof weekdayKeys)[number];
@@ -12,12 +13,10 @@ export function minutesOfDay(hhmm: string): number {
   return Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 }
 
-const StartTime = z
-  .string()
+const StartTime = text()
   .regex(startTimePattern, { message: 'Expected a local time "HH:MM" between 00:00 and 23:59' })
   .openapi({ example: "08:00" });
-const EndTime = z
-  .string()
+const EndTime = text()
   .regex(endTimePattern, { message: 'Expected a local time "HH:MM" between 00:00 and 24:00' })
   .openapi({ example: "17:00" });
 
@@ -86,12 +85,11 @@ const WeekHours = z
     },
   });
 
-const LocalDate = z.iso.date().openapi({ example: "2026-12-25" });
+const LocalDate = isoDate().openapi({ example: "2026-12-25" });
 
 export const CalendarInput = z
   .strictObject({
-    timezone: z
-      .string()
+    timezone: text()
       .refine((zone) => IANAZone.isValidZone(zone), { message: "Unknown IANA time zone" })
       .openapi({ example: "Europe/Stockholm" }),
     hours: WeekHours,

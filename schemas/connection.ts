@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { Instant } from "./common.js";
+import { Instant, text } from "./common.js";
 import { CarrierOptions } from "./delegation.js";
 
 export const connectorTypeIds = ["servicenow", "jsm", "zendesk", "tmf621", "mef-sonata"] as const;
@@ -7,16 +7,16 @@ export const connectorTypeIds = ["servicenow", "jsm", "zendesk", "tmf621", "mef-
 export const CreateConnection = z
   .strictObject({
     type: z.enum(connectorTypeIds),
-    name: z.string().trim().min(1).max(200),
+    name: text().trim().min(1).max(200),
     role: z.enum(["servicedesk", "carrier"]),
     direction: z.enum(["both", "inbound", "outbound"]).default("both"),
-    tenantId: z.string().min(1).optional().openapi({
+    tenantId: text().min(1).optional().openapi({
       description: "Servicedesk connections belong to one tenant; provider credentials name it.",
     }),
     carrier: CarrierOptions.optional().openapi({
       description: "Carrier connections only: OLA and relay options.",
     }),
-    settings: z.record(z.string(), z.unknown()).openapi({
+    settings: z.record(text(), z.unknown()).openapi({
       description:
         "The connector's settings: `{baseUrl, auth, webhookSecret?, mapping?, filter?, inboundQuery?}` plus its own fields (docs/connectors/<type>.md). Secrets are encrypted at rest and never returned.",
     }),
@@ -25,11 +25,11 @@ export const CreateConnection = z
 
 export const UpdateConnection = z
   .strictObject({
-    name: z.string().trim().min(1).max(200).optional(),
+    name: text().trim().min(1).max(200).optional(),
     direction: z.enum(["both", "inbound", "outbound"]).optional(),
     carrier: CarrierOptions.optional(),
     settings: z
-      .record(z.string(), z.unknown())
+      .record(text(), z.unknown())
       .optional()
       .openapi({ description: "Merged into the stored settings; a secret left out keeps its value." }),
   })
@@ -37,24 +37,22 @@ export const UpdateConnection = z
 
 export const Connection = z
   .object({
-    id: z.string().openapi({ example: "con_01JD8X4Q2W3E4R5T6Y7U8I9O0P" }),
+    id: text().openapi({ example: "con_01JD8X4Q2W3E4R5T6Y7U8I9O0P" }),
     type: z.enum(connectorTypeIds),
-    name: z.string(),
+    name: text(),
     role: z.enum(["servicedesk", "carrier"]),
     direction: z.enum(["both", "inbound", "outbound"]),
-    tenantId: z.string().nullable(),
+    tenantId: text().nullable(),
     carrier: CarrierOptions.nullable(),
-    webhookUrl: z
-      .string()
-      .openapi({ description: "Where the vendor sends events (absolute, from PUBLIC_URL)." }),
-    settings: z.record(z.string(), z.unknown()).openapi({ description: "Settings with secrets redacted." }),
+    webhookUrl: text().openapi({ description: "Where the vendor sends events (absolute, from PUBLIC_URL)." }),
+    settings: z.record(text(), z.unknown()).openapi({ description: "Settings with secrets redacted." }),
     state: z.enum(["active", "paused"]).openapi({
       description: "A paused connection keeps accepting webhooks; its jobs wait until it is resumed.",
     }),
     paused: z
       .object({
-        reason: z.string().nullable(),
-        by: z.string().nullable().openapi({ description: "The actor that paused it, or `system`." }),
+        reason: text().nullable(),
+        by: text().nullable().openapi({ description: "The actor that paused it, or `system`." }),
         at: Instant.nullable(),
       })
       .nullable(),
@@ -64,19 +62,18 @@ export const Connection = z
   .openapi("Connection");
 
 export const PauseConnection = z
-  .object({ reason: z.string().trim().min(1).max(500) })
+  .object({ reason: text().trim().min(1).max(500) })
   .strict()
   .openapi("PauseConnection");
 
 export const CreatedConnection = Connection.extend({
-  webhookSecret: z
-    .string()
+  webhookSecret: text()
     .optional()
     .openapi({ description: "Generated when none was given; shown once. Configure it at the vendor." }),
 }).openapi("CreatedConnection");
 
 export const ConnectionTestResult = z
-  .object({ ok: z.boolean(), detail: z.string() })
+  .object({ ok: z.boolean(), detail: text() })
   .openapi("ConnectionTestResult");
 
 export const DeadLetter = z
@@ -86,16 +83,15 @@ export const DeadLetter = z
       description:
         "`inbox`: an accepted vendor notice that could not be applied; `outbox`: an outbound effect.",
     }),
-    connectionId: z.string(),
-    ticketId: z.string().nullable(),
-    externalId: z.string().nullable().openapi({ description: "The vendor record of an inbox dead letter." }),
-    tenantId: z.string().nullable(),
-    kind: z.string(),
+    connectionId: text(),
+    ticketId: text().nullable(),
+    externalId: text().nullable().openapi({ description: "The vendor record of an inbox dead letter." }),
+    tenantId: text().nullable(),
+    kind: text(),
     attempts: z.number().int(),
-    lastError: z.string().nullable(),
+    lastError: text().nullable(),
     lastHttpStatus: z.number().int().nullable(),
-    reason: z
-      .string()
+    reason: text()
       .nullable()
       .openapi({ description: "Why it died: `permanent_error`, `max_attempts`, `max_age`." }),
     createdAt: Instant,
@@ -106,16 +102,16 @@ export const DeadLetter = z
 export const DeadLetterAttempt = z
   .object({
     sequence: z.number().int(),
-    kind: z.string(),
+    kind: text(),
     occurredAt: Instant,
-    detail: z.record(z.string(), z.unknown()),
+    detail: z.record(text(), z.unknown()),
   })
   .openapi("DeadLetterAttempt");
 
 export const DeadLetterDetail = DeadLetter.extend({
-  payload: z.record(z.string(), z.unknown()),
+  payload: z.record(text(), z.unknown()),
   notice: z
-    .record(z.string(), z.unknown())
+    .record(text(), z.unknown())
     .nullable()
     .openapi({ description: "The stored vendor notice (inbox dead letters)." }),
   attemptHistory: z
@@ -124,7 +120,7 @@ export const DeadLetterDetail = DeadLetter.extend({
 }).openapi("DeadLetterDetail");
 
 export const DeadLetterQuery = z.object({
-  connectionId: z.string().min(1).optional(),
-  ticketId: z.string().min(1).optional(),
+  connectionId: text().min(1).optional(),
+  ticketId: text().min(1).optional(),
   source: z.enum(["inbox", "outbox"]).optional(),
 });

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { CalendarInput } from "./calendar.js";
-import { Instant } from "./common.js";
+import { Instant, instant, text } from "./common.js";
 
 export const delegationStateValues = [
   "requested",
@@ -48,10 +48,10 @@ export type CarrierOptions = z.infer<typeof CarrierOptions>;
 
 export const CreateDelegation = z
   .strictObject({
-    connectionId: z.string().min(1),
-    reason: z.string().trim().min(1).max(2000).optional(),
+    connectionId: text().min(1),
+    reason: text().trim().min(1).max(2000).optional(),
     service: z
-      .strictObject({ id: z.string().min(1).max(200), type: z.string().min(1).max(100).optional() })
+      .strictObject({ id: text().min(1).max(200), type: text().min(1).max(100).optional() })
       .optional(),
     pendingCarrier: z
       .boolean()
@@ -62,14 +62,14 @@ export const CreateDelegation = z
 
 export const Delegation = z
   .object({
-    id: z.string().openapi({ example: "dlg_01JD8X4Q2W3E4R5T6Y7U8I9O0P" }),
-    ticketId: z.string(),
-    connectionId: z.string(),
+    id: text().openapi({ example: "dlg_01JD8X4Q2W3E4R5T6Y7U8I9O0P" }),
+    ticketId: text(),
+    connectionId: text(),
     state: z.enum(delegationStateValues),
-    carrierTicketId: z.string().nullable(),
-    carrierStatus: z.string().nullable(),
-    reason: z.string().nullable(),
-    service: z.object({ id: z.string(), type: z.string().nullable() }).nullable(),
+    carrierTicketId: text().nullable(),
+    carrierStatus: text().nullable(),
+    reason: text().nullable(),
+    service: z.object({ id: text(), type: text().nullable() }).nullable(),
     acknowledgedAt: Instant.nullable(),
     resolvedAt: Instant.nullable(),
     closedAt: Instant.nullable(),
@@ -79,22 +79,22 @@ export const Delegation = z
   .openapi("Delegation");
 
 export const DelegationNote = z
-  .strictObject({ text: z.string().trim().min(1).max(10_000) })
+  .strictObject({ text: text().trim().min(1).max(10_000) })
   .openapi("DelegationNote");
 export const DelegationAction = z
-  .strictObject({ reason: z.string().trim().min(1).max(2000).optional() })
+  .strictObject({ reason: text().trim().min(1).max(2000).optional() })
   .openapi("DelegationAction");
 
 export const CarrierReportQuery = z.object({
-  from: z.iso.datetime({ offset: true }),
-  to: z.iso.datetime({ offset: true }),
+  from: instant(),
+  to: instant(),
 });
 
 export const CarrierReportRow = z
   .object({
-    connectionId: z.string(),
-    name: z.string(),
-    type: z.string(),
+    connectionId: text(),
+    name: text(),
+    type: text(),
     delegations: z.number().int(),
     acknowledged: z.number().int(),
     resolved: z.number().int(),

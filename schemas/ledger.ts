@@ -1,36 +1,31 @@
 import { z } from "@hono/zod-openapi";
-import { Instant } from "./common.js";
+import { Instant, instant, text } from "./common.js";
 import { Side } from "./ticket.js";
 
 export const LedgerEntry = z
   .object({
     sequence: z.number().int(),
     occurredAt: Instant,
-    tenantId: z.string().nullable(),
-    ticketId: z.string().nullable(),
-    connectionId: z.string().nullable(),
+    tenantId: text().nullable(),
+    ticketId: text().nullable(),
+    connectionId: text().nullable(),
     direction: z.enum(["inbound", "outbound", "internal"]),
-    kind: z.string().openapi({ example: "ticket.status_changed" }),
-    actor: z.object({ type: z.string(), id: z.string().nullable() }),
+    kind: text().openapi({ example: "ticket.status_changed" }),
+    actor: z.object({ type: text(), id: text().nullable() }),
     side: Side,
-    externalId: z.string().nullable(),
-    payloadHash: z.string().nullable(),
-    detail: z.record(z.string(), z.unknown()),
-    prevHash: z.string().nullable(),
-    hash: z.string(),
+    externalId: text().nullable(),
+    payloadHash: text().nullable(),
+    detail: z.record(text(), z.unknown()),
+    prevHash: text().nullable(),
+    hash: text(),
   })
   .openapi("LedgerEntry");
 
 export const LedgerQuery = z.object({
-  tenantId: z.string().min(1).optional(),
-  ticketId: z.string().min(1).optional(),
-  kind: z
-    .string()
-    .min(1)
-    .max(100)
-    .optional()
-    .openapi({ description: "Exact kind, or a prefix ending in `.*`." }),
-  since: z.iso.datetime({ offset: true }).optional(),
+  tenantId: text().min(1).optional(),
+  ticketId: text().min(1).optional(),
+  kind: text().min(1).max(100).optional().openapi({ description: "Exact kind, or a prefix ending in `.*`." }),
+  since: instant().optional(),
 });
 
 export const LedgerVerification = z

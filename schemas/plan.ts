@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { CalendarInput } from "./calendar.js";
+import { text } from "./common.js";
 import { Priority } from "./ticket.js";
 
 const kebabCase = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -71,23 +72,21 @@ const TargetsByPriority = z.strictObject({
 
 export const PlanExtraClock = z
   .strictObject({
-    name: z.string().regex(kebabCase, { message: "Expected a kebab-case clock name" }),
-    description: z.string().min(1).max(500),
+    name: text().regex(kebabCase, { message: "Expected a kebab-case clock name" }),
+    description: text().min(1).max(500),
     targetMinutes: BusinessMinutes.optional(),
     targetBusinessDays: BusinessDays.optional(),
     targets: TargetsByPriority.optional().openapi({
       description: "Per-priority targets instead of one target for all; a priority left out has no clock.",
     }),
-    startsOn: z
-      .string()
+    startsOn: text()
       .regex(eventName, { message: "Expected a snake_case event name, e.g. opened" })
       .default("opened")
       .openapi({
         description:
           "`opened` (the default), `response_met` (the first response or acknowledgement), or a named event such as `part_failure_recorded`; an event starts a new cycle once the previous one is met.",
       }),
-    metBy: z
-      .string()
+    metBy: text()
       .regex(eventName, { message: "Expected a snake_case event name, e.g. appointment_recorded" })
       .openapi({
         example: "appointment_recorded",
@@ -117,9 +116,9 @@ export type PlanExtraClock = z.infer<typeof PlanExtraClock>;
 
 export const PlanEscalationStep = z
   .strictObject({
-    name: z.string().regex(kebabCase, { message: "Expected a kebab-case step name" }).max(60),
-    role: z.string().min(1).max(200).openapi({ example: "Account Manager" }),
-    description: z.string().min(1).max(500).optional(),
+    name: text().regex(kebabCase, { message: "Expected a kebab-case step name" }).max(60),
+    role: text().min(1).max(200).openapi({ example: "Account Manager" }),
+    description: text().min(1).max(500).optional(),
     after: TargetsByPriority.openapi({
       description:
         "Per priority, the business time a ticket may stay unresolved before this step fires; a priority left out is not escalated by this step.",
@@ -133,10 +132,9 @@ export type PlanEscalationStep = z.infer<typeof PlanEscalationStep>;
 
 export const Plan = z
   .strictObject({
-    id: z.string().regex(kebabCase, { message: "Expected a kebab-case plan id" }).max(100),
-    name: z.string().min(1).max(200),
-    source: z
-      .string()
+    id: text().regex(kebabCase, { message: "Expected a kebab-case plan id" }).max(100),
+    name: text().min(1).max(200),
+    source: text()
       .min(1)
       .max(500)
       .optional()
@@ -152,7 +150,7 @@ export const Plan = z
     updateUntil: z.enum(["resolved", "closed"]).openapi({
       description: "Status updates recur until the ticket reaches this status.",
     }),
-    priorityScheme: z.string().min(1).max(100).optional().openapi({
+    priorityScheme: text().min(1).max(100).optional().openapi({
       description: "The priority scheme the plan's own documents use (e.g. ombori-level).",
     }),
     targets: z.strictObject({

@@ -1,15 +1,16 @@
 import { z } from "@hono/zod-openapi";
+import { text } from "./common.js";
 import { BuiltInSchemeId } from "./priority.js";
 import { Priority } from "./ticket.js";
 
 export const PrioritySchemeView = z
   .object({
     id: BuiltInSchemeId,
-    source: z.string(),
-    field: z.string(),
-    values: z.array(z.object({ value: z.string(), aliases: z.array(z.string()), priority: Priority })),
-    outbound: z.record(z.string(), z.string()),
-    lossless: z.record(z.string(), z.boolean()),
+    source: text(),
+    field: text(),
+    values: z.array(z.object({ value: text(), aliases: z.array(text()), priority: Priority })),
+    outbound: z.record(text(), text()),
+    lossless: z.record(text(), z.boolean()),
   })
   .openapi("PriorityScheme");
 
@@ -17,12 +18,11 @@ export const TranslatePriority = z
   .strictObject({
     scheme: BuiltInSchemeId,
     value: z
-      .union([z.string().min(1).max(100), z.number()])
+      .union([text().min(1).max(100), z.number()])
       .optional()
       .openapi({ description: "A scheme value to read as canonical." }),
     priority: Priority.optional().openapi({ description: "A canonical priority to write in the scheme." }),
-    tenantId: z
-      .string()
+    tenantId: text()
       .min(1)
       .optional()
       .openapi({ description: "Apply this tenant's overrides (provider credentials)." }),
@@ -38,7 +38,7 @@ export const TranslatedPriority = z
     scheme: BuiltInSchemeId,
     priority: Priority.optional(),
     exact: z.boolean().optional(),
-    value: z.string().optional(),
+    value: text().optional(),
     lossy: z.boolean().optional(),
   })
   .openapi("TranslatedPriority");

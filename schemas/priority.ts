@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { text } from "./common.js";
 import {
   builtInPriorityTables,
   builtInSchemeIds,
@@ -86,7 +87,7 @@ export const builtInPrioritySchemes: Record<BuiltInSchemeId, PriorityScheme> = O
   builtInSchemeIds.map((id) => [id, definePriorityScheme(builtInPriorityTables[id])]),
 ) as Record<BuiltInSchemeId, PriorityScheme>;
 
-const externalValue = z.string().trim().min(1).max(100);
+const externalValue = text().trim().min(1).max(100);
 
 export const PriorityTableOverride = z
   .strictObject({

@@ -1,16 +1,17 @@
 import { z } from "@hono/zod-openapi";
 import { CalendarInput } from "./calendar.js";
+import { instant, text } from "./common.js";
 import { Priority } from "./ticket.js";
 
-const instantWithOffset = z.iso.datetime({ offset: true }).openapi({
+const instantWithOffset = instant().openapi({
   description: "An instant with an offset (`Z` or `+01:00`).",
   example: "2026-03-27T16:30:00+01:00",
 });
 
 export const ClockView = z
   .object({
-    dueAt: z.string().nullable().openapi({ example: "2026-11-23T09:30:00Z" }),
-    metAt: z.string().nullable(),
+    dueAt: text().nullable().openapi({ example: "2026-11-23T09:30:00Z" }),
+    metAt: text().nullable(),
     pausedSeconds: z.number().int().openapi({ description: "Business seconds the clock was paused." }),
     remainingBusinessSeconds: z.number().int().nullable(),
     state: z.enum(["running", "paused", "met", "breached", "none"]),
@@ -19,12 +20,12 @@ export const ClockView = z
 
 export const TicketSla = z
   .object({
-    plan: z.string().nullable(),
+    plan: text().nullable(),
     response: ClockView,
     update: ClockView,
     resolution: ClockView,
   })
-  .catchall(z.union([ClockView, z.string(), z.null()]))
+  .catchall(z.union([ClockView, text(), z.null()]))
   .openapi("TicketSla", {
     description: "The ticket's SLA clocks; a plan's extra named clocks appear by name.",
   });
@@ -60,9 +61,9 @@ export const SlaTargetsInput = z
 export const SlaPreviewByPlan = z
   .strictObject({
     openedAt: instantWithOffset,
-    plan: z.string().min(1).max(100).openapi({ example: "ombori-pilot" }),
+    plan: text().min(1).max(100).openapi({ example: "ombori-pilot" }),
     priority: Priority,
-    timezone: z.string().min(1).max(64).optional(),
+    timezone: text().min(1).max(64).optional(),
     pauses: z.array(SlaPause).max(500).optional(),
   })
   .openapi("SlaPreviewByPlan");
@@ -82,16 +83,15 @@ export const SlaPreviewRequest = z
 
 export const SlaPreviewResponse = z
   .object({
-    responseDueAt: z.string().nullable(),
-    firstUpdateDueAt: z
-      .string()
+    responseDueAt: text().nullable(),
+    firstUpdateDueAt: text()
       .nullable()
       .openapi({ description: "Assumes the response is met exactly at its due time." }),
-    resolutionDueAt: z.string().nullable(),
+    resolutionDueAt: text().nullable(),
     calendar: z.object({
-      timezone: z.string(),
-      hours: z.record(z.string(), z.array(z.tuple([z.string(), z.string()]))),
-      holidays: z.array(z.string()),
+      timezone: text(),
+      hours: z.record(text(), z.array(z.tuple([text(), text()]))),
+      holidays: z.array(text()),
     }),
     targets: SlaTargetsInput,
   })
@@ -101,12 +101,12 @@ export const SlaReportQuery = z.object({
   from: instantWithOffset,
   to: instantWithOffset,
   groupBy: z.enum(["priority", "plan", "tenant", "ticket"]).default("priority"),
-  tenantId: z.string().min(1).optional(),
+  tenantId: text().min(1).optional(),
 });
 
 export const SlaReportGroup = z
   .object({
-    group: z.string(),
+    group: text(),
     tickets: z.number().int(),
     responseMet: z.number().int(),
     responseBreached: z.number().int(),
@@ -132,7 +132,7 @@ export const SlaReportGroup = z
   .openapi("SlaReportGroup");
 
 export const SlaReport = z
-  .object({ from: z.string(), to: z.string(), groupBy: z.string(), groups: z.array(SlaReportGroup) })
+  .object({ from: text(), to: text(), groupBy: text(), groups: z.array(SlaReportGroup) })
   .openapi("SlaReport");
 
 export const RecordAppointment = z
@@ -143,28 +143,28 @@ export const RecordAppointment = z
 
 export const RecordPartFailure = z
   .strictObject({
-    part: z.string().trim().min(1).max(200).openapi({ example: "PSU-48V" }),
-    serialNumber: z.string().trim().min(1).max(200).optional(),
+    part: text().trim().min(1).max(200).openapi({ example: "PSU-48V" }),
+    serialNumber: text().trim().min(1).max(200).optional(),
   })
   .openapi("RecordPartFailure", { description: "A component the provider confirmed failed." });
 export type RecordPartFailure = z.infer<typeof RecordPartFailure>;
 
 export const RecordReplacementShipment = z
   .strictObject({
-    carrier: z.string().trim().min(1).max(200).optional(),
-    trackingNumber: z.string().trim().min(1).max(200).optional(),
+    carrier: text().trim().min(1).max(200).optional(),
+    trackingNumber: text().trim().min(1).max(200).optional(),
   })
   .openapi("RecordReplacementShipment", { description: "The replacement part has been shipped." });
 export type RecordReplacementShipment = z.infer<typeof RecordReplacementShipment>;
 
 export const RecordedReplacementEvent = z
   .object({
-    ticketId: z.string(),
-    recordedAt: z.string(),
+    ticketId: text(),
+    recordedAt: text(),
     version: z.number().int(),
-    part: z.string().optional(),
-    serialNumber: z.string().nullable().optional(),
-    carrier: z.string().nullable().optional(),
-    trackingNumber: z.string().nullable().optional(),
+    part: text().optional(),
+    serialNumber: text().nullable().optional(),
+    carrier: text().nullable().optional(),
+    trackingNumber: text().nullable().optional(),
   })
   .openapi("RecordedReplacementEvent");

@@ -1,9 +1,8 @@
 import { z } from "@hono/zod-openapi";
-import { Instant } from "./common.js";
+import { Instant, isoDate, text } from "./common.js";
 import { BuiltInSchemeId, PriorityTableOverride } from "./priority.js";
 
-const timezone = z
-  .string()
+const timezone = text()
   .min(1)
   .max(64)
   .refine((zone) => {
@@ -18,13 +17,10 @@ const timezone = z
 
 export const Tenant = z
   .object({
-    id: z.string().openapi({ example: "ten_01JD8X4Q2W3E4R5T6Y7U8I9O0P" }),
-    name: z.string(),
-    plan: z.string(),
-    timezone: z
-      .string()
-      .nullable()
-      .openapi({ description: "IANA zone; null means the plan's default zone." }),
+    id: text().openapi({ example: "ten_01JD8X4Q2W3E4R5T6Y7U8I9O0P" }),
+    name: text(),
+    plan: text(),
+    timezone: text().nullable().openapi({ description: "IANA zone; null means the plan's default zone." }),
     createdAt: Instant,
     updatedAt: Instant,
   })
@@ -32,8 +28,8 @@ export const Tenant = z
 
 export const CreateTenant = z
   .strictObject({
-    name: z.string().trim().min(1).max(200),
-    plan: z.string().trim().min(1).max(100).openapi({ example: "ombori-production" }),
+    name: text().trim().min(1).max(200),
+    plan: text().trim().min(1).max(100).openapi({ example: "ombori-production" }),
     timezone: timezone.optional(),
     priorityOverrides: z.partialRecord(BuiltInSchemeId, PriorityTableOverride).optional(),
   })
@@ -41,8 +37,8 @@ export const CreateTenant = z
 
 export const UpdateTenant = z
   .strictObject({
-    name: z.string().trim().min(1).max(200).optional(),
-    plan: z.string().trim().min(1).max(100).optional(),
+    name: text().trim().min(1).max(200).optional(),
+    plan: text().trim().min(1).max(100).optional(),
     timezone: timezone.optional(),
     priorityOverrides: z.partialRecord(BuiltInSchemeId, PriorityTableOverride).optional(),
   })
@@ -50,8 +46,8 @@ export const UpdateTenant = z
 
 export const ApiKeyInfo = z
   .object({
-    id: z.string(),
-    prefix: z.string().openapi({ description: "The first characters of the key, to tell keys apart." }),
+    id: text(),
+    prefix: text().openapi({ description: "The first characters of the key, to tell keys apart." }),
     createdAt: Instant,
     revokedAt: Instant.nullable(),
     lastUsedAt: Instant.nullable(),
@@ -60,24 +56,24 @@ export const ApiKeyInfo = z
 
 export const CreatedApiKey = z
   .object({
-    keyId: z.string(),
-    apiKey: z.string().openapi({ description: "Shown once; only its hash is stored." }),
-    prefix: z.string(),
+    keyId: text(),
+    apiKey: text().openapi({ description: "Shown once; only its hash is stored." }),
+    prefix: text(),
     createdAt: Instant,
   })
   .openapi("CreatedApiKey");
 
 export const CreatedTenant = Tenant.extend({
-  apiKey: z.string().openapi({ description: "Shown once; only its hash is stored." }),
-  keyId: z.string(),
+  apiKey: text().openapi({ description: "Shown once; only its hash is stored." }),
+  keyId: text(),
 }).openapi("CreatedTenant");
 
 export const Operator = z
   .object({
-    id: z.string(),
-    name: z.string(),
+    id: text(),
+    name: text(),
     tenantIds: z
-      .array(z.string())
+      .array(text())
       .nullable()
       .openapi({ description: "Tenants this operator may act for; null means all." }),
     createdAt: Instant,
@@ -86,23 +82,20 @@ export const Operator = z
 
 export const CreateOperator = z
   .strictObject({
-    name: z.string().trim().min(1).max(200),
-    tenantIds: z.array(z.string().min(1)).max(1000).nullable().optional(),
+    name: text().trim().min(1).max(200),
+    tenantIds: z.array(text().min(1)).max(1000).nullable().optional(),
   })
   .openapi("CreateOperator");
 
-export const CreatedOperator = Operator.extend({ apiKey: z.string(), keyId: z.string() }).openapi(
-  "CreatedOperator",
-);
+export const CreatedOperator = Operator.extend({ apiKey: text(), keyId: text() }).openapi("CreatedOperator");
 
 export const TenantHolidays = z
   .strictObject({
     dates: z
-      .array(z.iso.date())
+      .array(isoDate())
       .max(5000)
       .openapi({ example: ["2026-12-24", "2026-12-31"] }),
-    country: z
-      .string()
+    country: text()
       .regex(/^[A-Z]{2}(-[A-Z0-9]{1,3})?$/, "ISO 3166 country code, optionally with a region: SE, DE-BY")
       .nullable()
       .optional()
@@ -111,5 +104,5 @@ export const TenantHolidays = z
   .openapi("TenantHolidays");
 
 export const TenantHolidaysView = z
-  .object({ tenantId: z.string(), dates: z.array(z.string()), country: z.string().nullable() })
+  .object({ tenantId: text(), dates: z.array(text()), country: text().nullable() })
   .openapi("TenantHolidaysView");

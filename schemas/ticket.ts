@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { instant, text } from "./common.js";
 
 /** Canonical priority levels. Every scheme translates to and from these. */
 export const priorityLevels = ["P1", "P2", "P3", "P4"] as const;
@@ -38,32 +39,32 @@ export type Visibility = z.infer<typeof Visibility>;
 
 export const Requester = z
   .strictObject({
-    name: z.string().min(1).max(200),
+    name: text().min(1).max(200),
     email: z.email().max(320).optional(),
-    phone: z.string().min(1).max(50).optional(),
+    phone: text().min(1).max(50).optional(),
   })
   .openapi("Requester");
 export type Requester = z.infer<typeof Requester>;
 
-const instant = z.iso.datetime({ offset: true });
+const instantField = instant();
 
 export const Ticket = z
   .object({
-    id: z.string().openapi({ example: "tkt_01JD8X4Q2W3E4R5T6Y7U8I9O0P" }),
-    tenantId: z.string(),
-    title: z.string(),
-    description: z.string().nullable(),
+    id: text().openapi({ example: "tkt_01JD8X4Q2W3E4R5T6Y7U8I9O0P" }),
+    tenantId: text(),
+    title: text(),
+    description: text().nullable(),
     priority: Priority,
     status: TicketStatus,
     requester: Requester.nullable(),
-    assigneeGroup: z.string().nullable(),
-    category: z.string().nullable(),
-    affectedService: z.string().nullable(),
-    createdAt: instant,
-    updatedAt: instant,
-    acknowledgedAt: instant.nullable(),
-    resolvedAt: instant.nullable(),
-    closedAt: instant.nullable(),
+    assigneeGroup: text().nullable(),
+    category: text().nullable(),
+    affectedService: text().nullable(),
+    createdAt: instantField,
+    updatedAt: instantField,
+    acknowledgedAt: instantField.nullable(),
+    resolvedAt: instantField.nullable(),
+    closedAt: instantField.nullable(),
     version: z.number().int().positive(),
   })
   .openapi("Ticket");
@@ -72,56 +73,56 @@ export type Ticket = z.infer<typeof Ticket>;
 export const CommentAuthor = z
   .object({
     type: z.enum(["admin", "operator", "tenant_key", "connection", "system"]),
-    id: z.string().nullable(),
-    name: z.string().nullable(),
+    id: text().nullable(),
+    name: text().nullable(),
   })
   .openapi("CommentAuthor");
 export type CommentAuthor = z.infer<typeof CommentAuthor>;
 
 export const Comment = z
   .object({
-    id: z.string().openapi({ example: "cmt_01JD8X4Q2W3E4R5T6Y7U8I9O0P" }),
-    ticketId: z.string(),
-    body: z.string(),
+    id: text().openapi({ example: "cmt_01JD8X4Q2W3E4R5T6Y7U8I9O0P" }),
+    ticketId: text(),
+    body: text(),
     visibility: Visibility,
     author: CommentAuthor,
     side: Side,
-    createdAt: instant,
+    createdAt: instantField,
   })
   .openapi("Comment");
 export type Comment = z.infer<typeof Comment>;
 
 export const Attachment = z
   .object({
-    id: z.string(),
-    ticketId: z.string(),
-    fileName: z.string(),
-    contentType: z.string().nullable(),
+    id: text(),
+    ticketId: text(),
+    fileName: text(),
+    contentType: text().nullable(),
     sizeBytes: z.number().int().nonnegative().nullable(),
-    sha256: z.string().nullable(),
-    createdAt: instant,
+    sha256: text().nullable(),
+    createdAt: instantField,
   })
   .openapi("Attachment");
 export type Attachment = z.infer<typeof Attachment>;
 
 export const ExternalLink = z
   .object({
-    connectionId: z.string(),
-    externalId: z.string(),
-    externalKey: z.string().nullable(),
-    url: z.string().nullable(),
+    connectionId: text(),
+    externalId: text(),
+    externalKey: text().nullable(),
+    url: text().nullable(),
     lastSyncedVersion: z.number().int().nullable(),
   })
   .openapi("ExternalLink");
 export type ExternalLink = z.infer<typeof ExternalLink>;
 
-const title = z.string().trim().min(1).max(500);
-const description = z.string().max(100_000).nullable();
-const shortText = z.string().trim().min(1).max(200).nullable();
+const title = text().trim().min(1).max(500);
+const description = text().max(100_000).nullable();
+const shortText = text().trim().min(1).max(200).nullable();
 
 export const CreateTicket = z
   .strictObject({
-    tenantId: z.string().min(1).optional().openapi({
+    tenantId: text().min(1).optional().openapi({
       description: "Required with provider credentials; a tenant key creates in its own tenant.",
     }),
     title,
@@ -153,7 +154,7 @@ export type UpdateTicket = z.infer<typeof UpdateTicket>;
 
 export const CreateComment = z
   .strictObject({
-    body: z.string().trim().min(1).max(100_000),
+    body: text().trim().min(1).max(100_000),
     visibility: Visibility.default("internal"),
   })
   .openapi("CreateComment");
@@ -162,6 +163,6 @@ export type CreateComment = z.infer<typeof CreateComment>;
 export const TicketListQuery = z.object({
   status: TicketStatus.optional(),
   priority: Priority.optional(),
-  tenantId: z.string().min(1).optional(),
-  updatedSince: z.iso.datetime({ offset: true }).optional(),
+  tenantId: text().min(1).optional(),
+  updatedSince: instant().optional(),
 });

@@ -2,8 +2,9 @@ import type { Resolver } from "../connectors/sdk/index.js";
 import type { PlanCatalog } from "../schemas/plan.js";
 import type { Principal } from "./auth/principal.js";
 import type { Config } from "./config.js";
-import type { Database } from "./db/client.js";
+import type { Database, Tx } from "./db/client.js";
 import type { Logger } from "./lib/logger.js";
+import type { IdempotencyPoint } from "./middleware/idempotency.js";
 
 export interface AppDeps {
   database: Database;
@@ -17,6 +18,10 @@ export interface AppDeps {
   fetch?: typeof fetch;
   /** DNS for outbound address checks; tests inject one. Defaults to the system resolver. */
   resolve?: Resolver;
+  /** Test seam: awaited at each point between an idempotent request's claim and its commit. */
+  faults?: {
+    idempotency?: (point: IdempotencyPoint, tx: Tx | null, key: string) => Promise<void>;
+  };
 }
 
 export interface AppEnv {

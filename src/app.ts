@@ -1,6 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
+import { unstorable } from "../schemas/common.js";
 import type { AppDeps, AppEnv } from "./app-env.js";
 import { GatewayError } from "./errors.js";
 import { renderProblem, toGatewayError } from "./lib/problem.js";
@@ -10,6 +11,7 @@ import { requestLog } from "./middleware/request-log.js";
 import { connectionRoutes } from "./routes/connections/index.js";
 import { delegationRoutes } from "./routes/delegations/index.js";
 import { ledgerRoutes } from "./routes/ledger/index.js";
+import { documentCommonProblems, documentPlainRoutes } from "./routes/openapi.js";
 import { operatorRoutes } from "./routes/operators/index.js";
 import { slaRoutes } from "./routes/sla/index.js";
 import { systemRoutes } from "./routes/system.js";
@@ -38,10 +40,16 @@ export function createApp(deps: AppDeps) {
     }),
   );
 
+  // A path that decodes to NUL or an unpaired surrogate names nothing: refused before any middleware
+  // stores it (the Idempotency-Key record keeps the path) or any route queries with it.
+  app.use(async (c, next) => {
+    if (unstorable(c.req.path)) throw new GatewayError("NOT_FOUND", "No such resource.");
+    await next();
+  });
   app.route("/", systemRoutes());
   app.route("/", webhookRoutes());
   app.use("/v1/*", authenticate());
-  app.use("/v1/*", idempotency());
+  app.use("/v1/*", idempotency(documentsIdempotencyKey(app)));
   app.route("/", tenantRoutes());
   app.route("/", operatorRoutes());
   app.route("/", ticketRoutes());
@@ -50,6 +58,8 @@ export function createApp(deps: AppDeps) {
   app.route("/", connectionRoutes());
   app.route("/", delegationRoutes());
 
+  documentCommonProblems(app.openAPIRegistry);
+  documentPlainRoutes(app.openAPIRegistry);
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
@@ -71,12 +81,32 @@ export function createApp(deps: AppDeps) {
   );
   app.onError((error, c) => {
     const problem = toGatewayError(error);
-    if (problem.status >= 500) {
-      (c.var.logger ?? deps.logger).error({ err: error, requestId: c.get("requestId") }, "unhandled error");
-    }
+    const logger = c.var.logger ?? deps.logger;
+    if (problem.code === "UNAVAILABLE")
+      logger.warn({ err: error, requestId: c.get("requestId") }, "unavailable");
+    else if (problem.status >= 500)
+      logger.error({ err: error, requestId: c.get("requestId") }, "unhandled error");
     return renderProblem(c, problem);
   });
   return app;
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/**
+ * Idempotency-Key applies to the operations whose contract declares it (the POSTs that create things);
+ * read from the OpenAPI registry on first use, once every route is registered.
+ */
+function documentsIdempotencyKey(app: OpenAPIHono<AppEnv>) {
+  let matchers: { method: string; pattern: RegExp }[] | null = null;
+  return (method: string, path: string) => {
+    matchers ??= app.openAPIRegistry.definitions.flatMap((d) => {
+      if (d.type !== "route") return [];
+      const params = (d.route.parameters ?? []) as { name?: string; in?: string }[];
+      if (!params.some((p) => p.in === "header" && p.name?.toLowerCase() === "idempotency-key")) return [];
+      const source = d.route.path.replace(/\{[^}]+\}/g, "[^/]+");
+      return [{ method: d.route.method.toUpperCase(), pattern: new RegExp(`^${source}$`) }];
+    });
+    return matchers.some((m) => m.method === method && m.pattern.test(path));
+  };
+}

@@ -1,19 +1,9 @@
 import { monotonicFactory } from "ulid";
+import { idPrefixes } from "../../schemas/common.js";
+
+export { idPrefixes };
 
 const nextUlid = monotonicFactory();
-
-export const idPrefixes = {
-  ticket: "tkt",
-  comment: "cmt",
-  attachment: "att",
-  tenant: "ten",
-  operator: "opr",
-  apiKey: "key",
-  connection: "con",
-  job: "job",
-  delegation: "dlg",
-  request: "req",
-} as const;
 
 /** Prefixed, time-sortable ids (`tkt_01J...`): readable in logs, ordered for keyset pagination. */
 export function newId(kind: keyof typeof idPrefixes): string {

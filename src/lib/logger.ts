@@ -1,4 +1,11 @@
 import { pino } from "pino";
+import { describeDatabaseError, isDatabaseError } from "../db/errors.js";
+
+/** Database errors are logged by SQLSTATE and statement name only; their messages can quote values. */
+function serializeError(error: unknown) {
+  if (isDatabaseError(error)) return describeDatabaseError(error);
+  return error instanceof Error ? pino.stdSerializers.err(error) : error;
+}
 
 export type Logger = pino.Logger;
 
@@ -9,6 +16,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       level,
       base: { service: "ticket-sync-gateway" },
       timestamp: pino.stdTimeFunctions.isoTime,
+      serializers: { err: serializeError, error: serializeError },
       redact: {
         paths: [
           "authorization",

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
 import type { AppEnv } from "../app-env.js";
+import { isDatabaseUnavailable } from "../db/errors.js";
 import { type FieldError, formatIssuePath, GatewayError, problemCodes, problemType } from "../errors.js";
 
 type Issue = ZodError["issues"][number];
@@ -57,6 +58,11 @@ export function toGatewayError(error: unknown): GatewayError {
     );
     return new GatewayError(code ?? "BAD_REQUEST", error.message || "Bad request.");
   }
+  if (isDatabaseUnavailable(error)) {
+    return new GatewayError("UNAVAILABLE", "The database is not reachable; retry shortly.", {
+      cause: error,
+    });
+  }
   return new GatewayError(
     "INTERNAL",
     "An unexpected error occurred; the request id identifies it in the logs.",
@@ -65,6 +71,9 @@ export function toGatewayError(error: unknown): GatewayError {
     },
   );
 }
+
+/** How long a client should wait before retrying a 503 (a reconnect or a failover takes seconds). */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 /** The one place errors become HTTP responses: RFC 9457 problem+json. */
 export function renderProblem(c: Context<AppEnv>, error: GatewayError): Response {
@@ -78,5 +87,7 @@ export function renderProblem(c: Context<AppEnv>, error: GatewayError): Response
     ...(error.errors ? { errors: error.errors } : {}),
     ...(error.extra ?? {}),
   };
-  return c.body(JSON.stringify(body), error.status as 400, { "content-type": "application/problem+json" });
+  const headers: Record<string, string> = { "content-type": "application/problem+json" };
+  if (error.code === "UNAVAILABLE") headers["retry-after"] = String(UNAVAILABLE_RETRY_AFTER_SECONDS);
+  return c.body(JSON.stringify(body), error.status as 400, headers);
 }

@@ -1,6 +1,6 @@
-import { OpenAPIHono, type z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { Problem } from "../../schemas/common.js";
+import { Problem, text } from "../../schemas/common.js";
 import type { AppEnv } from "../app-env.js";
 import { GatewayError } from "../errors.js";
 import { zodFieldErrors } from "../lib/problem.js";
@@ -10,6 +10,12 @@ import type { ServiceContext } from "../services/context.js";
 export function createRouter() {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
+      // A path id of the wrong format names nothing that can exist: 404 without touching the database.
+      if (!result.success && "target" in result && result.target === "param") {
+        throw new GatewayError("NOT_FOUND", "No resource has this id.", {
+          errors: zodFieldErrors(result.error),
+        });
+      }
       if (!result.success) {
         throw new GatewayError("VALIDATION_FAILED", "The request does not match the API contract.", {
           errors: zodFieldErrors(result.error),
@@ -76,3 +82,123 @@ export const idempotencyHeader = {
   schema: { type: "string" as const, maxLength: 255 },
   description: "Retries with the same key and body return the first response (scoped to the credential).",
 };
+
+type Registry = OpenAPIHono<AppEnv>["openAPIRegistry"];
+interface DocumentedRoute {
+  method: string;
+  path: string;
+  request?: { body?: unknown; query?: unknown; params?: unknown };
+  parameters?: { name?: string; in?: string }[];
+  responses: Record<string, unknown>;
+}
+
+const commonProblems = {
+  ...problemResponses,
+  412: problem("If-Match does not name the current version."),
+  415: problem("The body is not application/json."),
+  503: problem("The database is unreachable; retry after the Retry-After header's seconds."),
+} as const;
+
+/**
+ * Documents, once for every operation, the problems the shared middleware and validation can answer,
+ * so no route lists them by hand: 400/401/403 under /v1, 404 with path ids, 413/415 with a body,
+ * 409/422 with an Idempotency-Key, and 503 everywhere (database unreachable).
+ */
+export function documentCommonProblems(registry: Registry) {
+  for (const definition of registry.definitions) {
+    if (definition.type !== "route") continue;
+    const route = definition.route as unknown as DocumentedRoute;
+    const add = (status: keyof typeof commonProblems) => {
+      route.responses[status] ??= commonProblems[status];
+    };
+    if (route.path.startsWith("/v1/")) {
+      add(400);
+      add(401);
+      add(403);
+    }
+    if (/\{[^}]+\}/.test(route.path)) add(404);
+    if (route.request?.body !== undefined) {
+      add(400);
+      add(413);
+      add(415);
+    }
+    if (route.parameters?.some((p) => p.in === "header" && p.name?.toLowerCase() === "idempotency-key")) {
+      add(409);
+      add(422);
+    }
+    add(503);
+  }
+}
+
+const Health = z.object({ status: z.literal("ok") }).openapi("Health");
+const Readiness = z
+  .object({
+    status: z.enum(["ready", "unavailable"]),
+    database: z.enum(["ok", "unreachable"]),
+    engine: z.enum(["pglite", "postgres"]).optional(),
+    pendingMigrations: z.number().int().optional(),
+  })
+  .openapi("Readiness");
+const WebhookAccepted = z
+  .object({})
+  .catchall(z.unknown())
+  .openapi("WebhookAccepted", { description: "The notices were stored in the inbox." });
+
+/** The routes outside the zod contract (health, readiness, vendor webhooks), documented for completeness. */
+export function documentPlainRoutes(registry: Registry) {
+  registry.registerPath({
+    method: "get",
+    path: "/healthz",
+    tags: ["System"],
+    summary: "The process is up",
+    responses: { 200: jsonResponse(Health, "Up.") },
+  });
+  registry.registerPath({
+    method: "get",
+    path: "/readyz",
+    tags: ["System"],
+    summary: "The database is reachable and migrated",
+    responses: {
+      200: jsonResponse(Readiness, "Ready."),
+      503: {
+        ...jsonResponse(Readiness, "Database unreachable (with Retry-After) or migrations pending."),
+        headers: { "Retry-After": { schema: { type: "integer" } } },
+      },
+    },
+  });
+  const webhook = (path: string, summary: string, params: z.ZodObject) => {
+    registry.registerPath({
+      method: "post",
+      path,
+      tags: ["Webhooks"],
+      summary,
+      description:
+        "Verified on the raw bytes (HMAC, bearer secret or path secret, per connector) before parsing; answered 202 once stored.",
+      request: {
+        params,
+        body: { required: false, content: { "application/json": { schema: z.unknown() } } },
+      },
+      responses: {
+        202: jsonResponse(WebhookAccepted, "Stored (or a duplicate of a stored delivery)."),
+        400: commonProblems[400],
+        401: problem("The signature or secret does not verify."),
+        404: problem("No such connection, or a malformed webhook URL."),
+        413: commonProblems[413],
+        503: commonProblems[503],
+      },
+    });
+  };
+  const connectionId = text().openapi({ description: "The connection's id (`con_...`)." });
+  const secret = text().openapi({ description: "The connection's path secret (carriers)." });
+  webhook("/webhooks/{connectionId}", "A vendor event (signed)", z.object({ connectionId }));
+  webhook(
+    "/webhooks/{connectionId}/{secret}",
+    "A carrier event (path secret)",
+    z.object({ connectionId, secret }),
+  );
+  webhook(
+    "/webhooks/{connectionId}/{secret}/{subPath}",
+    "A carrier event under a vendor-appended path",
+    z.object({ connectionId, secret, subPath: text() }),
+  );
+}

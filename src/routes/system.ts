@@ -6,6 +6,7 @@ import type { AppEnv } from "../app-env.js";
 import { ping } from "../db/client.js";
 import { pendingMigrationCount } from "../db/migrate.js";
 import { problemCodes } from "../errors.js";
+import { UNAVAILABLE_RETRY_AFTER_SECONDS } from "../lib/problem.js";
 
 const require = createRequire(import.meta.url);
 let scalarBundle: Promise<string> | null = null;
@@ -16,12 +17,14 @@ export function systemRoutes() {
   router.get("/healthz", (c) => c.json({ status: "ok" }));
   router.get("/readyz", async (c) => {
     const { database } = c.get("deps");
+    let pending: number;
     try {
       await ping(database.db);
+      pending = await pendingMigrationCount(database);
     } catch {
+      c.header("retry-after", String(UNAVAILABLE_RETRY_AFTER_SECONDS));
       return c.json({ status: "unavailable", database: "unreachable" }, 503);
     }
-    const pending = await pendingMigrationCount(database);
     if (pending > 0)
       return c.json({ status: "unavailable", database: "ok", pendingMigrations: pending }, 503);
     return c.json({ status: "ready", database: "ok", engine: database.kind });

@@ -1,8 +1,12 @@
 import { type Context, Hono } from "hono";
+import { idOf, text } from "../../schemas/common.js";
 import type { AppEnv } from "../app-env.js";
 import { GatewayError } from "../errors.js";
 import { acceptWebhook } from "../sync/inbound.js";
 import { serviceContext } from "./openapi.js";
+
+const connectionIdFormat = idOf("connection");
+const webhookSecretFormat = text().max(2000);
 
 /**
  * Vendor webhooks: `/webhooks/:connectionId` for systems that sign or authenticate their calls, and
@@ -13,8 +17,18 @@ export function webhookRoutes() {
   const router = new Hono<AppEnv>();
   const handle = async (c: Context<AppEnv>, pathSecret?: string) => {
     const connectionId = c.req.param("connectionId") ?? "";
+    // Checked before any query: a malformed id, secret or percent-encoding names no webhook URL.
+    const unknown = () => new GatewayError("NOT_FOUND", "Unknown webhook URL.");
+    if (!connectionIdFormat.safeParse(connectionId).success) throw unknown();
+    if (pathSecret !== undefined && !webhookSecretFormat.safeParse(pathSecret).success) throw unknown();
     const prefix = `/webhooks/${connectionId}${pathSecret !== undefined ? `/${pathSecret}` : ""}`;
-    const subPath = decodeURIComponent(c.req.path.slice(prefix.length)).replace(/^\/+/, "");
+    let subPath: string;
+    try {
+      subPath = decodeURIComponent(c.req.path.slice(prefix.length)).replace(/^\/+/, "");
+    } catch {
+      throw new GatewayError("BAD_REQUEST", "The webhook path is not valid percent-encoding.");
+    }
+    if (!webhookSecretFormat.safeParse(subPath).success) throw unknown();
     const rawBody = new Uint8Array(await c.req.arrayBuffer());
     const ctx = serviceContext(c);
     const result = await acceptWebhook(ctx.db, ctx.engine, {

@@ -45,6 +45,7 @@ import {
   type LinkBaselines,
   movedFields,
 } from "./snapshot.js";
+import { storableVendorRecord } from "./vendor-text.js";
 
 // Beyond this many rejected webhooks per connection and minute, rejections are counted but not ledgered.
 const LEDGERED_REJECTIONS_PER_MINUTE = 5;
@@ -259,7 +260,16 @@ export async function applyServicedeskNotice(
     outcome: "done",
     commit: async (tx) => {
       if (external)
-        await applyServicedeskRecord(tx, options, loaded, external, row.source, inScope, row.notice, files);
+        await applyServicedeskRecord(
+          tx,
+          options,
+          loaded,
+          await storableVendorRecord(tx, loaded, external),
+          row.source,
+          inScope,
+          row.notice,
+          files,
+        );
       else await appendLedger(tx, [connectionEntry(loaded, "sync.vendor_missing", {}, row.externalId)]);
       await markApplied(tx, row.id, options.now());
     },

@@ -332,3 +332,26 @@ describe("ServiceNow, end to end through the simulator over real HTTP", () => {
     }
   });
 });
+
+describe("ServiceNow text PostgreSQL cannot store", () => {
+  it("stores vendor text PostgreSQL cannot hold by removing NUL and replacing lone surrogates, and ledgers it", async () => {
+    const incident = sim.simulateAgentInsert({
+      short_description: "VPN\u0000 down \ud800",
+      description: "clean",
+      impact: "2",
+      urgency: "2",
+    });
+    await ctx.drain({ settle });
+    const listed = await tenant.client.get("/v1/tickets?limit=200");
+    const titles = (listed.body.items as { title: string }[]).map((t) => t.title);
+    expect(titles).toContain("VPN down \ufffd");
+    const repaired = await ctx.database.db
+      .select()
+      .from(ledgerEntries)
+      .where(
+        and(eq(ledgerEntries.kind, "sync.text_repaired"), eq(ledgerEntries.externalId, incident["sys_id"]!)),
+      );
+    expect(repaired).toHaveLength(1);
+    expect(repaired[0]!.detail).toMatchObject({ fields: ["title"], nulRemoved: 1, surrogatesReplaced: 1 });
+  });
+});

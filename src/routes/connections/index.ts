@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { IdParam, ListQuery, listOf } from "../../../schemas/common.js";
+import { idParam, ListQuery, listOf, text } from "../../../schemas/common.js";
 import {
   Connection,
   ConnectionTestResult,
@@ -74,7 +74,7 @@ export function connectionRoutes() {
       tags,
       summary: "Read a connection (secrets redacted)",
       security: bearerSecurity,
-      request: { params: IdParam },
+      request: { params: idParam("connection") },
       responses: { 200: jsonResponse(Connection, "The connection."), 401: unauthorized, 404: notFound },
     }),
     async (c) =>
@@ -88,7 +88,7 @@ export function connectionRoutes() {
       tags,
       summary: "Change a connection; settings are merged and a secret left out keeps its value",
       security: bearerSecurity,
-      request: { params: IdParam, body: jsonBody(UpdateConnection) },
+      request: { params: idParam("connection"), body: jsonBody(UpdateConnection) },
       responses: {
         200: jsonResponse(Connection, "The connection."),
         400: badRequest,
@@ -114,7 +114,7 @@ export function connectionRoutes() {
       tags,
       summary: "Delete a connection; what it registered at the vendor is torn down",
       security: bearerSecurity,
-      request: { params: IdParam },
+      request: { params: idParam("connection") },
       responses: { 204: { description: "Deleted." }, 401: unauthorized, 404: notFound },
     }),
     async (c) => {
@@ -135,7 +135,7 @@ export function connectionRoutes() {
       tags,
       summary: "Check reachability and credentials",
       security: bearerSecurity,
-      request: { params: IdParam },
+      request: { params: idParam("connection") },
       responses: {
         200: jsonResponse(ConnectionTestResult, "What the vendor answered."),
         401: unauthorized,
@@ -160,7 +160,7 @@ export function connectionRoutes() {
       tags,
       summary: "Send the tenant's existing, not yet linked tickets to this servicedesk",
       security: bearerSecurity,
-      request: { params: IdParam },
+      request: { params: idParam("connection") },
       responses: {
         202: jsonResponse(z.object({ enqueued: z.number().int() }), "Queued as jobs."),
         400: badRequest,
@@ -186,7 +186,9 @@ export function connectionRoutes() {
           "The provider, or a tenant for its own servicedesk connections. The state, reason and actor are ledgered (`connection.paused`, `connection.resumed`) and shown on the connection.",
         security: bearerSecurity,
         request:
-          action === "pause" ? { params: IdParam, body: jsonBody(PauseConnection) } : { params: IdParam },
+          action === "pause"
+            ? { params: idParam("connection"), body: jsonBody(PauseConnection) }
+            : { params: idParam("connection") },
         responses: {
           200: jsonResponse(Connection, "The connection."),
           400: badRequest,
@@ -229,7 +231,7 @@ export function connectionRoutes() {
     async (c) => c.json(await deadLetters.listDeadLetters(serviceContext(c), c.req.valid("query")), 200),
   );
 
-  const settled = z.object({ id: z.number().int(), status: z.string() });
+  const settled = z.object({ id: z.number().int(), status: text() });
   const DeadLetterId = z.object({ id: z.coerce.number().int().positive() });
   router.openapi(
     createRoute({

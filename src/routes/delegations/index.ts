@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { IdParam, listOf } from "../../../schemas/common.js";
+import { idParam, listOf, text } from "../../../schemas/common.js";
 import {
   CarrierReportQuery,
   CarrierReportRow,
@@ -33,7 +33,7 @@ export function delegationRoutes() {
       description:
         "Answers at once in state `requested`; the carrier ticket is opened through the outbox and the state then follows the carrier.",
       security: bearerSecurity,
-      request: { params: IdParam, body: jsonBody(CreateDelegation) },
+      request: { params: idParam("delegation"), body: jsonBody(CreateDelegation) },
       responses: {
         201: jsonResponse(Delegation, "The delegation."),
         400: badRequest,
@@ -57,7 +57,7 @@ export function delegationRoutes() {
       tags,
       summary: "A ticket's delegations (tenant keys may read their own)",
       security: bearerSecurity,
-      request: { params: IdParam },
+      request: { params: idParam("delegation") },
       responses: {
         200: jsonResponse(listOf(Delegation, "DelegationList"), "Delegations, oldest first."),
         401: unauthorized,
@@ -74,7 +74,7 @@ export function delegationRoutes() {
       tags,
       summary: "Read a delegation",
       security: bearerSecurity,
-      request: { params: IdParam },
+      request: { params: idParam("delegation") },
       responses: { 200: jsonResponse(Delegation, "The delegation."), 401: unauthorized, 404: notFound },
     }),
     async (c) => c.json(await service.getDelegation(serviceContext(c), c.req.valid("param").id), 200),
@@ -88,7 +88,7 @@ export function delegationRoutes() {
         tags,
         summary: `Ask the carrier to ${action} (provider); goes through the outbox`,
         security: bearerSecurity,
-        request: { params: IdParam, body: { ...jsonBody(DelegationAction), required: false } },
+        request: { params: idParam("delegation"), body: { ...jsonBody(DelegationAction), required: false } },
         responses: {
           202: jsonResponse(Delegation.extend({ accepted: z.boolean() }), "Queued for the carrier."),
           401: unauthorized,
@@ -119,9 +119,9 @@ export function delegationRoutes() {
       tags,
       summary: "Write to the carrier (provider): answers to information requests, updates",
       security: bearerSecurity,
-      request: { params: IdParam, body: jsonBody(DelegationNote) },
+      request: { params: idParam("delegation"), body: jsonBody(DelegationNote) },
       responses: {
-        202: jsonResponse(Delegation.extend({ noteCommentId: z.string() }), "Queued for the carrier."),
+        202: jsonResponse(Delegation.extend({ noteCommentId: text() }), "Queued for the carrier."),
         400: badRequest,
         401: unauthorized,
         403: forbidden,
@@ -150,7 +150,7 @@ export function delegationRoutes() {
       request: { query: CarrierReportQuery },
       responses: {
         200: jsonResponse(
-          z.object({ from: z.string(), to: z.string(), carriers: z.array(CarrierReportRow) }),
+          z.object({ from: text(), to: text(), carriers: z.array(CarrierReportRow) }),
           "The report.",
         ),
         400: badRequest,

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { stream } from "hono/streaming";
-import { ListQuery, listOf } from "../../../schemas/common.js";
+import { ListQuery, listOf, text } from "../../../schemas/common.js";
 import { LedgerEntry, LedgerQuery, LedgerVerification } from "../../../schemas/ledger.js";
 import { requireAdmin } from "../../middleware/auth.js";
 import * as ledger from "../../services/ledger.js";
@@ -21,7 +21,7 @@ export function ledgerRoutes() {
       description:
         "Recomputes every entry's hash and its link to the previous one. `firstBrokenSequence` is the first entry whose content no longer matches, null when ok.",
       security: bearerSecurity,
-      request: { query: z.object({ tenantId: z.string().min(1).optional() }) },
+      request: { query: z.object({ tenantId: text().min(1).optional() }) },
       responses: {
         200: jsonResponse(LedgerVerification, "Verification result."),
         401: unauthorized,
@@ -45,7 +45,7 @@ export function ledgerRoutes() {
       responses: {
         200: {
           description: "One LedgerEntry JSON object per line.",
-          content: { "application/x-ndjson": { schema: z.string() } },
+          content: { "application/x-ndjson": { schema: text() } },
         },
         400: badRequest,
         401: unauthorized,

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { IdParam, ListQuery, listOf } from "../../../schemas/common.js";
+import { idOf, idParam, ListQuery, listOf, text } from "../../../schemas/common.js";
 import { CreatedOperator, CreateOperator, Operator } from "../../../schemas/tenant.js";
 import { requireAdmin } from "../../middleware/auth.js";
 import * as access from "../../services/access.js";
@@ -74,7 +74,7 @@ export function operatorRoutes() {
       tags,
       summary: "Revoke an operator key (admin)",
       security: bearerSecurity,
-      request: { params: IdParam.extend({ keyId: z.string().min(1).max(100) }) },
+      request: { params: idParam("operator").extend({ keyId: idOf("apiKey") }) },
       responses: { 204: { description: "Revoked." }, 401: unauthorized, 403: forbidden, 404: notFound },
     }),
     async (c) => {

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { stringify } from "csv-stringify/sync";
 import { eq } from "drizzle-orm";
-import { IdParam, listOf } from "../../../schemas/common.js";
+import { listOf, text } from "../../../schemas/common.js";
 import { Plan } from "../../../schemas/plan.js";
 import {
   builtInPrioritySchemes,
@@ -71,7 +71,7 @@ export function slaRoutes() {
       tags: ["SLA"],
       summary: "One plan: calendar and targets per priority",
       security: bearerSecurity,
-      request: { params: IdParam },
+      request: { params: z.object({ id: text().min(1).max(100) }) },
       responses: { 200: jsonResponse(Plan, "The plan."), 401: unauthorized, 404: notFound },
     }),
     async (c) => {
@@ -175,7 +175,7 @@ export function slaRoutes() {
       responses: {
         200: {
           description: "The report.",
-          content: { "application/json": { schema: SlaReport }, "text/csv": { schema: z.string() } },
+          content: { "application/json": { schema: SlaReport }, "text/csv": { schema: text() } },
         },
         400: badRequest,
         401: unauthorized,

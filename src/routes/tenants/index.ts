@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { IdParam, ListQuery, listOf } from "../../../schemas/common.js";
+import { idOf, idParam, ListQuery, listOf, text } from "../../../schemas/common.js";
 import {
   ApiKeyInfo,
   CreatedApiKey,
@@ -85,7 +85,7 @@ export function tenantRoutes() {
       tags,
       summary: "Read a tenant (admin)",
       security: bearerSecurity,
-      request: { params: IdParam },
+      request: { params: idParam("tenant") },
       responses: {
         200: jsonResponse(Tenant, "The tenant."),
         401: unauthorized,
@@ -103,7 +103,7 @@ export function tenantRoutes() {
       tags,
       summary: "Change a tenant's name, plan or time zone (admin)",
       security: bearerSecurity,
-      request: { params: IdParam, body: jsonBody(UpdateTenant) },
+      request: { params: idParam("tenant"), body: jsonBody(UpdateTenant) },
       responses: {
         200: jsonResponse(Tenant, "The updated tenant."),
         400: badRequest,
@@ -123,7 +123,7 @@ export function tenantRoutes() {
       tags,
       summary: "List a tenant's API keys: ids, prefixes and dates, never secrets (admin)",
       security: bearerSecurity,
-      request: { params: IdParam },
+      request: { params: idParam("tenant") },
       responses: {
         200: jsonResponse(listOf(ApiKeyInfo, "ApiKeyList"), "The tenant's keys, newest first."),
         401: unauthorized,
@@ -141,7 +141,7 @@ export function tenantRoutes() {
       tags,
       summary: "Issue another API key for a tenant, for rotation (admin)",
       security: bearerSecurity,
-      request: { params: IdParam },
+      request: { params: idParam("tenant") },
       parameters: [idempotencyHeader],
       responses: {
         201: jsonResponse(CreatedApiKey, "Created; apiKey is shown only here."),
@@ -165,7 +165,7 @@ export function tenantRoutes() {
       tags,
       summary: "Revoke a tenant API key (admin); it stops working at once",
       security: bearerSecurity,
-      request: { params: IdParam.extend({ keyId: z.string().min(1).max(100) }) },
+      request: { params: idParam("tenant").extend({ keyId: idOf("apiKey") }) },
       responses: { 204: { description: "Revoked." }, 401: unauthorized, 403: forbidden, 404: notFound },
     }),
     async (c) => {
@@ -183,7 +183,7 @@ export function tenantRoutes() {
       description:
         "Local dates (YYYY-MM-DD) on which the tenant's desk is closed, on top of the plan's hours; `country` (ISO 3166, optionally with a region: `SE`, `DE-BY`) adds that country's public holidays.",
       security: bearerSecurity,
-      request: { params: IdParam, body: jsonBody(TenantHolidays) },
+      request: { params: idParam("tenant"), body: jsonBody(TenantHolidays) },
       responses: {
         200: jsonResponse(TenantHolidaysView, "The tenant's holidays."),
         400: badRequest,
@@ -206,7 +206,7 @@ export function tenantRoutes() {
       tags,
       summary: "The tenant's holiday calendar (admin)",
       security: bearerSecurity,
-      request: { params: IdParam },
+      request: { params: idParam("tenant") },
       responses: {
         200: jsonResponse(TenantHolidaysView, "The tenant's holidays."),
         401: unauthorized,

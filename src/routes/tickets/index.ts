@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { IdParam, ListQuery, listOf } from "../../../schemas/common.js";
+import { idParam, ListQuery, listOf, text } from "../../../schemas/common.js";
 import { LedgerEntry } from "../../../schemas/ledger.js";
 import {
   RecordAppointment,
@@ -98,7 +98,7 @@ export function ticketRoutes() {
       tags,
       summary: "Read a ticket",
       security: bearerSecurity,
-      request: { params: IdParam },
+      request: { params: idParam("ticket") },
       responses: {
         200: {
           ...jsonResponse(
@@ -128,9 +128,9 @@ export function ticketRoutes() {
         "Tenant keys may change title, description and priority, cancel, and reopen or close a resolved ticket; other status changes are the provider's. `If-Match` is optional; a stale one is 412.",
       security: bearerSecurity,
       request: {
-        params: IdParam,
+        params: idParam("ticket"),
         body: jsonBody(UpdateTicket),
-        headers: z.object({ "if-match": z.string().optional() }),
+        headers: z.object({ "if-match": text().optional() }),
       },
       responses: {
         200: { ...jsonResponse(Ticket, "The updated ticket."), headers: etagHeader },
@@ -162,7 +162,7 @@ export function ticketRoutes() {
       description:
         "`visibility` defaults to `internal` so nothing leaks by accident; `public` comments go to the client's servicedesk.",
       security: bearerSecurity,
-      request: { params: IdParam, body: jsonBody(CreateComment) },
+      request: { params: idParam("ticket"), body: jsonBody(CreateComment) },
       parameters: [idempotencyHeader],
       responses: {
         201: { ...jsonResponse(Comment, "Created. ETag is the ticket's new version."), headers: etagHeader },
@@ -187,13 +187,13 @@ export function ticketRoutes() {
       tags,
       summary: "Record an appointment (provider); meets a plan's appointment clock",
       security: bearerSecurity,
-      request: { params: IdParam, body: jsonBody(RecordAppointment) },
+      request: { params: idParam("ticket"), body: jsonBody(RecordAppointment) },
       responses: {
         201: jsonResponse(
           z.object({
-            ticketId: z.string(),
-            scheduledFor: z.string(),
-            recordedAt: z.string(),
+            ticketId: text(),
+            scheduledFor: text(),
+            recordedAt: text(),
             version: z.number(),
           }),
           "Recorded.",
@@ -221,7 +221,7 @@ export function ticketRoutes() {
       description:
         "On `roi-advanced-replacement` this starts the `replacement` clock: next business day. A second failure while one awaits shipment is recorded but keeps the running due.",
       security: bearerSecurity,
-      request: { params: IdParam, body: jsonBody(RecordPartFailure) },
+      request: { params: idParam("ticket"), body: jsonBody(RecordPartFailure) },
       responses: { 201: jsonResponse(RecordedReplacementEvent, "Recorded."), ...problemResponses },
     }),
     async (c) => {
@@ -242,7 +242,7 @@ export function ticketRoutes() {
       tags,
       summary: "Record the replacement's shipment (provider); meets the replacement clock",
       security: bearerSecurity,
-      request: { params: IdParam, body: jsonBody(RecordReplacementShipment) },
+      request: { params: idParam("ticket"), body: jsonBody(RecordReplacementShipment) },
       responses: { 201: jsonResponse(RecordedReplacementEvent, "Recorded."), ...problemResponses },
     }),
     async (c) => {
@@ -263,7 +263,7 @@ export function ticketRoutes() {
       tags,
       summary: "List a ticket's comments (tenant keys do not see provider-internal notes)",
       security: bearerSecurity,
-      request: { params: IdParam, query: ListQuery },
+      request: { params: idParam("ticket"), query: ListQuery },
       responses: {
         200: jsonResponse(listOf(Comment, "CommentList"), "A page of comments, oldest first."),
         401: unauthorized,
@@ -284,7 +284,7 @@ export function ticketRoutes() {
       tags,
       summary: "List a ticket's attachments (metadata; the content streams between servicedesks)",
       security: bearerSecurity,
-      request: { params: IdParam, query: ListQuery },
+      request: { params: idParam("ticket"), query: ListQuery },
       responses: {
         200: jsonResponse(listOf(Attachment, "AttachmentList"), "A page of attachments, oldest first."),
         401: unauthorized,
@@ -305,7 +305,7 @@ export function ticketRoutes() {
       tags,
       summary: "The ticket's integration ledger entries",
       security: bearerSecurity,
-      request: { params: IdParam, query: ListQuery },
+      request: { params: idParam("ticket"), query: ListQuery },
       responses: {
         200: jsonResponse(listOf(LedgerEntry, "TicketLedger"), "A page of ledger entries in sequence order."),
         401: unauthorized,
