@@ -6,7 +6,7 @@ import type { Logger } from "./lib/logger.js";
 
 export interface AppDeps {
   database: Database;
-  config: Pick<Config, "adminToken" | "publicUrl" | "nodeEnv" | "secretsKey" | "sync">;
+  config: Pick<Config, "adminToken" | "publicUrl" | "nodeEnv" | "secretsKey" | "sync" | "ledger">;
   logger: Logger;
   /** Support plans (shipped presets plus the operator's file); a tenant's plan must be one of them. */
   catalog: PlanCatalog;

@@ -4,9 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServiceNowSimulator, type ServiceNowSimulator } from "../../connectors/servicenow/index.js";
 import { openDatabase, queryRows } from "../../src/db/client.js";
 import { outbox } from "../../src/db/schema/index.js";
+import { generateSigningKey } from "../../src/ledger/keys.js";
 import { runOutbox } from "../../src/sync/outbound.js";
 import { createTenant, engine, TEST_ADMIN_TOKEN } from "../harness.js";
 import { createSyncTestApp, type Listening, listen, type SyncTestContext } from "./sync-harness.js";
+
+// Every worker process of one deployment shares the signing key, as they share the admin token.
+const ledgerSigningKey = generateSigningKey();
 
 // Real processes and real concurrency: only meaningful (and only possible) on PostgreSQL.
 describe.runIf(engine === "postgres")("outbox workers on PostgreSQL", () => {
@@ -51,6 +55,7 @@ describe.runIf(engine === "postgres")("outbox workers on PostgreSQL", () => {
       DATABASE_URL: ctx.database.testUrl!,
       GATEWAY_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
       SECRETS_KEY: ctx.deps.config.secretsKey.toString("base64"),
+      LEDGER_SIGNING_KEY: ledgerSigningKey,
       PUBLIC_URL: ctx.gatewayUrl,
       LOG_LEVEL: "error",
       WORKER_TICK_MS: "100",
