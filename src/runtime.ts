@@ -2,6 +2,7 @@ import type { PlanCatalog } from "../schemas/plan.js";
 import type { Config } from "./config.js";
 import { type Database, openDatabase } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
+import { signCheckpoints } from "./ledger/checkpoints.js";
 import { createLogger, type Logger } from "./lib/logger.js";
 import { runSlaTimers } from "./services/sla-timers.js";
 import { loadPlanCatalog } from "./sla/catalog.js";
@@ -41,6 +42,7 @@ export function backgroundTasks(runtime: Runtime, id: string): WorkerTask[] {
     sync: runtime.config.sync,
   };
   const db = runtime.database.db;
+  let lastCheckpointRun = Number.NEGATIVE_INFINITY;
   return [
     {
       name: "inbox",
@@ -61,6 +63,22 @@ export function backgroundTasks(runtime: Runtime, id: string): WorkerTask[] {
           leaseMs: 30_000,
           batchSize: 100,
         }),
+    },
+    {
+      // Until the job registry takes it over: at most once per interval in each process.
+      name: "ledger-checkpoints",
+      run: async () => {
+        if (Date.now() - lastCheckpointRun < runtime.config.ledger.checkpointIntervalMs) return 0;
+        lastCheckpointRun = Date.now();
+        const run = await signCheckpoints(db, { keyring: runtime.config.ledger.keyring, now: runtime.now });
+        for (const { scope, divergences } of run.refused) {
+          runtime.logger.error(
+            { scope, divergences },
+            "ledger checkpoint refused: chains no longer extend the last one",
+          );
+        }
+        return run.signed.length;
+      },
     },
   ];
 }

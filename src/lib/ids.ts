@@ -13,6 +13,7 @@ export const idPrefixes = {
   job: "job",
   delegation: "dlg",
   request: "req",
+  checkpoint: "lcp",
 } as const;
 
 /** Prefixed, time-sortable ids (`tkt_01J...`): readable in logs, ordered for keyset pagination. */

@@ -1,0 +1,13 @@
+CREATE TABLE "ledger_checkpoints" (
+	"id" text PRIMARY KEY NOT NULL,
+	"scope" text NOT NULL,
+	"tenant_id" text,
+	"issued_at" timestamp with time zone NOT NULL,
+	"entries" bigint NOT NULL,
+	"root" text NOT NULL,
+	"heads" jsonb NOT NULL,
+	"key_id" text NOT NULL,
+	"signature" text NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX "ledger_checkpoints_scope_idx" ON "ledger_checkpoints" USING btree ("scope","issued_at");
