@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, lte, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, lte, or, sql } from "drizzle-orm";
 import { type Db, type Queryable, queryRows } from "../db/client.js";
 import { ledgerCheckpoints, ledgerEntries } from "../db/schema/index.js";
 import { newId } from "../lib/ids.js";
@@ -32,25 +32,18 @@ export interface CheckpointRun {
 
 const BATCH = 1000;
 
-/** Entries of one chain in sequence order, after `after` and up to `through`, in batches; stops when told. */
+/** A whole chain in sequence order, in batches; stops when `visit` says so. */
 async function walkChain(
   db: Queryable,
   chainKey: string,
-  range: { after: number; through?: number },
   visit: (entry: StoredLedgerEntry) => boolean,
 ): Promise<void> {
-  let after = range.after;
+  let after = 0;
   for (;;) {
     const rows = await db
       .select()
       .from(ledgerEntries)
-      .where(
-        and(
-          eq(ledgerEntries.chainKey, chainKey),
-          gt(ledgerEntries.sequence, after),
-          range.through === undefined ? undefined : lte(ledgerEntries.sequence, range.through),
-        ),
-      )
+      .where(and(eq(ledgerEntries.chainKey, chainKey), gt(ledgerEntries.sequence, after)))
       .orderBy(asc(ledgerEntries.sequence))
       .limit(BATCH);
     for (const row of rows) if (!visit(row)) return;
@@ -117,46 +110,97 @@ export async function latestCheckpoints(db: Queryable, scopes: string[]): Promis
 
 /**
  * The head a chain has now, extending the head last signed for it: the signed head must still be there,
- * unchanged, and every entry after it must link on. Returns the new head with its count, or the divergence.
+ * unchanged, and every entry after it (`appended`, in order) must link on. The new head, or the divergence.
  */
-async function extendHead(
-  db: Queryable,
+function extendHead(
   previous: ChainHead | undefined,
+  signedRow: StoredLedgerEntry | undefined,
   current: { chainKey: string; sequence: number; hash: string },
-): Promise<ChainHead | Divergence> {
-  const walker = new ChainWalker(current.chainKey, [], previous);
+  appended: StoredLedgerEntry[],
+): ChainHead | Divergence {
   if (previous) {
-    const [signed] = await db
-      .select()
-      .from(ledgerEntries)
-      .where(
-        and(eq(ledgerEntries.chainKey, previous.chainKey), eq(ledgerEntries.sequence, previous.sequence)),
-      );
-    const { hash, ...content } = signed ?? { hash: "" };
-    if (
-      !signed ||
-      hash !== previous.hash ||
-      computeEntryHash(content as Omit<StoredLedgerEntry, "hash">) !== hash
-    ) {
+    const intact =
+      signedRow !== undefined &&
+      signedRow.chainKey === previous.chainKey &&
+      signedRow.hash === previous.hash &&
+      computeEntryHash(withoutHash(signedRow)) === signedRow.hash;
+    if (!intact) {
       return {
         chainKey: previous.chainKey,
-        kind: signed ? "head_rewritten" : "entry_missing",
+        kind: signedRow ? "head_rewritten" : "entry_missing",
         sequence: previous.sequence,
         intactThrough: null,
-        detail: signed
+        detail: signedRow
           ? `entry ${previous.sequence} is no longer the head signed in the last checkpoint`
           : `entry ${previous.sequence}, the head signed in the last checkpoint, is gone`,
       };
     }
   }
-  await walkChain(
-    db,
-    current.chainKey,
-    { after: previous?.sequence ?? 0, through: current.sequence },
-    pushTo(walker),
-  );
+  const walker = new ChainWalker(current.chainKey, [], previous);
+  const push = pushTo(walker);
+  for (const row of appended) if (!push(row)) break;
   if (walker.brokenAt) return walker.brokenAt;
+  if (appended.at(-1)?.sequence !== current.sequence) {
+    return {
+      chainKey: current.chainKey,
+      kind: "link_broken",
+      sequence: current.sequence,
+      intactThrough: previous?.sequence ?? null,
+      detail: `entry ${current.sequence} is not reachable from the last signed head`,
+    };
+  }
   return { chainKey: current.chainKey, sequence: current.sequence, count: walker.walked, hash: current.hash };
+}
+
+function withoutHash(row: StoredLedgerEntry): Omit<StoredLedgerEntry, "hash"> {
+  const { hash: _hash, ...content } = row;
+  return content;
+}
+
+const CHUNK = 100;
+
+function chunks<T>(items: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  return out;
+}
+
+/** Entries by sequence (the ledger's primary key), a hundred per query. */
+async function entriesAt(db: Queryable, sequences: number[]): Promise<Map<number, StoredLedgerEntry>> {
+  const found = new Map<number, StoredLedgerEntry>();
+  for (const part of chunks(sequences)) {
+    for (const row of await db.select().from(ledgerEntries).where(inArray(ledgerEntries.sequence, part))) {
+      found.set(row.sequence, row);
+    }
+  }
+  return found;
+}
+
+/** For each chain, its entries in (after, through], in order: one query per hundred chains (index range scans). */
+async function entriesBetween(
+  db: Queryable,
+  ranges: { chainKey: string; after: number; through: number }[],
+): Promise<Map<string, StoredLedgerEntry[]>> {
+  const found = new Map<string, StoredLedgerEntry[]>(ranges.map((r) => [r.chainKey, []]));
+  for (const part of chunks(ranges)) {
+    const rows = await db
+      .select()
+      .from(ledgerEntries)
+      .where(
+        or(
+          ...part.map((r) =>
+            and(
+              eq(ledgerEntries.chainKey, r.chainKey),
+              gt(ledgerEntries.sequence, r.after),
+              lte(ledgerEntries.sequence, r.through),
+            ),
+          ),
+        ),
+      )
+      .orderBy(asc(ledgerEntries.sequence));
+    for (const row of rows) found.get(row.chainKey)?.push(row);
+  }
+  return found;
 }
 
 /**
@@ -179,19 +223,48 @@ export async function signCheckpoints(db: Db, deps: CheckpointDeps): Promise<Che
       byScope.set(scope, [...(byScope.get(scope) ?? []), head]);
     }
     const latest = new Map((await latestCheckpoints(tx, [...byScope.keys()])).map((c) => [c.scope, c]));
-    for (const [scope, heads] of byScope) {
-      const previous = new Map((latest.get(scope)?.heads ?? []).map((h) => [h.chainKey, h]));
-      const moved =
-        previous.size !== heads.length ||
-        heads.some(
+    const signedHeads = (scope: string) =>
+      new Map((latest.get(scope)?.heads ?? []).map((h) => [h.chainKey, h]));
+    // Only chains whose head moved are read, all at once: the signed head's entry and what came after it.
+    const moved = [...byScope.entries()].flatMap(([scope, heads]) => {
+      const previous = signedHeads(scope);
+      return heads
+        .filter(
           (h) =>
             previous.get(h.chainKey)?.sequence !== h.sequence || previous.get(h.chainKey)?.hash !== h.hash,
-        );
-      if (!moved) continue;
+        )
+        .map((current) => ({ current, previous: previous.get(current.chainKey) }));
+    });
+    const signedRows = await entriesAt(
+      tx,
+      moved.flatMap((m) => (m.previous ? [m.previous.sequence] : [])),
+    );
+    const appended = await entriesBetween(
+      tx,
+      moved.map((m) => ({
+        chainKey: m.current.chainKey,
+        after: m.previous?.sequence ?? 0,
+        through: m.current.sequence,
+      })),
+    );
+    for (const [scope, heads] of byScope) {
+      const previous = signedHeads(scope);
+      const scopeMoved =
+        previous.size !== heads.length || moved.some((m) => scopeOfChain(m.current.chainKey) === scope);
+      if (!scopeMoved) continue;
       const next: ChainHead[] = [];
       const divergences: Divergence[] = [];
       for (const head of heads) {
-        const extended = await extendHead(tx, previous.get(head.chainKey), head);
+        const before = previous.get(head.chainKey);
+        const unchanged = before?.sequence === head.sequence && before.hash === head.hash;
+        const extended = unchanged
+          ? before
+          : extendHead(
+              before,
+              before ? signedRows.get(before.sequence) : undefined,
+              head,
+              appended.get(head.chainKey) ?? [],
+            );
         if ("kind" in extended) divergences.push(extended);
         else next.push(extended);
       }
@@ -217,9 +290,9 @@ export async function signCheckpoints(db: Db, deps: CheckpointDeps): Promise<Che
         issuedAt: new Date(body.issuedAt),
         ...deps.keyring.sign(checkpointMessage(body)),
       };
-      await tx.insert(ledgerCheckpoints).values(row);
       run.signed.push(row);
     }
+    for (const part of chunks(run.signed)) await tx.insert(ledgerCheckpoints).values(part);
     return run;
   });
 }
@@ -234,7 +307,7 @@ export async function verifyCheckpoints(
   checkpoints: SignedCheckpoint[],
 ): Promise<CheckpointVerification[]> {
   const { results } = await judgeCheckpoints(checkpoints, keyring, (walker) =>
-    walkChain(db, walker.chainKey, { after: 0 }, pushTo(walker)),
+    walkChain(db, walker.chainKey, pushTo(walker)),
   );
   return results;
 }

@@ -6,11 +6,13 @@ import { asc, eq } from "drizzle-orm";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.js";
+import type { Config } from "../../src/config.js";
 import { ledgerEntries } from "../../src/db/schema/index.js";
 import { signCheckpoints } from "../../src/ledger/checkpoints.js";
 import { computeEntryHash } from "../../src/ledger/entry-hash.js";
 import { generateSigningKey, LedgerKeyring, parsePublicKey, parseSigningKey } from "../../src/ledger/keys.js";
 import { verifyExport } from "../../src/ledger/offline-verify.js";
+import { backgroundTasks, type Runtime } from "../../src/runtime.js";
 import { client, createTenant, createTestApp, openTicket, type TestContext } from "../harness.js";
 
 let ctx: TestContext;
@@ -379,5 +381,24 @@ describe("the offline verifier command", () => {
     expect(bad.status, bad.out).toBe(1);
     expect(bad.out).toContain("truncated");
     expect(spawnSync(process.execPath, ["bin/ticket-sync-gateway.mjs"], { encoding: "utf8" }).status).toBe(2);
+  });
+});
+
+describe("the background task (until the job registry takes it)", () => {
+  it("signs the moved chains, then waits LEDGER_CHECKPOINT_INTERVAL_MS before looking again", async () => {
+    const tenant = await createTenant(ctx);
+    await openTicket(tenant.client);
+    const runtime: Runtime = {
+      config: { ...ctx.deps.config, ledger: { keyring: keyring(), checkpointIntervalMs: 60_000 } } as Config,
+      logger: ctx.deps.logger,
+      database: ctx.database,
+      catalog: ctx.deps.catalog,
+      now: () => new Date(),
+    };
+    const task = backgroundTasks(runtime, "test-worker").find((t) => t.name === "ledger-checkpoints")!;
+    expect(await task.run()).toBeGreaterThan(0);
+    await openTicket(tenant.client);
+    expect(await task.run()).toBe(0);
+    expect(await sign().then((r) => r.signed.some((c) => c.scope === tenant.id))).toBe(true);
   });
 });
