@@ -1,5 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { benchE2eSync, e2eMarkdown } from "./e2e-sync.js";
+import { benchCheckpoints, checkpointMarkdown } from "./ledger-checkpoints.js";
 import { machineDescription, median } from "./lib.js";
 import { benchMapping, mappingMarkdown } from "./mapping.js";
 import { benchSlaDueTime } from "./sla-due-time.js";
@@ -50,6 +51,15 @@ const ingest = await benchWebhookIngest({ seconds, runs, connections });
 log("outbox dispatch vs pg-boss...");
 const dispatch = await benchOutboxDispatch({ jobs: quick ? 40 : 200, runs, workers: 4 });
 sections.push(syncMarkdown(ingest, dispatch, seconds, connections));
+
+log("ledger checkpoint cost...");
+const checkpointSeconds = quick ? 2 : 5;
+sections.push(
+  checkpointMarkdown(
+    await benchCheckpoints({ seconds: checkpointSeconds, runs: quick ? 1 : 2, intervalMs: 1000 }),
+    checkpointSeconds,
+  ),
+);
 
 log("per-connector mapping...");
 sections.push(mappingMarkdown(await benchMapping({ seconds: 1 })));
