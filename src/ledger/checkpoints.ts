@@ -100,10 +100,10 @@ export async function latestCheckpoints(db: Queryable, scopes: string[]): Promis
     .select()
     .from(ledgerCheckpoints)
     .where(
-      sql`${ledgerCheckpoints.id} in (${sql.join(
-        ids.map((r) => sql`${r.id}`),
-        sql`, `,
-      )})`,
+      inArray(
+        ledgerCheckpoints.id,
+        ids.map((r) => r.id),
+      ),
     );
   return rows.sort((a, b) => (a.scope < b.scope ? -1 : 1));
 }
