@@ -7,6 +7,7 @@ import { simulatorUsers as zendeskUsers } from "../connectors/zendesk/simulator.
 import { type App, createApp } from "../src/app.js";
 import { type Db, openDatabase, queryRows } from "../src/db/client.js";
 import { runMigrations } from "../src/db/migrate.js";
+import { LedgerKeyring } from "../src/ledger/keys.js";
 import { createLogger } from "../src/lib/logger.js";
 import type { EngineDeps } from "../src/services/context.js";
 import { loadPlanCatalog } from "../src/sla/catalog.js";
@@ -138,7 +139,14 @@ export async function benchE2eSync(options: { tickets: number; workers: number }
     const engine: EngineDeps = { secretsKey, publicUrl: server.url, sync };
     app = createApp({
       database: db,
-      config: { adminToken: BENCH_ADMIN_TOKEN, publicUrl: server.url, nodeEnv: "test", secretsKey, sync },
+      config: {
+        adminToken: BENCH_ADMIN_TOKEN,
+        publicUrl: server.url,
+        nodeEnv: "test",
+        secretsKey,
+        sync,
+        ledger: { keyring: LedgerKeyring.generate(), checkpointIntervalMs: 60_000 },
+      },
       logger: createLogger("silent"),
       catalog,
       now: () => new Date(),

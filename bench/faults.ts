@@ -7,6 +7,7 @@ import { openDatabase, queryRows } from "../src/db/client.js";
 import { runMigrations } from "../src/db/migrate.js";
 import { effectJobKinds } from "../src/jobs/registry.js";
 import { JobRunner } from "../src/jobs/runner.js";
+import { LedgerKeyring } from "../src/ledger/keys.js";
 import { createLogger } from "../src/lib/logger.js";
 import { loadPlanCatalog } from "../src/sla/catalog.js";
 import { defaultSyncSettings } from "../src/sync/settings.js";
@@ -115,6 +116,7 @@ export async function benchDeliveriesUnderFaults(options: { deliveries: number }
         nodeEnv: "test" as const,
         secretsKey: randomBytes(32),
         sync,
+        ledger: { keyring: LedgerKeyring.generate(), checkpointIntervalMs: 60_000 },
       };
       const logger = createLogger("silent");
       const app = createApp({ database: pools[0]!, config, logger, catalog, now: () => new Date() });

@@ -4,9 +4,11 @@ import { mkdtempSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
+import { generateSigningKey } from "../src/ledger/keys.js";
 
 export const BENCH_ADMIN_TOKEN = `bench-admin-${randomBytes(12).toString("hex")}`;
 const BENCH_SECRETS_KEY = randomBytes(32).toString("base64");
+const BENCH_LEDGER_SIGNING_KEY = generateSigningKey();
 
 export function machineDescription(): string {
   const cpu = cpus()[0]?.model ?? "unknown CPU";
@@ -79,6 +81,7 @@ export async function startGateway(options: {
     LOG_LEVEL: "warn",
     GATEWAY_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
     SECRETS_KEY: BENCH_SECRETS_KEY,
+    LEDGER_SIGNING_KEY: BENCH_LEDGER_SIGNING_KEY,
     DATA_DIR: mkdtempSync(join(tmpdir(), "tsg-bench-")),
   };
   Object.assign(env, options.env ?? {});

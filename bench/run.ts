@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { benchE2eSync, e2eMarkdown } from "./e2e-sync.js";
 import { benchDeliveriesUnderFaults, faultsMarkdown } from "./faults.js";
+import { benchCheckpoints, checkpointMarkdown } from "./ledger-checkpoints.js";
 import { machineDescription, median } from "./lib.js";
 import { benchMapping, mappingMarkdown } from "./mapping.js";
 import { benchSlaDueTime } from "./sla-due-time.js";
@@ -54,6 +55,14 @@ sections.push(syncMarkdown(ingest, dispatch, seconds, connections));
 
 log("deliveries under vendor faults...");
 sections.push(faultsMarkdown(await benchDeliveriesUnderFaults({ deliveries: quick ? 200 : 1000 })));
+log("ledger checkpoint cost...");
+const checkpointSeconds = quick ? 2 : 5;
+sections.push(
+  checkpointMarkdown(
+    await benchCheckpoints({ seconds: checkpointSeconds, runs: quick ? 1 : 2, intervalMs: 1000 }),
+    checkpointSeconds,
+  ),
+);
 
 log("per-connector mapping...");
 sections.push(mappingMarkdown(await benchMapping({ seconds: 1 })));

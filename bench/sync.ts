@@ -7,6 +7,7 @@ import { createApp } from "../src/app.js";
 import { openDatabase, queryRows } from "../src/db/client.js";
 import { runMigrations } from "../src/db/migrate.js";
 import { externalLinks, jobs } from "../src/db/schema/index.js";
+import { LedgerKeyring } from "../src/ledger/keys.js";
 import { createLogger } from "../src/lib/logger.js";
 import { loadPlanCatalog } from "../src/sla/catalog.js";
 import { defaultSyncSettings } from "../src/sync/settings.js";
@@ -151,6 +152,7 @@ export async function benchOutboxDispatch(options: {
     nodeEnv: "test" as const,
     secretsKey: randomBytes(32),
     sync,
+    ledger: { keyring: LedgerKeyring.generate(), checkpointIntervalMs: 60_000 },
   };
   const app = createApp({
     database: db,

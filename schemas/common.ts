@@ -32,6 +32,7 @@ export const idPrefixes = {
   job: "job",
   delegation: "dlg",
   request: "req",
+  checkpoint: "lcp",
 } as const;
 
 /** A prefixed ULID of one kind; path ids are checked against it before any query. */

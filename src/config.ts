@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { z } from "zod";
+import { generateSigningKey, LedgerKeyring, parsePublicKey, parseSigningKey } from "./ledger/keys.js";
 import { defaultSyncSettings, type SyncSettings } from "./sync/settings.js";
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -9,6 +10,22 @@ const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"]
 const secretsKey = z
   .string()
   .refine((value) => Buffer.from(value, "base64").length === 32, "must be 32 random bytes in base64");
+
+const parses = (parse: (text: string) => unknown) => (value: string) => {
+  try {
+    parse(value);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const ledgerSigningKey = z
+  .string()
+  .refine(
+    parses(parseSigningKey),
+    "must be an Ed25519 private key, PKCS#8 PEM or base64 DER; generate one with: openssl genpkey -algorithm ed25519 -outform DER | base64 -w0",
+  );
 
 /** The one schema for the environment; nothing else reads process.env. */
 const envSchema = z.object({
@@ -22,6 +39,15 @@ const envSchema = z.object({
   DATA_DIR: z.string().min(1).default("./data"),
   GATEWAY_ADMIN_TOKEN: z.string().min(24, "must be at least 24 characters").optional(),
   SECRETS_KEY: secretsKey.optional(),
+  LEDGER_SIGNING_KEY: ledgerSigningKey.optional(),
+  LEDGER_SIGNING_KEYS_PREVIOUS: z
+    .string()
+    .default("")
+    .refine(
+      (value) => splitList(value).every(parses(parsePublicKey)),
+      "must be a comma-separated list of Ed25519 public keys (JWK x, SPKI PEM or base64 DER)",
+    ),
+  LEDGER_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(1000).default(60_000),
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   LOG_LEVEL: z.enum(logLevels).default("info"),
   PLAN_CATALOG_FILE: z.string().min(1).optional(),
@@ -51,6 +77,13 @@ const envSchema = z.object({
   WEBHOOK_REJECTION_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(7),
 });
 
+function splitList(value: string): string[] {
+  return value
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
 export type Env = z.infer<typeof envSchema>;
 
 export interface Config {
@@ -60,6 +93,7 @@ export interface Config {
   database: { kind: "postgres"; url: string } | { kind: "pglite"; dataDir: string };
   adminToken: string;
   secretsKey: Buffer;
+  ledger: LedgerSettings;
   nodeEnv: Env["NODE_ENV"];
   logLevel: Env["LOG_LEVEL"];
   planCatalogFile: string | undefined;
@@ -69,6 +103,12 @@ export interface Config {
   sync: SyncSettings;
   /** Where a generated development token lives, for the start banner; never the token itself. */
   generatedSecretsFile: string | null;
+}
+
+export interface LedgerSettings {
+  /** Signs checkpoints with LEDGER_SIGNING_KEY; also holds the previous public keys, still published. */
+  keyring: LedgerKeyring;
+  checkpointIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -101,18 +141,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         `SECRETS_KEY: required when ${why} (every process must share it); generate one with: openssl rand -base64 32`,
       );
     }
+    if (!e.LEDGER_SIGNING_KEY) {
+      problems.push(
+        `LEDGER_SIGNING_KEY: required when ${why} (checkpoints must be signed by one published key); generate one with: openssl genpkey -algorithm ed25519 -outform DER | base64 -w0`,
+      );
+    }
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
   let adminToken = e.GATEWAY_ADMIN_TOKEN;
   let secrets = e.SECRETS_KEY;
+  let signingKey = e.LEDGER_SIGNING_KEY;
   let generatedSecretsFile: string | null = null;
   const dataDir = resolve(e.DATA_DIR);
-  if (!adminToken || !secrets) {
+  if (!adminToken || !secrets || !signingKey) {
     const stored = loadOrCreateDevSecrets(dataDir);
     generatedSecretsFile = stored.file;
     adminToken ??= stored.adminToken;
     secrets ??= stored.secretsKey;
+    signingKey ??= stored.ledgerSigningKey;
   }
   return {
     port: e.PORT,
@@ -121,6 +168,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     database: e.DATABASE_URL ? { kind: "postgres", url: e.DATABASE_URL } : { kind: "pglite", dataDir },
     adminToken,
     secretsKey: Buffer.from(secrets, "base64"),
+    ledger: {
+      keyring: new LedgerKeyring(
+        parseSigningKey(signingKey),
+        splitList(e.LEDGER_SIGNING_KEYS_PREVIOUS).map(parsePublicKey),
+      ),
+      checkpointIntervalMs: e.LEDGER_CHECKPOINT_INTERVAL_MS,
+    },
     nodeEnv: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
     planCatalogFile: e.PLAN_CATALOG_FILE,
@@ -153,22 +207,42 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
-const devSecretsSchema = z.object({ adminToken: z.string().min(24), secretsKey: secretsKey });
+const devSecretsSchema = z.object({
+  adminToken: z.string().min(24),
+  secretsKey: secretsKey,
+  // Absent in files written before ledger signing existed; added on the next start.
+  ledgerSigningKey: ledgerSigningKey.optional(),
+});
 
-function loadOrCreateDevSecrets(dataDir: string): { file: string; adminToken: string; secretsKey: string } {
+interface DevSecrets {
+  adminToken: string;
+  secretsKey: string;
+  ledgerSigningKey: string;
+}
+
+function writeDevSecrets(file: string, secrets: DevSecrets): void {
+  writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
+function loadOrCreateDevSecrets(dataDir: string): DevSecrets & { file: string } {
   const file = join(dataDir, "dev-secrets.json");
   if (existsSync(file)) {
     const stored = devSecretsSchema.safeParse(JSON.parse(readFileSync(file, "utf8")));
     if (!stored.success)
       throw new ConfigError([`${file}: unreadable generated secrets; delete it to regenerate`]);
-    return { file, ...stored.data };
+    if (stored.data.ledgerSigningKey)
+      return { file, ...stored.data, ledgerSigningKey: stored.data.ledgerSigningKey };
+    const upgraded = { ...stored.data, ledgerSigningKey: generateSigningKey() };
+    writeDevSecrets(file, upgraded);
+    return { file, ...upgraded };
   }
   mkdirSync(dataDir, { recursive: true });
   const created = {
     adminToken: `tsg_admin_${randomBytes(24).toString("base64url")}`,
     secretsKey: randomBytes(32).toString("base64"),
+    ledgerSigningKey: generateSigningKey(),
   };
-  writeFileSync(file, `${JSON.stringify(created, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600);
+  writeDevSecrets(file, created);
   return { file, ...created };
 }

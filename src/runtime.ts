@@ -36,7 +36,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
 /** The context every job handler runs with in this process. */
 export function jobContext(
   runtime: Pick<Runtime, "database" | "catalog" | "now" | "logger"> & {
-    config: Pick<Config, "secretsKey" | "publicUrl" | "sync">;
+    config: Pick<Config, "secretsKey" | "publicUrl" | "sync"> & Partial<Pick<Config, "ledger">>;
   },
   id: string,
   extra: { fetch?: typeof fetch; sync?: SyncSettings } = {},
@@ -53,6 +53,7 @@ export function jobContext(
     now: runtime.now,
     workerId: id,
     logger: runtime.logger.child({ workerId: id }),
+    ...(runtime.config.ledger ? { ledger: runtime.config.ledger } : {}),
   };
 }
 

@@ -1,12 +1,15 @@
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config.js";
+import { generateSigningKey, jwkOf, parseSigningKey } from "../src/ledger/keys.js";
 
 const tempDir = () => mkdtempSync(join(tmpdir(), "tsg-config-"));
 const validKey = Buffer.alloc(32, 7).toString("base64");
 const validToken = "a".repeat(32);
+const signingKey = generateSigningKey();
 
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
   try {
@@ -44,11 +47,12 @@ describe("loadConfig", () => {
     }
   });
 
-  it("requires a shared admin token and secrets key with DATABASE_URL", () => {
+  it("requires a shared admin token, secrets key and ledger signing key with DATABASE_URL", () => {
     const problems = problemsOf({ DATABASE_URL: "postgres://localhost/db" });
-    expect(problems).toHaveLength(2);
+    expect(problems).toHaveLength(3);
     expect(problems[0]).toMatch(/GATEWAY_ADMIN_TOKEN: required when DATABASE_URL is set/);
     expect(problems[1]).toMatch(/SECRETS_KEY: required/);
+    expect(problems[2]).toMatch(/LEDGER_SIGNING_KEY: required/);
   });
 
   it("requires them in production too, even on PGlite", () => {
@@ -61,6 +65,7 @@ describe("loadConfig", () => {
       DATABASE_URL: "postgres://localhost/db",
       GATEWAY_ADMIN_TOKEN: validToken,
       SECRETS_KEY: validKey,
+      LEDGER_SIGNING_KEY: signingKey,
       PUBLIC_URL: "https://gw.example.com/",
     });
     expect(config.database).toEqual({ kind: "postgres", url: "postgres://localhost/db" });
@@ -78,6 +83,50 @@ describe("loadConfig", () => {
     expect(second.secretsKey.equals(first.secretsKey)).toBe(true);
     expect(statSync(first.generatedSecretsFile!).mode & 0o777).toBe(0o600);
     expect(readFileSync(first.generatedSecretsFile!, "utf8")).toContain(first.adminToken);
+  });
+
+  it("adds a ledger signing key to a development secrets file written before ledger signing", () => {
+    const dir = tempDir();
+    const file = join(dir, "dev-secrets.json");
+    writeFileSync(file, JSON.stringify({ adminToken: validToken, secretsKey: validKey }));
+    const first = loadConfig({ DATA_DIR: dir });
+    expect(first.adminToken).toBe(validToken);
+    const stored = JSON.parse(readFileSync(file, "utf8"));
+    expect(stored.ledgerSigningKey).toEqual(expect.any(String));
+    expect(loadConfig({ DATA_DIR: dir }).ledger.keyring.keyId).toBe(first.ledger.keyring.keyId);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it("takes a signing key and previous public keys, published with the current one first", () => {
+    const previous = jwkOf(parseSigningKey(generateSigningKey()));
+    const pem = generateKeyPairSync("ed25519").publicKey.export({ format: "pem", type: "spki" }).toString();
+    const config = loadConfig({
+      DATA_DIR: tempDir(),
+      LEDGER_SIGNING_KEY: signingKey,
+      LEDGER_SIGNING_KEYS_PREVIOUS: `${previous.x}, ${pem}`,
+      LEDGER_CHECKPOINT_INTERVAL_MS: "5000",
+    });
+    const kids = config.ledger.keyring.jwks.keys.map((k) => k.kid);
+    expect(kids).toHaveLength(3);
+    expect(kids[0]).toBe(jwkOf(parseSigningKey(signingKey)).kid);
+    expect(kids[1]).toBe(previous.kid);
+    expect(config.ledger.checkpointIntervalMs).toBe(5000);
+  });
+
+  it.each([
+    ["LEDGER_SIGNING_KEY", "bm90IGEga2V5"],
+    [
+      "LEDGER_SIGNING_KEY",
+      generateKeyPairSync("x25519").privateKey.export({ format: "der", type: "pkcs8" }).toString("base64"),
+    ],
+    ["LEDGER_SIGNING_KEYS_PREVIOUS", "short"],
+    ["LEDGER_CHECKPOINT_INTERVAL_MS", "10"],
+  ])("rejects a bad %s", (name, value) => {
+    const problems = problemsOf({ DATA_DIR: tempDir(), [name]: value });
+    expect(
+      problems.some((p) => p.startsWith(`${name}:`)),
+      problems.join("; "),
+    ).toBe(true);
   });
 });
 

@@ -4,6 +4,7 @@ import { type App, createApp } from "../src/app.js";
 import type { AppDeps } from "../src/app-env.js";
 import { type Database, openDatabase } from "../src/db/client.js";
 import { runMigrations } from "../src/db/migrate.js";
+import { LedgerKeyring } from "../src/ledger/keys.js";
 import { createLogger } from "../src/lib/logger.js";
 import { loadPlanCatalog } from "../src/sla/catalog.js";
 import { defaultSyncSettings } from "../src/sync/settings.js";
@@ -72,6 +73,7 @@ export async function createTestApp(overrides: Partial<AppDeps> = {}): Promise<T
       publicUrl: "http://gateway.test",
       nodeEnv: "test",
       secretsKey: Buffer.alloc(32, 9),
+      ledger: { keyring: LedgerKeyring.generate(), checkpointIntervalMs: 60_000 },
       sync: {
         ...defaultSyncSettings,
         backoffBaseMs: 50,

@@ -11,6 +11,7 @@ import { createZendeskSimulator } from "../../connectors/zendesk/index.js";
 import { simulatorUsers as zendeskUsers } from "../../connectors/zendesk/simulator.js";
 import { type App, createApp } from "../app.js";
 import type { Config } from "../config.js";
+import { LedgerKeyring } from "../ledger/keys.js";
 import { openRuntime, type Runtime, startBackgroundWorker } from "../runtime.js";
 import { defaultSyncSettings } from "../sync/settings.js";
 import type { RunningWorker } from "../worker/index.js";
@@ -126,6 +127,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<RunningDemo> {
       database: { kind: "pglite", dataDir },
       adminToken: DEMO_ADMIN_TOKEN,
       secretsKey: randomBytes(32),
+      ledger: { keyring: LedgerKeyring.generate(), checkpointIntervalMs: 10_000 },
       nodeEnv: "development",
       logLevel: options.logLevel ?? "warn",
       planCatalogFile: undefined,

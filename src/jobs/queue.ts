@@ -57,6 +57,7 @@ export function pollJob(connection: { id: string; tenantId: string | null }, run
 export const deploymentJobs: NewJob[] = [
   { kind: "sla.timers", priority: 0, singletonKey: "sla.timers" },
   { kind: "jobs.prune", priority: 9, singletonKey: "jobs.prune" },
+  { kind: "ledger.checkpoint", priority: 8, singletonKey: "ledger.checkpoint" },
 ];
 
 /** Inserts the periodic jobs that are missing: the deployment's own and a poll per receiving connection. */

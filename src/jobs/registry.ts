@@ -1,3 +1,4 @@
+import { signCheckpoints } from "../ledger/checkpoints.js";
 import { runSlaTimers } from "../services/sla-timers.js";
 import { applyCarrierNotice, carrierDeliveries } from "../sync/carrier.js";
 import { applyServicedeskNotice, inboxRowOf, markApplied } from "../sync/inbound.js";
@@ -53,6 +54,28 @@ const jobsPrune: JobHandler = {
 };
 
 /**
+ * Signs a checkpoint for every scope whose chains moved since its last one. One process signs at a time (an
+ * advisory lock inside); a scope whose chains no longer extend its last checkpoint is refused and logged,
+ * never signed over.
+ */
+const ledgerCheckpoint: JobHandler = {
+  periodic: true,
+  retryAt: (ctx) => new Date(ctx.now().getTime() + (ctx.ledger?.checkpointIntervalMs ?? 60_000)),
+  run: async (ctx) => {
+    const next = new Date(ctx.now().getTime() + (ctx.ledger?.checkpointIntervalMs ?? 60_000));
+    if (!ctx.ledger) return { outcome: "reschedule", at: next };
+    const run = await signCheckpoints(ctx.db, { keyring: ctx.ledger.keyring, now: ctx.now });
+    for (const { scope, divergences } of run.refused) {
+      ctx.logger.error(
+        { event: "ledger.checkpoint_refused", scope, divergences },
+        "ledger checkpoint refused: chains no longer extend the last one",
+      );
+    }
+    return { outcome: "reschedule", at: next };
+  },
+};
+
+/**
  * Every job kind's handler, in one exhaustive map: a kind without a handler fails `tsc`. Every process entry
  * (API, worker, demo, tests) runs jobs through this map, so none can lack a handler.
  */
@@ -72,6 +95,7 @@ export const jobHandlers: JobHandlers = {
   "connection.poll": pollJobHandler,
   "sla.timers": slaTimers,
   "jobs.prune": jobsPrune,
+  "ledger.checkpoint": ledgerCheckpoint,
 };
 
 /** The kinds that carry an effect (the rest are periodic): what "idle" means for tests and `drain`. */

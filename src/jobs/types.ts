@@ -1,4 +1,5 @@
 import type { PlanCatalog } from "../../schemas/plan.js";
+import type { LedgerSettings } from "../config.js";
 import type { Db, Tx } from "../db/client.js";
 import type { JobKind, jobs } from "../db/schema/index.js";
 import type { Logger } from "../lib/logger.js";
@@ -14,6 +15,8 @@ export interface JobContext {
   now: () => Date;
   workerId: string;
   logger: Logger;
+  /** The checkpoint signing key and interval; absent where nothing signs (benchmarks). */
+  ledger?: LedgerSettings;
 }
 
 /**

@@ -3,32 +3,10 @@ import type { Side } from "../../schemas/ticket.js";
 import type { Actor } from "../auth/principal.js";
 import { queryRows, type Tx } from "../db/client.js";
 import { ledgerEntries } from "../db/schema/index.js";
-import { canonicalJson, sha256Hex } from "../lib/hash.js";
+import { canonicalJson } from "../lib/hash.js";
+import { chainKeyOf, computeEntryHash, type StoredLedgerEntry } from "./entry-hash.js";
 
-export const PROVIDER_CHAIN = "provider";
-
-/** Chains per tenant: writers of one tenant spread over them instead of queueing on one chain head. */
-export const CHAIN_SHARDS = 16;
-
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
-}
-
-/**
- * Which chain an entry extends: a tenant's entries are spread over {@link CHAIN_SHARDS} chains by ticket (so a
- * ticket's whole history is one ordered chain), else by external id; tenant-level entries have their own chain.
- */
-export function chainKeyOf(entry: Pick<LedgerEntryInput, "tenantId" | "ticketId" | "externalId">): string {
-  const owner = entry.tenantId ?? PROVIDER_CHAIN;
-  const spreadBy = entry.ticketId ?? entry.externalId;
-  if (!spreadBy) return owner;
-  return `${owner}:${fnv1a(spreadBy) % CHAIN_SHARDS}`;
-}
+export { chainKeyOf, PROVIDER_CHAIN } from "./entry-hash.js";
 
 export interface LedgerEntryInput {
   tenantId: string | null;
@@ -43,33 +21,6 @@ export interface LedgerEntryInput {
   /** Small and free of personal data: identifiers, statuses, field names, never comment bodies. */
   detail?: Record<string, unknown>;
   occurredAt?: Date;
-}
-
-export type StoredLedgerEntry = typeof ledgerEntries.$inferSelect;
-
-/** The fields an entry's hash covers, in a stable shape shared by append and verify. */
-export function entryHashInput(entry: Omit<StoredLedgerEntry, "hash">): string {
-  return canonicalJson({
-    sequence: entry.sequence,
-    occurredAt: entry.occurredAt.toISOString(),
-    chainKey: entry.chainKey,
-    tenantId: entry.tenantId,
-    ticketId: entry.ticketId,
-    connectionId: entry.connectionId,
-    direction: entry.direction,
-    kind: entry.kind,
-    actorType: entry.actorType,
-    actorId: entry.actorId,
-    side: entry.side,
-    externalId: entry.externalId,
-    payloadHash: entry.payloadHash,
-    detail: entry.detail,
-    prevHash: entry.prevHash,
-  });
-}
-
-export function computeEntryHash(entry: Omit<StoredLedgerEntry, "hash">): string {
-  return sha256Hex(entryHashInput(entry));
 }
 
 /**

@@ -1,7 +1,7 @@
 import { and, asc, eq, gt } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import { ledgerEntries } from "../db/schema/index.js";
-import { computeEntryHash } from "./append.js";
+import { computeEntryHash } from "./entry-hash.js";
 
 export interface LedgerVerification {
   ok: boolean;

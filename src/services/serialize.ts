@@ -53,6 +53,7 @@ export function ledgerEntryToApi(row: typeof ledgerEntries.$inferSelect) {
   return {
     sequence: row.sequence,
     occurredAt: iso(row.occurredAt),
+    chainKey: row.chainKey,
     tenantId: row.tenantId,
     ticketId: row.ticketId,
     connectionId: row.connectionId,

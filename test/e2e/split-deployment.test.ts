@@ -9,6 +9,7 @@ import { createJsmSimulator, type JsmSimulatorOptions } from "../../connectors/j
 import { createServiceNowSimulator } from "../../connectors/servicenow/index.js";
 import { createZendeskSimulator, simulatorUsers } from "../../connectors/zendesk/simulator.js";
 import { queryRows } from "../../src/db/client.js";
+import { generateSigningKey } from "../../src/ledger/keys.js";
 import { mefSonataAdapter, tmf621V4Adapter, tmf621V5Adapter } from "../conformance/carrier-adapters.js";
 import type { CarrierConformanceAdapter, CarrierSimulatorHandle } from "../conformance/carrier-kit.js";
 import { createTestDatabase, engine, TEST_ADMIN_TOKEN, type TestDatabase } from "../harness.js";
@@ -341,6 +342,7 @@ describe.runIf(engine === "postgres")(
           DATABASE_URL: database.testUrl!,
           GATEWAY_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
           SECRETS_KEY: randomBytes(32).toString("base64"),
+          LEDGER_SIGNING_KEY: generateSigningKey(),
           PUBLIC_URL: apiUrl,
           HOST: "127.0.0.1",
           PORT: String(port),

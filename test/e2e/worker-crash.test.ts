@@ -6,9 +6,13 @@ import { openDatabase, queryRows } from "../../src/db/client.js";
 import { jobs as jobsTable } from "../../src/db/schema/index.js";
 import { effectJobKinds } from "../../src/jobs/registry.js";
 import { JobRunner } from "../../src/jobs/runner.js";
+import { generateSigningKey } from "../../src/ledger/keys.js";
 import { jobContext } from "../../src/runtime.js";
 import { createTenant, engine, TEST_ADMIN_TOKEN } from "../harness.js";
 import { createSyncTestApp, type Listening, listen, type SyncTestContext } from "./sync-harness.js";
+
+// Every worker process of one deployment shares the signing key, as they share the admin token.
+const ledgerSigningKey = generateSigningKey();
 
 // Real processes and real concurrency: only meaningful (and only possible) on PostgreSQL.
 describe.runIf(engine === "postgres")("job workers on PostgreSQL", () => {
@@ -53,6 +57,7 @@ describe.runIf(engine === "postgres")("job workers on PostgreSQL", () => {
       DATABASE_URL: ctx.database.testUrl!,
       GATEWAY_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
       SECRETS_KEY: ctx.deps.config.secretsKey.toString("base64"),
+      LEDGER_SIGNING_KEY: ledgerSigningKey,
       PUBLIC_URL: ctx.gatewayUrl,
       LOG_LEVEL: "error",
       WORKER_TICK_MS: "100",

@@ -10,6 +10,7 @@ import { sql } from "drizzle-orm";
 import postgres from "postgres";
 import { createApp } from "../../src/app.js";
 import { openDatabase, queryRows, type Tx } from "../../src/db/client.js";
+import { LedgerKeyring } from "../../src/ledger/keys.js";
 import { createLogger } from "../../src/lib/logger.js";
 import { loadPlanCatalog } from "../../src/sla/catalog.js";
 import { defaultSyncSettings } from "../../src/sync/settings.js";
@@ -38,6 +39,7 @@ const app = createApp({
     nodeEnv: "test",
     secretsKey: Buffer.alloc(32, 9),
     sync: defaultSyncSettings,
+    ledger: { keyring: LedgerKeyring.generate(), checkpointIntervalMs: 60_000 },
   },
   logger: createLogger(process.env.LOG_LEVEL ?? "info"),
   catalog: loadPlanCatalog(),

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateSigningKey } from "../../src/ledger/keys.js";
 import { engine, TEST_ADMIN_TOKEN } from "../harness.js";
 import {
   findPostgresBin,
@@ -80,6 +81,7 @@ describe.runIf(engine === "postgres" && findPostgresBin() !== null)(
         DATABASE_URL: url,
         GATEWAY_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
         SECRETS_KEY: Buffer.alloc(32, 7).toString("base64"),
+        LEDGER_SIGNING_KEY: generateSigningKey(),
         NODE_ENV: "test",
         LOG_LEVEL: "info",
         WORKER_TICK_MS: "200",

@@ -34,6 +34,7 @@ export const jobKinds = [
   "connection.poll",
   "sla.timers",
   "jobs.prune",
+  "ledger.checkpoint",
 ] as const;
 export type JobKind = (typeof jobKinds)[number];
 

@@ -1,4 +1,4 @@
-import { bigserial, index, jsonb, pgTable, text } from "drizzle-orm/pg-core";
+import { bigint, bigserial, index, jsonb, pgTable, text } from "drizzle-orm/pg-core";
 import { instant } from "./columns.js";
 
 /**
@@ -32,4 +32,27 @@ export const ledgerEntries = pgTable(
     index("ledger_ticket_idx").on(t.ticketId, t.sequence),
     index("ledger_tenant_idx").on(t.tenantId, t.sequence),
   ],
+);
+
+/**
+ * Signed checkpoints: per scope (a tenant, or "provider"), the heads of every chain at one instant, their
+ * Merkle root and the Ed25519 signature over it. Append-only like the ledger (same triggers).
+ */
+export const ledgerCheckpoints = pgTable(
+  "ledger_checkpoints",
+  {
+    id: text("id").primaryKey(),
+    scope: text("scope").notNull(),
+    tenantId: text("tenant_id"),
+    issuedAt: instant("issued_at").notNull(),
+    entries: bigint("entries", { mode: "number" }).notNull(),
+    root: text("root").notNull(),
+    heads: jsonb("heads")
+      .$type<{ chainKey: string; sequence: number; count: number; hash: string }[]>()
+      .notNull(),
+    keyId: text("key_id").notNull(),
+    signature: text("signature").notNull(),
+  },
+  // The newest checkpoint of a scope (signing compares against it; listings page by scope and time).
+  (t) => [index("ledger_checkpoints_scope_idx").on(t.scope, t.issuedAt)],
 );

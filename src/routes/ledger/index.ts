@@ -1,10 +1,26 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { stream } from "hono/streaming";
 import { ListQuery, listOf, text } from "../../../schemas/common.js";
-import { LedgerEntry, LedgerQuery, LedgerVerification } from "../../../schemas/ledger.js";
+import {
+  LedgerCheckpoint,
+  LedgerCheckpointQuery,
+  LedgerCheckpointVerification,
+  LedgerCheckpointVerifyRequest,
+  LedgerEntry,
+  LedgerKeys,
+  LedgerQuery,
+  LedgerVerification,
+} from "../../../schemas/ledger.js";
 import { requireAdmin } from "../../middleware/auth.js";
 import * as ledger from "../../services/ledger.js";
-import { bearerSecurity, createRouter, jsonResponse, problemResponses, serviceContext } from "../openapi.js";
+import {
+  bearerSecurity,
+  createRouter,
+  jsonBody,
+  jsonResponse,
+  problemResponses,
+  serviceContext,
+} from "../openapi.js";
 
 const tags = ["Ledger"];
 const { 400: badRequest, 401: unauthorized, 403: forbidden, 404: notFound } = problemResponses;
@@ -36,6 +52,63 @@ export function ledgerRoutes() {
 
   router.openapi(
     createRoute({
+      method: "post",
+      path: "/v1/ledger/verify",
+      tags,
+      summary: "Verify kept checkpoints against the current ledger",
+      description:
+        "For each checkpoint: is it signed by a published key, and does the ledger still hold, unchanged, every chain head it committed to, extended append-only? Each chain that departs is reported with its first point of divergence. Tenant keys verify their own tenant's checkpoints.",
+      security: bearerSecurity,
+      request: { body: jsonBody(LedgerCheckpointVerifyRequest) },
+      responses: {
+        200: jsonResponse(LedgerCheckpointVerification, "One result per checkpoint, in request order."),
+        400: badRequest,
+        401: unauthorized,
+        404: notFound,
+      },
+    }),
+    async (c) => {
+      const keyring = c.get("deps").config.ledger.keyring;
+      return c.json(await ledger.verifyKeptCheckpoints(serviceContext(c), keyring, c.req.valid("json")), 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/ledger/keys",
+      tags,
+      summary: "The public keys that sign checkpoints (JWKS)",
+      description:
+        "Ed25519 keys as RFC 8037 JWKs; `kid` is the RFC 7638 thumbprint. After a rotation the previous keys stay listed, so old checkpoints still verify.",
+      security: bearerSecurity,
+      responses: { 200: jsonResponse(LedgerKeys, "The key set."), 401: unauthorized },
+    }),
+    (c) => c.json(c.get("deps").config.ledger.keyring.jwks, 200),
+  );
+
+  router.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/ledger/checkpoints",
+      tags,
+      summary: "Signed checkpoints of the hash chains, newest first",
+      description:
+        "A checkpoint per scope (a tenant, or `provider`) commits to every chain head of that scope; a new one is signed when the chains have moved. Tenant keys see their own tenant's.",
+      security: bearerSecurity,
+      request: { query: ListQuery.extend(LedgerCheckpointQuery.shape) },
+      responses: {
+        200: jsonResponse(listOf(LedgerCheckpoint, "LedgerCheckpointPage"), "A page of checkpoints."),
+        400: badRequest,
+        401: unauthorized,
+        404: notFound,
+      },
+    }),
+    async (c) => c.json(await ledger.listCheckpoints(serviceContext(c), c.req.valid("query")), 200),
+  );
+
+  router.openapi(
+    createRoute({
       method: "get",
       path: "/v1/ledger/export",
       tags,
@@ -44,7 +117,8 @@ export function ledgerRoutes() {
       request: { query: LedgerQuery },
       responses: {
         200: {
-          description: "One LedgerEntry JSON object per line.",
+          description:
+            'NDJSON: first `{"type":"ledger.checkpoint","checkpoint":LedgerCheckpoint}` lines (the newest checkpoint of each scope covered), then one LedgerEntry per line.',
           content: { "application/x-ndjson": { schema: text() } },
         },
         400: badRequest,
