@@ -62,7 +62,10 @@ export const deploymentJobs: NewJob[] = [
 
 /** Inserts the periodic jobs that are missing: the deployment's own and a poll per receiving connection. */
 export async function ensurePeriodicJobs(db: Db, now: Date): Promise<void> {
-  await enqueueJobs(db, deploymentJobs);
+  await enqueueJobs(
+    db,
+    deploymentJobs.map((job) => ({ ...job, runAt: now })),
+  );
   await db.execute(
     sql`insert into jobs (kind, tenant_id, connection_id, priority, singleton_key, next_attempt_at)
         select 'connection.poll', c.tenant_id, c.id, 5, 'poll:' || c.id, ${now.toISOString()}::timestamptz
