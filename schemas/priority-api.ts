@@ -1,10 +1,10 @@
 import { z } from "@hono/zod-openapi";
-import { BuiltInSchemeId } from "./priority.js";
+import { PrioritySchemeId } from "./priority.js";
 import { Priority } from "./ticket.js";
 
 export const PrioritySchemeView = z
   .object({
-    id: BuiltInSchemeId,
+    id: PrioritySchemeId,
     source: z.string(),
     field: z.string(),
     values: z.array(z.object({ value: z.string(), aliases: z.array(z.string()), priority: Priority })),
@@ -15,7 +15,7 @@ export const PrioritySchemeView = z
 
 export const TranslatePriority = z
   .strictObject({
-    scheme: BuiltInSchemeId,
+    scheme: PrioritySchemeId,
     value: z
       .union([z.string().min(1).max(100), z.number()])
       .optional()
@@ -35,7 +35,7 @@ export const TranslatePriority = z
 
 export const TranslatedPriority = z
   .object({
-    scheme: BuiltInSchemeId,
+    scheme: PrioritySchemeId,
     priority: Priority.optional(),
     exact: z.boolean().optional(),
     value: z.string().optional(),

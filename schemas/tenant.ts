@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { Instant } from "./common.js";
-import { BuiltInSchemeId, PriorityTableOverride } from "./priority.js";
+import { PrioritySchemeId, PriorityTableOverride } from "./priority.js";
 
 const timezone = z
   .string()
@@ -35,7 +35,7 @@ export const CreateTenant = z
     name: z.string().trim().min(1).max(200),
     plan: z.string().trim().min(1).max(100).openapi({ example: "ombori-production" }),
     timezone: timezone.optional(),
-    priorityOverrides: z.partialRecord(BuiltInSchemeId, PriorityTableOverride).optional(),
+    priorityOverrides: z.partialRecord(PrioritySchemeId, PriorityTableOverride).optional(),
   })
   .openapi("CreateTenant");
 
@@ -44,7 +44,7 @@ export const UpdateTenant = z
     name: z.string().trim().min(1).max(200).optional(),
     plan: z.string().trim().min(1).max(100).optional(),
     timezone: timezone.optional(),
-    priorityOverrides: z.partialRecord(BuiltInSchemeId, PriorityTableOverride).optional(),
+    priorityOverrides: z.partialRecord(PrioritySchemeId, PriorityTableOverride).optional(),
   })
   .openapi("UpdateTenant");
 

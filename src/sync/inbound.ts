@@ -305,16 +305,6 @@ async function processInboxRow(db: Db, options: InboxOptions, row: typeof inbox.
   }
 }
 
-/** Who the connection writes as at the vendor: its own changes come back carrying this identity. */
-export function integrationIdentity(settings: Record<string, unknown>): string | null {
-  for (const key of ["integrationUser", "integrationUserId", "integrationAccountId"]) {
-    const value = settings[key];
-    if (typeof value === "string" || typeof value === "number") return String(value);
-  }
-  const auth = settings["auth"] as { type?: string; username?: string } | undefined;
-  return auth?.type === "basic" && auth.username ? auth.username : null;
-}
-
 function actingAs(options: InboxOptions, loaded: LoadedConnection, externalId: string): Acting {
   return {
     actor: { type: "connection", id: loaded.row.id },
@@ -631,10 +621,7 @@ async function importComments(
         )
     ).map((c) => [c.externalCommentId, c]),
   );
-  const ours =
-    loaded.connector.kind === "servicedesk"
-      ? loaded.connector.integrationIdentity(loaded.settings)
-      : integrationIdentity(loaded.settings);
+  const ours = loaded.connector.integrationIdentity(loaded.settings);
   const base = {
     ...connectionEntry(loaded, "", {}, external.externalId),
     ticketId: ticket.id,
