@@ -172,8 +172,16 @@ export interface AddCommentOptions {
 /** One record that changed, from {@link ServicedeskClient.listChangedSince}. */
 export interface ChangedRecord {
   externalId: string;
-  /** ISO-8601 UTC. Together with `externalId` it is the de-duplication key. */
+  /**
+   * ISO-8601 UTC. With `externalId` it is the de-duplication key once its second is over; within that second
+   * the engine cannot tell two changes apart and reads the record again.
+   */
   updatedAt: string;
+  /**
+   * The vendor's modification counter of this change (ServiceNow `sys_mod_count`), when the list carries one:
+   * it tells two changes within one second apart, so the engine need not read the record again.
+   */
+  version?: string;
 }
 
 /** A page of {@link ServicedeskClient.listChangedSince}. */

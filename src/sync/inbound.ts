@@ -35,6 +35,7 @@ import {
 } from "../services/ticket-writes.js";
 import { servicedeskClientFor } from "./clients.js";
 import { type LoadedConnection, loadConnection, loadConnectionRow } from "./connections.js";
+import { webhookNoticeKey } from "./notice-keys.js";
 import { backoffMs } from "./settings.js";
 import {
   type Comparable,
@@ -124,22 +125,23 @@ export async function acceptWebhook(
   await db.transaction(async (tx) => {
     const entries: LedgerEntryInput[] = [];
     for (const notice of notices) {
-      const dedupeKey = notice.deliveryId
-        ? `delivery:${notice.deliveryId}`
-        : `hash:${createHash("sha256").update(`${payloadHash}:${notice.externalId}`).digest("hex")}`;
-      const inserted = await tx
-        .insert(inbox)
-        .values({
-          connectionId: loaded.row.id,
-          dedupeKey,
-          externalId: notice.externalId,
-          notice: notice as unknown as Record<string, unknown>,
-          source: "webhook",
-          receivedAt: input.now,
-          nextAttemptAt: input.now,
-        })
-        .onConflictDoNothing()
-        .returning({ id: inbox.id });
+      const dedupeKey = await webhookNoticeKey(tx, loaded.row.id, notice);
+      const inserted =
+        dedupeKey === null
+          ? []
+          : await tx
+              .insert(inbox)
+              .values({
+                connectionId: loaded.row.id,
+                dedupeKey,
+                externalId: notice.externalId,
+                notice: notice as unknown as Record<string, unknown>,
+                source: "webhook",
+                receivedAt: input.now,
+                nextAttemptAt: input.now,
+              })
+              .onConflictDoNothing()
+              .returning({ id: inbox.id });
       if (inserted.length > 0) accepted++;
       else duplicates++;
       entries.push({

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { HttpError } from "../../connectors/sdk/index.js";
 import { type Db, queryRows } from "../db/client.js";
@@ -7,6 +6,7 @@ import { appendLedger, chainKeyOf } from "../ledger/append.js";
 import type { EngineDeps } from "../services/context.js";
 import { servicedeskClientFor } from "./clients.js";
 import { loadConnection } from "./connections.js";
+import { polledChangeKey } from "./notice-keys.js";
 
 const PAGE_SIZE = 100;
 const MAX_PAGES_PER_PASS = 20;
@@ -59,13 +59,18 @@ export async function runPoller(db: Db, options: { engine: EngineDeps; now: () =
       let found = 0;
       for (let pageIndex = 0; pageIndex < MAX_PAGES_PER_PASS; pageIndex++) {
         const page = await client.listChangedSince(cursor, PAGE_SIZE);
-        if (page.items.length > 0) {
+        const keyed: { item: (typeof page.items)[number]; dedupeKey: string }[] = [];
+        for (const item of page.items) {
+          const dedupeKey = await polledChangeKey(db, row.id, item, now);
+          if (dedupeKey !== null) keyed.push({ item, dedupeKey });
+        }
+        if (keyed.length > 0) {
           const inserted = await db
             .insert(inbox)
             .values(
-              page.items.map((item) => ({
+              keyed.map(({ item, dedupeKey }) => ({
                 connectionId: row.id,
-                dedupeKey: `poll:${createHash("sha256").update(`${item.externalId}@${item.updatedAt}`).digest("hex")}`,
+                dedupeKey,
                 externalId: item.externalId,
                 notice: { externalId: item.externalId, occurredAt: item.updatedAt },
                 source: "poll" as const,
