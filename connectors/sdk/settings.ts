@@ -103,6 +103,17 @@ export function basicAuthUsername(settings: BaseConnectionSettings): string | nu
   return settings.auth.type === "basic" ? settings.auth.username : null;
 }
 
+/** The values at the secret paths that are set (strings only), e.g. to scrub them from a vendor's error body. */
+export function secretValues(settings: unknown, secretPaths: readonly string[]): string[] {
+  const values: string[] = [];
+  for (const path of secretPaths) {
+    let node: unknown = settings;
+    for (const key of path.split(".")) node = isRecord(node) ? node[key] : undefined;
+    if (typeof node === "string" && node !== "") values.push(node);
+  }
+  return values;
+}
+
 /** Placeholder written in place of a secret by {@link redactSecrets}. */
 export const redacted = "[redacted]";
 

@@ -3,8 +3,10 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import {
   type ExternalAttachment,
   type ExternalTicket,
+  failureText,
   HttpError,
   type InboundNotice,
+  secretValues,
   WebhookPayloadError,
 } from "../../connectors/sdk/index.js";
 import type { PlanCatalog } from "../../schemas/plan.js";
@@ -284,7 +286,9 @@ async function processInboxRow(db: Db, options: InboxOptions, row: typeof inbox.
         .update(inbox)
         .set({
           status: dead ? "dead" : "pending",
-          lastError: message,
+          lastError: loaded
+            ? failureText(error, secretValues(loaded.settings, loaded.connector.secretPaths))
+            : message,
           lockedBy: null,
           lockedUntil: null,
           nextAttemptAt: new Date(options.now().getTime() + backoffMs(options.engine.sync, row.attempts)),

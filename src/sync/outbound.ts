@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { OutboundTicket, ServicedeskClient } from "../../connectors/sdk/index.js";
-import { HttpError } from "../../connectors/sdk/index.js";
+import { failureText, HttpError, secretValues } from "../../connectors/sdk/index.js";
 import type { PlanCatalog } from "../../schemas/plan.js";
 import type { TicketStatus } from "../../schemas/ticket.js";
 import { type Db, queryRows, type Tx } from "../db/client.js";
@@ -286,7 +286,7 @@ async function recordFailure(
         nextAttemptAt: new Date(now.getTime() + (dead ? 0 : delay)),
         lockedBy: null,
         lockedUntil: null,
-        lastError: message,
+        lastError: failureText(error, secretValues(loaded.settings, loaded.connector.secretPaths)),
       })
       .where(eq(outbox.id, job.id));
     const detail = {
