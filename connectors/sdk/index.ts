@@ -9,4 +9,5 @@ export * from "./errors.js";
 export * from "./http.js";
 export * from "./oauth2.js";
 export * from "./settings.js";
+export * from "./webhook-body.js";
 export * from "./webhook-signature.js";
