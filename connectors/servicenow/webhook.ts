@@ -1,10 +1,9 @@
 import { z } from "@hono/zod-openapi";
 import {
-  bearerToken,
   type InboundNotice,
   parseJsonWebhook,
   type VerifyResult,
-  verifySharedSecret,
+  verifyBearerOrPathSecret,
   type WebhookInput,
 } from "../sdk/index.js";
 import { SnRequiredDateTime, SysId } from "./api-types.js";
@@ -36,17 +35,7 @@ export function verifyServiceNowWebhook(
   settings: ServiceNowSettings,
   _now: Date,
 ): VerifyResult {
-  if (settings.webhookSecret === undefined)
-    return { ok: false, reason: "webhooks are off: no webhookSecret is configured" };
-  const presented = bearerToken(input.headers);
-  if (presented !== null) return verifySharedSecret(settings.webhookSecret, presented);
-  if (input.pathSecret !== undefined) return verifySharedSecret(settings.webhookSecret, input.pathSecret);
-  return {
-    ok: false,
-    reason: input.headers.has("authorization")
-      ? "Authorization header is not a Bearer token"
-      : "Authorization header missing",
-  };
+  return verifyBearerOrPathSecret(input, settings.webhookSecret);
 }
 
 /** Parses the business rule's JSON (one object or an array of them) into notices. */
