@@ -72,12 +72,13 @@ beforeAll(async () => {
     JSON.stringify({
       extends: "../../tsconfig.json",
       include: ["./**/*.ts"],
-      exclude: ["vitest.generated.config.ts"],
+      exclude: ["vitest.generated.config.mjs"],
     }),
   );
-  // Every import of connectors/index.ts resolves to the copy with the new line.
+  // Every import of connectors/index.ts resolves to the copy with the new line. Plain JavaScript, so that a
+  // folder left behind by a killed run cannot break the repository's typecheck.
   writeFileSync(
-    join(folder, "vitest.generated.config.ts"),
+    join(folder, "vitest.generated.config.mjs"),
     `import { resolve } from "node:path";
 import { mergeConfig } from "vitest/config";
 import base from "../../vitest.config.ts";
@@ -112,7 +113,7 @@ export default mergeConfig(base, {
       [
         "run",
         "--config",
-        join(folder, "vitest.generated.config.ts"),
+        join(folder, "vitest.generated.config.mjs"),
         "test/conformance/servicedesks.test.ts",
         "-t",
         type,
