@@ -1,11 +1,11 @@
 import { z } from "@hono/zod-openapi";
 import { text } from "./common.js";
-import { BuiltInSchemeId } from "./priority.js";
+import { PrioritySchemeId } from "./priority.js";
 import { Priority } from "./ticket.js";
 
 export const PrioritySchemeView = z
   .object({
-    id: BuiltInSchemeId,
+    id: PrioritySchemeId,
     source: text(),
     field: text(),
     values: z.array(z.object({ value: text(), aliases: z.array(text()), priority: Priority })),
@@ -16,7 +16,7 @@ export const PrioritySchemeView = z
 
 export const TranslatePriority = z
   .strictObject({
-    scheme: BuiltInSchemeId,
+    scheme: PrioritySchemeId,
     value: z
       .union([text().min(1).max(100), z.number()])
       .optional()
@@ -35,7 +35,7 @@ export const TranslatePriority = z
 
 export const TranslatedPriority = z
   .object({
-    scheme: BuiltInSchemeId,
+    scheme: PrioritySchemeId,
     priority: Priority.optional(),
     exact: z.boolean().optional(),
     value: text().optional(),

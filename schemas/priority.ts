@@ -1,13 +1,14 @@
 import { z } from "@hono/zod-openapi";
 import { text } from "./common.js";
-import {
-  builtInPriorityTables,
-  builtInSchemeIds,
-  serviceNowDefaultPriorityMatrix,
-} from "./priority-schemes.js";
+import { builtInPriorityTables, builtInSchemeIds } from "./priority-schemes.js";
 import { Priority, priorityLevels } from "./ticket.js";
 
-export { builtInSchemeIds, serviceNowDefaultPriorityMatrix };
+/**
+ * The seed schemes: priority tables of the provider's own support plans (Ombori levels, ROI, Roxen, ...), not
+ * of any vendor. A vendor's table lives with its connector (`connector.priorityScheme`); the gateway's list
+ * of every scheme is the seeds plus the registered connectors' tables (src/domain/priority-schemes.ts).
+ */
+export const seedSchemeIds = builtInSchemeIds;
 
 /** One external value, its other accepted spellings, and the canonical level it is read as. */
 export interface PriorityValue {
@@ -37,8 +38,10 @@ export interface FromCanonicalResult {
   lossy: boolean;
 }
 
-export const BuiltInSchemeId = z.enum(builtInSchemeIds).openapi("PrioritySchemeId");
-export type BuiltInSchemeId = z.infer<typeof BuiltInSchemeId>;
+export type SeedSchemeId = (typeof seedSchemeIds)[number];
+
+/** A priority scheme's id. Which ids exist is known only where the connector registry is (the API builds its enum there). */
+export const PrioritySchemeId = text().min(1).max(100);
 
 const normalise = (value: string): string => value.trim().replace(/\s+/g, " ").toLowerCase();
 
@@ -83,9 +86,9 @@ export function definePriorityScheme(table: PrioritySchemeTable): PriorityScheme
   return { ...table, lossless };
 }
 
-export const builtInPrioritySchemes: Record<BuiltInSchemeId, PriorityScheme> = Object.fromEntries(
-  builtInSchemeIds.map((id) => [id, definePriorityScheme(builtInPriorityTables[id])]),
-) as Record<BuiltInSchemeId, PriorityScheme>;
+export const seedPrioritySchemes: Record<SeedSchemeId, PriorityScheme> = Object.fromEntries(
+  seedSchemeIds.map((id) => [id, definePriorityScheme(builtInPriorityTables[id])]),
+) as Record<SeedSchemeId, PriorityScheme>;
 
 const externalValue = text().trim().min(1).max(100);
 
@@ -144,84 +147,4 @@ export function resolveScheme(base: PrioritySchemeTable, override?: PriorityTabl
       values.push({ value: outbound[priority], priority });
   }
   return definePriorityScheme({ ...base, values, outbound });
-}
-
-const lookupLevel = z.int().min(1).max(9);
-
-/** ServiceNow Priority Lookup Rules: which priority an impact/urgency pair yields. Per-org configurable. */
-export const ServiceNowPriorityMatrix = z
-  .array(z.strictObject({ impact: lookupLevel, urgency: lookupLevel, priority: lookupLevel }))
-  .min(1)
-  .superRefine((rules, ctx) => {
-    const seen = new Set<string>();
-    rules.forEach((rule, index) => {
-      const key = `${rule.impact}/${rule.urgency}`;
-      if (seen.has(key)) {
-        ctx.addIssue({ code: "custom", path: [index], message: `duplicate rule for impact/urgency ${key}` });
-      }
-      seen.add(key);
-    });
-  })
-  .openapi("ServiceNowPriorityMatrix");
-export type ServiceNowPriorityMatrix = z.infer<typeof ServiceNowPriorityMatrix>;
-
-export interface ImpactUrgencyChoice {
-  impact: number;
-  urgency: number;
-  /** The ServiceNow priority the scheme sends this canonical level as. */
-  targetPriority: number;
-  /** The priority ServiceNow will compute from the chosen pair. */
-  computedPriority: number;
-  /** No pair yields the target, or the scheme itself is lossy for this level. */
-  lossy: boolean;
-  /** The computed priority reads back as the same canonical level (so an echo does not change it). */
-  roundTrips: boolean;
-}
-
-/**
- * Picks the impact/urgency pair to write for a canonical priority. Among pairs yielding the target,
- * the most urgent wins (lowest urgency number), then the widest impact: our canonical priority says how
- * fast to act, which is ITIL urgency, while we rarely know the breadth of impact. With no exact pair,
- * prefer a pair whose priority still reads back as the same canonical level, then the nearest priority,
- * then the more urgent one.
- */
-export function chooseServiceNowImpactUrgency(
-  priority: Priority,
-  options: { matrix?: ServiceNowPriorityMatrix; scheme?: PriorityScheme } = {},
-): ImpactUrgencyChoice | { error: string } {
-  const scheme = options.scheme ?? builtInPrioritySchemes.servicenow;
-  const matrix = options.matrix ?? serviceNowDefaultPriorityMatrix;
-  const outbound = fromCanonical(scheme, priority);
-  const targetPriority = Number(outbound.value);
-  if (!Number.isInteger(targetPriority)) {
-    return {
-      error: `scheme ${scheme.id} sends ${priority} as ${JSON.stringify(outbound.value)}, not a number`,
-    };
-  }
-  const readsBack = (computed: number): boolean => {
-    const back = toCanonical(scheme, computed);
-    return "priority" in back && back.priority === priority;
-  };
-  const rank = (rule: ServiceNowPriorityMatrix[number]): number[] => [
-    rule.priority === targetPriority ? 0 : 1,
-    readsBack(rule.priority) ? 0 : 1,
-    Math.abs(rule.priority - targetPriority),
-    rule.priority,
-    rule.urgency,
-    rule.impact,
-  ];
-  const compare = (a: number[], b: number[]): number => {
-    const index = a.findIndex((value, i) => value !== b[i]);
-    return index === -1 ? 0 : (a[index] ?? 0) - (b[index] ?? 0);
-  };
-  const [best] = [...matrix].sort((a, b) => compare(rank(a), rank(b)));
-  if (best === undefined) return { error: "the ServiceNow priority matrix has no rules" };
-  return {
-    impact: best.impact,
-    urgency: best.urgency,
-    targetPriority,
-    computedPriority: best.priority,
-    lossy: best.priority !== targetPriority || outbound.lossy,
-    roundTrips: readsBack(best.priority),
-  };
 }

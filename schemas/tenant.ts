@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { Instant, isoDate, text } from "./common.js";
-import { BuiltInSchemeId, PriorityTableOverride } from "./priority.js";
+import { PrioritySchemeId, PriorityTableOverride } from "./priority.js";
 
 const timezone = text()
   .min(1)
@@ -31,7 +31,7 @@ export const CreateTenant = z
     name: text().trim().min(1).max(200),
     plan: text().trim().min(1).max(100).openapi({ example: "ombori-production" }),
     timezone: timezone.optional(),
-    priorityOverrides: z.partialRecord(BuiltInSchemeId, PriorityTableOverride).optional(),
+    priorityOverrides: z.partialRecord(PrioritySchemeId, PriorityTableOverride).optional(),
   })
   .openapi("CreateTenant");
 
@@ -40,7 +40,7 @@ export const UpdateTenant = z
     name: text().trim().min(1).max(200).optional(),
     plan: text().trim().min(1).max(100).optional(),
     timezone: timezone.optional(),
-    priorityOverrides: z.partialRecord(BuiltInSchemeId, PriorityTableOverride).optional(),
+    priorityOverrides: z.partialRecord(PrioritySchemeId, PriorityTableOverride).optional(),
   })
   .openapi("UpdateTenant");
 

@@ -9,13 +9,12 @@ import { baseConnectionSettings } from "../sdk/index.js";
 
 export const TemplateSettings = baseConnectionSettings.extend({
   /**
-   * The vendor identity our writes carry (user name or id, as comment authors are reported). The engine
-   * finds it by this key name (`integrationIdentity` in src/sync/inbound.ts reads `integrationUser`,
-   * `integrationUserId` or `integrationAccountId`, else `auth.username` under Basic) and skips comments by
-   * it on import. TODO: keep one of those key names; make it required if Basic auth does not imply it.
+   * The vendor identity our writes carry (user name or id, as comment authors are reported). The engine asks
+   * the connector's `integrationIdentity` (here {@link integrationUserOf}) and skips comments by it on import;
+   * it never reads settings by name. TODO: make it required if Basic auth does not imply it.
    */
   integrationUser: z.string().min(1).optional(),
-  /** Changes to this vendor's priority table (schemas/priority.ts), applied by `mappingContext`. */
+  /** Changes to this vendor's priority table (`priorityScheme` in index.ts), applied by `mappingContext`; wins over the tenant's. */
   priorityOverride: PriorityTableOverride.optional(),
   /** Sent when resolving a ticket that carries no `resolutionNote`. TODO: drop if the vendor needs none. */
   resolutionNotes: z.string().min(1).default("Resolved by the service provider."),

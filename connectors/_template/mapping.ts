@@ -9,6 +9,7 @@ import type {
   ConnectorMapping,
   ExternalComment,
   ExternalTicket,
+  MappingContextOptions,
   MappingOverrides,
   OutboundComment,
   OutboundTicket,
@@ -23,11 +24,12 @@ import type { TemplateSettings } from "./config.js";
 // engine as `sync.unmapped`), never to a guess.
 
 /**
- * EXAMPLE priority table. TODO: add the vendor's table to schemas/priority-schemes.ts (so the API and
- * test/priority see it as a built-in scheme), then use `builtInPrioritySchemes["<type>"]` below.
+ * EXAMPLE priority table. TODO: the vendor's table, with `id` = your type id. It is the connector's
+ * `priorityScheme` (index.ts): the API lists it and tenants override it by this id. Rows for it go in
+ * ./test/priority.test.ts. (Could live in its own priority.ts, as the other connectors do.)
  */
 export const examplePriorityTable: PrioritySchemeTable = {
-  id: "template-example",
+  id: "template",
   source: "EXAMPLE: the made-up vendor's record.priority",
   field: "priority",
   values: [
@@ -43,14 +45,20 @@ export const examplePriorityTable: PrioritySchemeTable = {
 
 /** What the client and mapping need beyond settings; built once per connection by {@link templateMappingContext}. */
 export interface TemplateMappingContext {
-  /** The vendor's priority scheme with the connection's `priorityOverride` applied. */
+  /** The vendor's priority scheme with the connection's `priorityOverride` (else the tenant's) applied. */
   priority: PriorityScheme;
 }
 
 export function templateMappingContext(
   settings: Pick<TemplateSettings, "priorityOverride">,
+  options: MappingContextOptions = {},
 ): TemplateMappingContext {
-  return { priority: resolveScheme(examplePriorityTable, settings.priorityOverride) };
+  return {
+    priority: resolveScheme(
+      examplePriorityTable,
+      settings.priorityOverride ?? options.tenantPriorityOverride,
+    ),
+  };
 }
 
 /** EXAMPLE vendor statuses. TODO: the vendor's status values and labels, one row each, with a why on any surprise. */

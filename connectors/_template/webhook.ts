@@ -1,11 +1,10 @@
 import { z } from "@hono/zod-openapi";
 import {
-  bearerToken,
   type InboundNotice,
+  parseJsonWebhook,
   type VerifyResult,
-  verifySharedSecret,
+  verifyBearerOrPathSecret,
   type WebhookInput,
-  WebhookPayloadError,
 } from "../sdk/index.js";
 import type { TemplateSettings } from "./config.js";
 import { toUtcIso } from "./mapping.js";
@@ -41,36 +40,18 @@ export function verifyTemplateWebhook(
   settings: TemplateSettings,
   _now: Date,
 ): VerifyResult {
-  if (settings.webhookSecret === undefined)
-    return { ok: false, reason: "webhooks are off: no webhookSecret is configured" };
-  const presented = bearerToken(input.headers);
-  if (presented !== null) return verifySharedSecret(settings.webhookSecret, presented);
-  if (input.pathSecret !== undefined) return verifySharedSecret(settings.webhookSecret, input.pathSecret);
-  return {
-    ok: false,
-    reason: input.headers.has("authorization")
-      ? "Authorization header is not a Bearer token"
-      : "Authorization header missing",
-  };
+  return verifyBearerOrPathSecret(input, settings.webhookSecret);
 }
 
 /** Parses a verified body into notices. @throws {WebhookPayloadError} when it is not the documented shape. */
 export function parseTemplateWebhook(rawBody: Uint8Array, _headers: Headers): InboundNotice[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(rawBody));
-  } catch (error) {
-    throw new WebhookPayloadError("webhook body is not UTF-8 JSON", { cause: error });
-  }
-  const parsed = NotificationBody.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new WebhookPayloadError(
-      `webhook body is not {record_id, event_id?, event?, updated_at?}: ${issue?.path.join(".") || "(root)"} ${issue?.message ?? ""}`.trim(),
-      { cause: parsed.error },
-    );
-  }
-  const notifications = Array.isArray(parsed.data) ? parsed.data : [parsed.data];
+  const body = parseJsonWebhook(
+    rawBody,
+    NotificationBody,
+    "webhook body",
+    "{record_id, event_id?, event?, updated_at?}",
+  );
+  const notifications = Array.isArray(body) ? body : [body];
   return notifications.map((notification) => {
     const notice: InboundNotice = { externalId: notification.record_id };
     if (notification.event_id !== undefined) notice.deliveryId = notification.event_id;

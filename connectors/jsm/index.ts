@@ -1,7 +1,8 @@
-import { baseSecretPaths, defineConnector } from "../sdk/index.js";
+import { baseOutboundUrls, baseSecretPaths, defineConnector } from "../sdk/index.js";
 import { createJsmClient } from "./client.js";
 import { JsmSettings } from "./config.js";
 import { type JsmMappingContext, jsmMapping, jsmMappingContext } from "./mapping.js";
+import { jiraPriorityTable } from "./priority.js";
 import { parseJsmWebhook, verifyJsmWebhook } from "./webhook.js";
 
 export { adfToCanonical, canonicalToAdf, lossyAdfNodes } from "./adf.js";
@@ -47,6 +48,9 @@ export const jsm = defineConnector<JsmSettings, JsmMappingContext>({
   capabilities: { servicedesk: true, carrier: false },
   settingsSchema: JsmSettings,
   secretPaths: baseSecretPaths,
+  outboundUrls: baseOutboundUrls,
+  priorityScheme: jiraPriorityTable,
+  attachmentMaxBytes: (settings) => settings.maxAttachmentBytes,
   createClient: createJsmClient,
   mappingContext: jsmMappingContext,
   // Comments, history and webhooks name users by accountId.

@@ -1,17 +1,11 @@
-import {
-  builtInPrioritySchemes,
-  fromCanonical,
-  type PriorityScheme,
-  type PrioritySchemeTable,
-  resolveScheme,
-  toCanonical,
-} from "../../schemas/priority.js";
+import { fromCanonical, type PriorityScheme, resolveScheme, toCanonical } from "../../schemas/priority.js";
 import { type Priority, Requester, type TicketStatus, type Visibility } from "../../schemas/ticket.js";
 import type {
   ConnectorMapping,
   ExternalAttachment,
   ExternalComment,
   ExternalTicket,
+  MappingContextOptions,
   MappingOverrides,
   OutboundComment,
   OutboundTicket,
@@ -26,6 +20,7 @@ import {
   type JsmSettings,
   type MappableCanonicalField,
 } from "./config.js";
+import { jiraPriorityTable } from "./priority.js";
 import { canonicalToWiki } from "./wiki-markup.js";
 
 /** What the client and mapping use beyond settings, built once per connection by {@link jsmMappingContext}. */
@@ -35,15 +30,16 @@ export interface JsmMappingContext {
 }
 
 /**
- * The built-in Jira scheme (Highest/High/Medium/Low/Lowest) with the connection's
- * `priorityOverride` on top, for sites that renamed or added priorities. `base` lets a caller
- * start from another table (e.g. a tenant-level scheme).
+ * The Jira scheme (Highest/High/Medium/Low/Lowest) with the connection's `priorityOverride` on top (else the
+ * tenant's), for sites that renamed or added priorities.
  */
 export function jsmMappingContext(
   settings: Pick<JsmSettings, "priorityOverride">,
-  base: PrioritySchemeTable = builtInPrioritySchemes.jira,
+  options: MappingContextOptions = {},
 ): JsmMappingContext {
-  return { priority: resolveScheme(base, settings.priorityOverride) };
+  return {
+    priority: resolveScheme(jiraPriorityTable, settings.priorityOverride ?? options.tenantPriorityOverride),
+  };
 }
 
 /** Jira status categories as real sites report them in `statusCategory.key`. */

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import {
   type InboundNotice,
+  parseJsonWebhook,
   type VerifyResult,
   verifyHmacSignature,
   type WebhookInput,
@@ -133,21 +134,7 @@ function signedTimestamp(rawBody: Uint8Array): number | null {
 
 /** Parses one delivery into at most one notice; events we do not subscribe to give none. */
 export function parseJsmWebhook(rawBody: Uint8Array, headers: Headers): JsmInboundNotice[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(rawBody));
-  } catch (error) {
-    throw new WebhookPayloadError("Jira webhook body is not UTF-8 JSON", { cause: error });
-  }
-  const parsed = WebhookBody.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new WebhookPayloadError(
-      `Jira webhook body is not {webhookEvent, issue, …}: ${issue?.path.join(".") || "(root)"} ${issue?.message ?? ""}`.trim(),
-      { cause: parsed.error },
-    );
-  }
-  const body = parsed.data;
+  const body = parseJsonWebhook(rawBody, WebhookBody, "Jira webhook body", "{webhookEvent, issue, …}");
   const kind = (noticeKinds as Record<string, JsmNoticeKind | undefined>)[body.webhookEvent];
   if (kind === undefined) return [];
   if (body.issue === undefined) {

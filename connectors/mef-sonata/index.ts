@@ -1,7 +1,13 @@
-import { baseSecretPaths, defineCarrierConnector } from "../sdk/index.js";
+import {
+  baseOutboundUrls,
+  baseSecretPaths,
+  basicAuthUsername,
+  defineCarrierConnector,
+} from "../sdk/index.js";
 import { createMefSonataClient } from "./client.js";
 import { MefSonataSettings } from "./config.js";
 import { mefSonataMapping } from "./mapping.js";
+import { mefSonataPriorityTable, mefSonataSeverityTable } from "./priority.js";
 import { parseMefSonataWebhook, verifyMefSonataWebhook } from "./webhook.js";
 
 export { createMefSonataClient } from "./client.js";
@@ -36,6 +42,10 @@ export const mefSonata = defineCarrierConnector<MefSonataSettings>({
   capabilities: { servicedesk: false, carrier: true },
   settingsSchema: MefSonataSettings,
   secretPaths: baseSecretPaths,
+  outboundUrls: baseOutboundUrls,
+  priorityScheme: mefSonataPriorityTable,
+  otherPrioritySchemes: [mefSonataSeverityTable],
+  integrationIdentity: basicAuthUsername,
   createCarrierClient: createMefSonataClient,
   verifyWebhook: verifyMefSonataWebhook,
   parseWebhook: parseMefSonataWebhook,

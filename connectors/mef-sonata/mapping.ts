@@ -1,10 +1,4 @@
-import {
-  builtInPrioritySchemes,
-  fromCanonical,
-  type PriorityScheme,
-  resolveScheme,
-  toCanonical,
-} from "../../schemas/priority.js";
+import { fromCanonical, type PriorityScheme, resolveScheme, toCanonical } from "../../schemas/priority.js";
 import type { Priority } from "../../schemas/ticket.js";
 import type {
   CarrierMapping,
@@ -21,6 +15,7 @@ import type {
   TroubleTicketStatus,
 } from "./api-types.js";
 import { type MefSonataSettings, observedImpactFor } from "./config.js";
+import { mefSonataPriorityTable, mefSonataSeverityTable } from "./priority.js";
 
 /**
  * The delegation cannot be sent as MEF requires it (e.g. no product to relate the ticket to).
@@ -114,12 +109,12 @@ export interface MefSchemes {
 
 export function schemesFor(settings: MefSonataSettings): MefSchemes {
   return {
-    priority: resolveScheme(builtInPrioritySchemes["mef-sonata"], settings.priorityScheme),
-    severity: resolveScheme(builtInPrioritySchemes["mef-sonata-severity"], settings.severityScheme),
+    priority: resolveScheme(mefSonataPriorityTable, settings.priorityScheme),
+    severity: resolveScheme(mefSonataSeverityTable, settings.severityScheme),
   };
 }
 
-/** Canonical priority -> MEF `priority` and `severity`, both ranked the same way (see schemas/priority-schemes.ts). */
+/** Canonical priority -> MEF `priority` and `severity`, both ranked the same way (see ./priority.ts). */
 export function toMefPriorityAndSeverity(
   priority: Priority,
   schemes: MefSchemes,

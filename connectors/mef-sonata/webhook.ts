@@ -1,5 +1,6 @@
 import {
   type InboundNotice,
+  parseJsonWebhook,
   type VerifyResult,
   verifySharedSecret,
   type WebhookInput,
@@ -69,21 +70,12 @@ export function parseMefSonataWebhook(
   subPath: string,
 ): InboundNotice[] {
   const pathEventType = listenerEventType(subPath);
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(rawBody));
-  } catch (error) {
-    throw new WebhookPayloadError("MEF notification body is not UTF-8 JSON", { cause: error });
-  }
-  const parsed = NotificationEvent.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new WebhookPayloadError(
-      `MEF notification body is not {eventId, eventTime, eventType, event: {id}}: ${issue?.path.join(".") || "(root)"} ${issue?.message ?? ""}`.trim(),
-      { cause: parsed.error },
-    );
-  }
-  const event = parsed.data;
+  const event = parseJsonWebhook(
+    rawBody,
+    NotificationEvent,
+    "MEF notification body",
+    "{eventId, eventTime, eventType, event: {id}}",
+  );
   if (event.eventType !== pathEventType) {
     throw new WebhookPayloadError(
       `MEF notification eventType ${JSON.stringify(event.eventType)} arrived at the ${pathEventType} listener`,

@@ -3,8 +3,10 @@ import type { Priority } from "../../schemas/ticket.js";
 import type {
   ClientDeps,
   ConnectorCapabilities,
-  ConnectorType,
+  ConnectorPriorityFacts,
+  ConnectorTypeId,
   ExternalRef,
+  GuardedUrl,
   InboundNotice,
   WebhookInput,
 } from "./connector.js";
@@ -127,13 +129,22 @@ export interface CarrierMapping {
  * A carrier integration (TMF621, MEF LSO Sonata). Like {@link Connector} but its client delegates trouble
  * tickets instead of mirroring a servicedesk.
  */
-export interface CarrierConnector<Settings extends BaseConnectionSettings = BaseConnectionSettings> {
+export interface CarrierConnector<Settings extends BaseConnectionSettings = BaseConnectionSettings>
+  extends ConnectorPriorityFacts {
   readonly kind: "carrier";
-  readonly type: ConnectorType;
+  /** Equal to the connector's key in the registry (`connectors/index.ts`); tested. */
+  readonly type: ConnectorTypeId;
   readonly displayName: string;
   readonly capabilities: ConnectorCapabilities;
   readonly settingsSchema: z.ZodType<Settings>;
   readonly secretPaths: readonly string[];
+  /** As {@link Connector.outboundUrls}: every URL in the settings the gateway calls, checked when saved. */
+  outboundUrls(settings: Settings): readonly GuardedUrl[];
+  /**
+   * Who the provider writes as at the carrier, in the form {@link CarrierNote.author} carries: notes by this
+   * identity are our own. `null` when the carrier does not tell authors apart.
+   */
+  integrationIdentity(settings: Settings): string | null;
   createCarrierClient(settings: Settings, deps: Omit<ClientDeps<unknown>, "mapping">): CarrierClient;
   /**
    * Carriers that cannot sign their events are reached at `/webhooks/:connectionId/:secret/...`; the path

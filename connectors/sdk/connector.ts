@@ -1,12 +1,54 @@
 import type { z } from "@hono/zod-openapi";
+import type { PrioritySchemeTable, PriorityTableOverride } from "../../schemas/priority.js";
 import type { Priority, Requester, TicketStatus, Visibility } from "../../schemas/ticket.js";
 import type { RetryPolicy } from "./http.js";
 import type { BaseConnectionSettings } from "./settings.js";
 import type { VerifyResult } from "./webhook-signature.js";
 
-/** Every connector the gateway knows. The registry in `connectors/index.ts` is keyed by this. */
-export const connectorTypes = ["servicenow", "jsm", "zendesk", "tmf621", "mef-sonata"] as const;
-export type ConnectorType = (typeof connectorTypes)[number];
+/**
+ * A connector's type id, e.g. `servicenow`: its key in the registry (`connectors/index.ts`), which is the one
+ * list of connector types; `ConnectorType` there is the union of the registered ones.
+ */
+export type ConnectorTypeId = string;
+
+/** One outbound URL a connection's settings make the gateway call, with the setting it comes from. */
+export interface GuardedUrl {
+  /** Dot path in the settings, e.g. `baseUrl` or `auth.tokenUrl`; a refusal names it. */
+  path: string;
+  url: string;
+}
+
+/**
+ * The URLs every connection calls: `baseUrl` and, for OAuth2, `auth.tokenUrl`. Connectors whose settings hold
+ * further URLs (a separate upload host, a site URL) add them to this list in their `outboundUrls`.
+ */
+export function baseOutboundUrls(settings: BaseConnectionSettings): GuardedUrl[] {
+  const urls: GuardedUrl[] = [{ path: "baseUrl", url: settings.baseUrl }];
+  if (settings.auth.type === "oauth2") urls.push({ path: "auth.tokenUrl", url: settings.auth.tokenUrl });
+  return urls;
+}
+
+/** What the engine adds when it asks a connector for its {@link Connector.mappingContext}. */
+export interface MappingContextOptions {
+  /**
+   * The tenant's override of this connector's {@link Connector.priorityScheme} (tenant `priorityOverrides`
+   * keyed by the scheme id). A connection's own override, when its settings have one, wins over it.
+   */
+  tenantPriorityOverride?: PriorityTableOverride;
+}
+
+/** The priority facts a connector owns (see {@link Connector.priorityScheme}). */
+export interface ConnectorPriorityFacts {
+  /**
+   * The table canonical priorities are translated with, the vendor's own (ids are global: by convention the
+   * connector type, e.g. `zendesk`). Listed by `GET /v1/priority-schemes`, usable in `POST /v1/priority/translate`,
+   * and a tenant's `priorityOverrides[id]` reaches this connector's connections through
+   * {@link MappingContextOptions.tenantPriorityOverride}. `null`: the connector has no priority field.
+   */
+  readonly priorityScheme: PrioritySchemeTable | null;
+  /** Further tables the connector ships (MEF severity), listed and translatable like the main one. */
+  readonly otherPrioritySchemes?: readonly PrioritySchemeTable[];
+}
 
 /** What a connector can stand in for. */
 export interface ConnectorCapabilities {
@@ -130,8 +172,16 @@ export interface AddCommentOptions {
 /** One record that changed, from {@link ServicedeskClient.listChangedSince}. */
 export interface ChangedRecord {
   externalId: string;
-  /** ISO-8601 UTC. Together with `externalId` it is the de-duplication key. */
+  /**
+   * ISO-8601 UTC. With `externalId` it is the de-duplication key once its second is over; within that second
+   * the engine cannot tell two changes apart and reads the record again.
+   */
   updatedAt: string;
+  /**
+   * The vendor's modification counter of this change (ServiceNow `sys_mod_count`), when the list carries one:
+   * it tells two changes within one second apart, so the engine need not read the record again.
+   */
+  version?: string;
 }
 
 /** A page of {@link ServicedeskClient.listChangedSince}. */
@@ -365,20 +415,37 @@ export interface ConnectorMapping<Settings extends BaseConnectionSettings = Base
 export interface Connector<
   Settings extends BaseConnectionSettings = BaseConnectionSettings,
   MappingContext = unknown,
-> {
+> extends ConnectorPriorityFacts {
   /** Servicedesk connectors mirror a client's tickets; carrier connectors are {@link CarrierConnector}s. */
   readonly kind: "servicedesk";
-  readonly type: ConnectorType;
+  /** Equal to the connector's key in the registry (`connectors/index.ts`); tested. */
+  readonly type: ConnectorTypeId;
   readonly displayName: string;
   readonly capabilities: ConnectorCapabilities;
   /** Validates stored settings; applies defaults. Strict: unknown keys are rejected. */
   readonly settingsSchema: z.ZodType<Settings>;
-  /** Dot paths in `Settings` that hold secrets (see `baseSecretPaths`). */
+  /**
+   * Dot paths in `Settings` that hold secrets (see `baseSecretPaths`): redacted in API answers, kept when an
+   * update leaves them out. Add `auth.username` when the vendor takes an API key as the Basic user name.
+   */
   readonly secretPaths: readonly string[];
+  /**
+   * Every URL in the settings the gateway will call, with its setting path. Saving a connection refuses
+   * internal addresses among them with a 400 naming the setting. Usually {@link baseOutboundUrls}.
+   */
+  outboundUrls(settings: Settings): readonly GuardedUrl[];
+  /**
+   * The connection's attachment size cap in bytes, when the connector syncs attachments and its settings set
+   * one (Zendesk `attachmentMaxBytes`). Absent or `null`: the engine's default applies.
+   */
+  attachmentMaxBytes?(settings: Settings): number | null;
   /** Builds a client for one connection. Does no I/O until a method is called. */
   createClient(settings: Settings, deps: ClientDeps<MappingContext>): ServicedeskClient;
-  /** The translation context (priority tables with the connection's overrides) the client and mapping use. */
-  mappingContext(settings: Settings): MappingContext;
+  /**
+   * The translation context (the {@link priorityScheme} with the connection's override, else the tenant's) the
+   * client and mapping use.
+   */
+  mappingContext(settings: Settings, options?: MappingContextOptions): MappingContext;
   /**
    * Who the connection writes as at the vendor, in the form {@link ExternalComment.author} carries (a user
    * name or id): comments by this identity are our own and are never imported back.

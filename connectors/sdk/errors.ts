@@ -105,3 +105,18 @@ export class WebhookPayloadError extends Error {
 export function truncateBody(body: string): string {
   return body.length <= maxErrorBodyChars ? body : `${body.slice(0, maxErrorBodyChars)}…[truncated]`;
 }
+
+/**
+ * An error as a dead letter shows it: the message and, for an {@link HttpError}, the vendor's answer (already
+ * capped at {@link maxErrorBodyChars}), with every given secret value replaced, so the cause is readable without
+ * a debugger and credentials a vendor echoes never land in the database. Not for logs, which carry no bodies.
+ */
+export function failureText(error: unknown, secrets: readonly string[] = []): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const body = error instanceof HttpError && error.responseBody ? error.responseBody.trim() : "";
+  let text = body === "" ? message : `${message}: ${truncateBody(body)}`;
+  // Longest first, so a secret containing another is replaced whole.
+  for (const secret of [...secrets].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length))
+    text = text.split(secret).join("[redacted]");
+  return text;
+}

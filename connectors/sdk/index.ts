@@ -10,4 +10,5 @@ export * from "./http.js";
 export * from "./oauth2.js";
 export * from "./outbound.js";
 export * from "./settings.js";
+export * from "./webhook-body.js";
 export * from "./webhook-signature.js";

@@ -81,7 +81,11 @@ export const baseConnectionSettings = z.strictObject({
 });
 export type BaseConnectionSettings = z.infer<typeof baseConnectionSettings>;
 
-/** Dot paths of settings that hold secrets: redacted in API answers (the engine encrypts the whole settings object at rest). */
+/**
+ * Dot paths of settings that hold secrets: redacted in API answers (the engine encrypts the whole settings object
+ * at rest). `auth.username` is not among them: most vendors take a user name or email there. A vendor that takes
+ * its API key as the Basic user name (Freshservice, Harvest, ...) lists `[...baseSecretPaths, "auth.username"]`.
+ */
 export const baseSecretPaths = [
   "auth.password",
   "auth.token",
@@ -90,6 +94,25 @@ export const baseSecretPaths = [
   "webhookSecret",
 ] as const;
 export type SecretPath = (typeof baseSecretPaths)[number];
+
+/**
+ * The Basic user name, for connectors whose integration identity is the user they log in as (see
+ * `Connector.integrationIdentity`); `null` for token and OAuth2 auth.
+ */
+export function basicAuthUsername(settings: BaseConnectionSettings): string | null {
+  return settings.auth.type === "basic" ? settings.auth.username : null;
+}
+
+/** The values at the secret paths that are set (strings only), e.g. to scrub them from a vendor's error body. */
+export function secretValues(settings: unknown, secretPaths: readonly string[]): string[] {
+  const values: string[] = [];
+  for (const path of secretPaths) {
+    let node: unknown = settings;
+    for (const key of path.split(".")) node = isRecord(node) ? node[key] : undefined;
+    if (typeof node === "string" && node !== "") values.push(node);
+  }
+  return values;
+}
 
 /** Placeholder written in place of a secret by {@link redactSecrets}. */
 export const redacted = "[redacted]";

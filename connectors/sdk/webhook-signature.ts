@@ -93,6 +93,28 @@ export function bearerToken(headers: Headers): string | null {
   return match?.[1] ?? null;
 }
 
+/**
+ * The header-secret check of vendors that cannot sign: `Authorization: Bearer <webhookSecret>`, or the secret as
+ * a webhook URL path segment for setups that cannot add headers; compared in constant time. Refuses everything
+ * when no secret is configured. A shared secret does not cover the body: the engine re-reads the record.
+ */
+export function verifyBearerOrPathSecret(
+  input: { headers: Headers; pathSecret?: string },
+  webhookSecret: string | undefined,
+): VerifyResult {
+  if (webhookSecret === undefined)
+    return { ok: false, reason: "webhooks are off: no webhookSecret is configured" };
+  const presented = bearerToken(input.headers);
+  if (presented !== null) return verifySharedSecret(webhookSecret, presented);
+  if (input.pathSecret !== undefined) return verifySharedSecret(webhookSecret, input.pathSecret);
+  return {
+    ok: false,
+    reason: input.headers.has("authorization")
+      ? "Authorization header is not a Bearer token"
+      : "Authorization header missing",
+  };
+}
+
 function decodeSignature(text: string, encoding: "hex" | "base64"): Buffer | null {
   if (encoding === "hex") {
     return /^(?:[0-9a-fA-F]{2})+$/.test(text) ? Buffer.from(text, "hex") : null;

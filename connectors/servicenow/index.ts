@@ -1,8 +1,8 @@
-import { baseSecretPaths, defineConnector } from "../sdk/index.js";
+import { baseOutboundUrls, baseSecretPaths, defineConnector } from "../sdk/index.js";
 import { createServiceNowClient } from "./client.js";
 import { integrationUserOf, ServiceNowSettings } from "./config.js";
 import { type ServiceNowMappingContext, serviceNowMapping } from "./mapping.js";
-import { serviceNowMappingContext } from "./priority.js";
+import { serviceNowMappingContext, serviceNowPriorityTable } from "./priority.js";
 import { parseServiceNowWebhook, verifyServiceNowWebhook } from "./webhook.js";
 
 export { createServiceNowClient } from "./client.js";
@@ -18,6 +18,8 @@ export const servicenow = defineConnector<ServiceNowSettings, ServiceNowMappingC
   capabilities: { servicedesk: true, carrier: false },
   settingsSchema: ServiceNowSettings,
   secretPaths: baseSecretPaths,
+  outboundUrls: baseOutboundUrls,
+  priorityScheme: serviceNowPriorityTable,
   createClient: createServiceNowClient,
   mappingContext: serviceNowMappingContext,
   integrationIdentity: integrationUserOf,

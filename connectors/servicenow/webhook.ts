@@ -1,11 +1,10 @@
 import { z } from "@hono/zod-openapi";
 import {
-  bearerToken,
   type InboundNotice,
+  parseJsonWebhook,
   type VerifyResult,
-  verifySharedSecret,
+  verifyBearerOrPathSecret,
   type WebhookInput,
-  WebhookPayloadError,
 } from "../sdk/index.js";
 import { SnRequiredDateTime, SysId } from "./api-types.js";
 import type { ServiceNowSettings } from "./config.js";
@@ -36,36 +35,18 @@ export function verifyServiceNowWebhook(
   settings: ServiceNowSettings,
   _now: Date,
 ): VerifyResult {
-  if (settings.webhookSecret === undefined)
-    return { ok: false, reason: "webhooks are off: no webhookSecret is configured" };
-  const presented = bearerToken(input.headers);
-  if (presented !== null) return verifySharedSecret(settings.webhookSecret, presented);
-  if (input.pathSecret !== undefined) return verifySharedSecret(settings.webhookSecret, input.pathSecret);
-  return {
-    ok: false,
-    reason: input.headers.has("authorization")
-      ? "Authorization header is not a Bearer token"
-      : "Authorization header missing",
-  };
+  return verifyBearerOrPathSecret(input, settings.webhookSecret);
 }
 
 /** Parses the business rule's JSON (one object or an array of them) into notices. */
 export function parseServiceNowWebhook(rawBody: Uint8Array, _headers: Headers): InboundNotice[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(rawBody));
-  } catch (error) {
-    throw new WebhookPayloadError("ServiceNow webhook body is not UTF-8 JSON", { cause: error });
-  }
-  const parsed = BusinessRuleBody.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new WebhookPayloadError(
-      `ServiceNow webhook body is not {sys_id, number?, sys_updated_on?, operation?}: ${issue?.path.join(".") || "(root)"} ${issue?.message ?? ""}`.trim(),
-      { cause: parsed.error },
-    );
-  }
-  const notices = Array.isArray(parsed.data) ? parsed.data : [parsed.data];
+  const body = parseJsonWebhook(
+    rawBody,
+    BusinessRuleBody,
+    "ServiceNow webhook body",
+    "{sys_id, number?, sys_updated_on?, operation?}",
+  );
+  const notices = Array.isArray(body) ? body : [body];
   return notices.map((notice) => {
     const result: InboundNotice = { externalId: notice.sys_id };
     // sys_mod_count increments on every update, so it tells two same-second updates apart;

@@ -1,7 +1,13 @@
-import { baseSecretPaths, defineCarrierConnector } from "../sdk/index.js";
+import {
+  baseOutboundUrls,
+  baseSecretPaths,
+  basicAuthUsername,
+  defineCarrierConnector,
+} from "../sdk/index.js";
 import { createTmf621Client } from "./client.js";
 import { Tmf621Settings } from "./config.js";
 import { tmf621Mapping } from "./mapping.js";
+import { tmf621PriorityTable } from "./priority.js";
 import { parseTmf621Webhook, verifyTmf621Webhook } from "./webhook.js";
 
 export { troubleTicketEventNames } from "./api-types.js";
@@ -19,6 +25,9 @@ export const tmf621 = defineCarrierConnector<Tmf621Settings>({
   capabilities: { servicedesk: false, carrier: true },
   settingsSchema: Tmf621Settings,
   secretPaths: baseSecretPaths,
+  outboundUrls: baseOutboundUrls,
+  priorityScheme: tmf621PriorityTable,
+  integrationIdentity: basicAuthUsername,
   createCarrierClient: createTmf621Client,
   verifyWebhook: verifyTmf621Webhook,
   parseWebhook: parseTmf621Webhook,

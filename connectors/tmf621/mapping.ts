@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import {
-  builtInPrioritySchemes,
   fromCanonical,
   type PriorityScheme,
   type PrioritySchemeTable,
@@ -17,6 +16,7 @@ import type {
 } from "../sdk/index.js";
 import type { TmfNote, TmfStatus, TmfTroubleTicket } from "./api-types.js";
 import type { Tmf621Settings, Tmf621Version } from "./config.js";
+import { tmf621PriorityTable } from "./priority.js";
 
 // Payload shapes: TMF621 v4.0.0 `TroubleTicket_Create` / `TroubleTicket_Update` and v5.0.1
 // `TroubleTicket_FVO` / `TroubleTicket_MVO`. Every v5 object extends `Extensible`, which requires `@type`.
@@ -72,7 +72,7 @@ export const tmf621DefaultSeverityTable: PrioritySchemeTable = {
 };
 
 export function prioritySchemeOf(settings: Pick<Tmf621Settings, "priorityTable">): PriorityScheme {
-  return resolveScheme(builtInPrioritySchemes["tmf621-default"], settings.priorityTable);
+  return resolveScheme(tmf621PriorityTable, settings.priorityTable);
 }
 
 export function severitySchemeOf(settings: Pick<Tmf621Settings, "severityTable">): PriorityScheme {

@@ -1,5 +1,6 @@
 import {
   type InboundNotice,
+  parseJsonWebhook,
   type VerifyResult,
   verifySharedSecret,
   type WebhookInput,
@@ -63,21 +64,12 @@ export function parseTmf621Webhook(rawBody: Uint8Array, _headers: Headers, subPa
   // Specification events are about the carrier's catalogue, not a ticket of ours.
   if (!isTicketEvent(name)) return [];
 
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(rawBody));
-  } catch (error) {
-    throw new WebhookPayloadError("TMF621 event body is not UTF-8 JSON", { cause: error });
-  }
-  const parsed = TmfEventEnvelope.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new WebhookPayloadError(
-      `TMF621 event is not {eventId?, eventTime?, eventType?, event: {troubleTicket: {id}}}: ${issue?.path.join(".") || "(root)"} ${issue?.message ?? ""}`.trim(),
-      { cause: parsed.error },
-    );
-  }
-  const envelope = parsed.data;
+  const envelope = parseJsonWebhook(
+    rawBody,
+    TmfEventEnvelope,
+    "TMF621 event body",
+    "{eventId?, eventTime?, eventType?, event: {troubleTicket: {id}}}",
+  );
   const ticketId = envelope.event.troubleTicket.id;
   const occurredAt = toUtcIso(envelope.eventTime);
   const notice: InboundNotice = { externalId: ticketId };

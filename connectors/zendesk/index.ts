@@ -1,7 +1,8 @@
-import { baseSecretPaths, defineConnector } from "../sdk/index.js";
+import { baseOutboundUrls, baseSecretPaths, defineConnector } from "../sdk/index.js";
 import { createZendeskClient } from "./client.js";
 import { integrationUserOf, ZendeskSettings } from "./config.js";
 import { type ZendeskMappingContext, zendeskMapping, zendeskMappingContext } from "./mapping.js";
+import { zendeskPriorityTable } from "./priority.js";
 import { parseZendeskWebhook, verifyZendeskWebhook } from "./webhook.js";
 
 export {
@@ -39,6 +40,9 @@ export const zendesk = defineConnector<ZendeskSettings, ZendeskMappingContext>({
   settingsSchema: ZendeskSettings,
   // auth.token covers the API token as well as a bearer token.
   secretPaths: baseSecretPaths,
+  outboundUrls: baseOutboundUrls,
+  priorityScheme: zendeskPriorityTable,
+  attachmentMaxBytes: (settings) => settings.attachmentMaxBytes,
   createClient: (settings, deps) => createZendeskClient(settings, deps),
   mappingContext: zendeskMappingContext,
   integrationIdentity: integrationUserOf,

@@ -1,15 +1,10 @@
-import {
-  builtInPrioritySchemes,
-  fromCanonical,
-  type PriorityScheme,
-  resolveScheme,
-  toCanonical,
-} from "../../schemas/priority.js";
+import { fromCanonical, type PriorityScheme, resolveScheme, toCanonical } from "../../schemas/priority.js";
 import { type Priority, Requester, type TicketStatus } from "../../schemas/ticket.js";
 import type {
   ConnectorMapping,
   ExternalComment,
   ExternalTicket,
+  MappingContextOptions,
   MappingOverrides,
   OutboundComment,
   OutboundTicket,
@@ -18,17 +13,24 @@ import type {
 } from "../sdk/index.js";
 import type { Attachment, Comment, Ticket, User, ZendeskStatus } from "./api-types.js";
 import type { FieldMapping, ZendeskSettings } from "./config.js";
+import { zendeskPriorityTable } from "./priority.js";
 
 /** What the client and mapping use beyond settings, built once per connection by {@link zendeskMappingContext}. */
 export interface ZendeskMappingContext {
-  /** The Zendesk priority scheme (schemas/priority.ts) with the connection's `priorityOverride` applied. */
+  /** The Zendesk priority scheme (./priority.ts) with the connection's `priorityOverride` (else the tenant's) applied. */
   priority: PriorityScheme;
 }
 
 export function zendeskMappingContext(
   settings: Pick<ZendeskSettings, "priorityOverride">,
+  options: MappingContextOptions = {},
 ): ZendeskMappingContext {
-  return { priority: resolveScheme(builtInPrioritySchemes.zendesk, settings.priorityOverride) };
+  return {
+    priority: resolveScheme(
+      zendeskPriorityTable,
+      settings.priorityOverride ?? options.tenantPriorityOverride,
+    ),
+  };
 }
 
 /** Attachment metadata as read from a comment; content is fetched on demand with `downloadAttachment`. */

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import {
   type InboundNotice,
+  readJsonWebhookBody,
   type VerifyResult,
   verifyHmacSignature,
   type WebhookInput,
@@ -92,12 +93,7 @@ function describeIssue(error: z.ZodError): string {
 
 /** Parses an event-subscription body or our trigger body into one notice. */
 export function parseZendeskWebhook(rawBody: Uint8Array, headers: Headers): ZendeskInboundNotice[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(rawBody));
-  } catch (error) {
-    throw new WebhookPayloadError("Zendesk webhook body is not UTF-8 JSON", { cause: error });
-  }
+  const json = readJsonWebhookBody(rawBody, "Zendesk webhook body");
   const isEvent = typeof json === "object" && json !== null && "type" in json;
 
   if (isEvent) {

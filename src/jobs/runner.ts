@@ -1,7 +1,9 @@
 import { eq, sql } from "drizzle-orm";
+import { failureText, secretValues } from "../../connectors/sdk/index.js";
 import type { Db, Tx } from "../db/client.js";
 import { connections, type JobKind, jobs } from "../db/schema/index.js";
 import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
+import { loadConnection } from "../sync/connections.js";
 import { backoffMs } from "../sync/settings.js";
 import { classifyFailure, errorMessage } from "./classify.js";
 import { claimJobs, extendLeases, releaseJobs, stillMine } from "./queue.js";
@@ -69,10 +71,28 @@ async function ledgerPause(tx: Tx, row: typeof connections.$inferSelect, reason:
   ]);
 }
 
+/**
+ * What a dead letter shows: the error with the vendor's answer (capped), the connection's secret values
+ * replaced. Logs and the ledger carry only the short message.
+ */
+async function storedFailureText(ctx: JobContext, job: JobRow, error: unknown): Promise<string> {
+  let secrets: string[] = [];
+  if (job.connectionId !== null) {
+    try {
+      const loaded = await loadConnection(ctx.db, ctx.engine, job.connectionId);
+      if (loaded) secrets = secretValues(loaded.settings, loaded.connector.secretPaths);
+    } catch {
+      // Settings that no longer parse hold no secret the error could echo back in a usable form.
+    }
+  }
+  return failureText(error, secrets);
+}
+
 async function recordFailure(ctx: JobContext, job: JobRow, error: unknown, latencyMs: number) {
   const handler = jobHandlers[job.kind];
   const failure = classifyFailure(error);
   const message = errorMessage(error);
+  const stored = await storedFailureText(ctx, job, error);
   const now = ctx.now();
   const logFields = {
     jobId: job.id,
@@ -138,7 +158,7 @@ async function recordFailure(ctx: JobContext, job: JobRow, error: unknown, laten
         nextAttemptAt: new Date(now.getTime() + (dead ? 0 : delay)),
         lockedBy: null,
         lockedUntil: null,
-        lastError: message,
+        lastError: stored,
         lastHttpStatus: failure.httpStatus,
       })
       .where(eq(jobs.id, job.id));

@@ -4,8 +4,11 @@ import {
   type Resolver,
   type ServicedeskClient,
 } from "../../connectors/sdk/index.js";
+import type { PriorityTableOverride } from "../../schemas/priority.js";
+import { prioritySchemeOf } from "../domain/priority-schemes.js";
 import type { EngineDeps } from "../services/context.js";
 import type { LoadedConnection } from "./connections.js";
+import type { ServicedeskConnector } from "./registry.js";
 import type { SyncSettings } from "./settings.js";
 import { outboundPolicyOf } from "./url-guard.js";
 
@@ -40,32 +43,31 @@ function clientDeps(engine: EngineDeps) {
   };
 }
 
-/** The priority scheme each servicedesk connector translates with (a tenant may override it). */
-const prioritySchemeOf: Record<string, string> = {
-  servicenow: "servicenow",
-  zendesk: "zendesk",
-  jsm: "jira",
-};
+/** The tenant's override of the connector's own priority scheme, if it has one. */
+function tenantPriorityOverrideOf(loaded: LoadedConnection): PriorityTableOverride | undefined {
+  const scheme = prioritySchemeOf(loaded.connector);
+  return scheme ? (loaded.tenantPriorityOverrides?.[scheme] as PriorityTableOverride | undefined) : undefined;
+}
 
-/** The connection's settings, with the tenant's override of its priority scheme where the connection has none. */
-function withTenantPriorities(loaded: LoadedConnection): Record<string, unknown> {
-  const scheme = prioritySchemeOf[loaded.row.type];
-  const tenantOverride = scheme ? loaded.tenantPriorityOverrides?.[scheme] : undefined;
-  if (!tenantOverride || loaded.settings.priorityOverride !== undefined) return loaded.settings;
-  return { ...loaded.settings, priorityOverride: tenantOverride };
+/** The connector's translation context for this connection, with the tenant's priority override (the connection's own wins). */
+export function mappingContextFor(loaded: LoadedConnection & { connector: ServicedeskConnector }): unknown {
+  const tenantPriorityOverride = tenantPriorityOverrideOf(loaded);
+  return loaded.connector.mappingContext(
+    loaded.settings,
+    tenantPriorityOverride ? { tenantPriorityOverride } : {},
+  );
 }
 
 /** One client per connection and settings version, so OAuth tokens and rate-limit state are reused. */
 export function servicedeskClientFor(engine: EngineDeps, loaded: LoadedConnection): ServicedeskClient {
   if (loaded.connector.kind !== "servicedesk")
     throw new Error(`${loaded.row.type} is not a servicedesk connector`);
-  const settings = withTenantPriorities(loaded);
-  const version = `${loaded.row.updatedAt.getTime()}:${JSON.stringify(settings["priorityOverride"] ?? null)}`;
+  const version = `${loaded.row.updatedAt.getTime()}:${JSON.stringify(tenantPriorityOverrideOf(loaded) ?? null)}`;
   const cached = servicedeskClients.get(loaded.row.id);
   if (cached && cached.version === version) return cached.client;
-  const client = loaded.connector.createClient(settings, {
+  const client = loaded.connector.createClient(loaded.settings, {
     ...clientDeps(engine),
-    mapping: loaded.connector.mappingContext(settings),
+    mapping: mappingContextFor({ ...loaded, connector: loaded.connector }),
   });
   servicedeskClients.set(loaded.row.id, { version, client });
   return client;

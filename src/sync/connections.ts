@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { and, asc, eq, gt, inArray, isNull, ne, type SQL } from "drizzle-orm";
 import type { z } from "zod";
+import type { ConnectorType } from "../../connectors/index.js";
 import { redactSecrets } from "../../connectors/sdk/index.js";
 import type { CreateConnection, UpdateConnection } from "../../schemas/connection.js";
 import { CarrierOptions } from "../../schemas/delegation.js";
@@ -52,22 +53,14 @@ function parseSettings(connector: AnyConnector, raw: unknown) {
   return parsed.data as Record<string, unknown>;
 }
 
-/** Every URL a connection makes the gateway call: the vendor API and, for OAuth2, its token endpoint. */
-async function assertReachableUrls(settings: Record<string, unknown>, ctx: ServiceContext) {
-  await assertReachableBaseUrl(
-    String(settings["baseUrl"]),
-    ctx.engine.sync,
-    "settings.baseUrl",
-    ctx.engine.resolve,
-  );
-  const auth = settings["auth"] as { type?: string; tokenUrl?: string } | undefined;
-  if (auth?.type === "oauth2" && auth.tokenUrl) {
-    await assertReachableBaseUrl(
-      auth.tokenUrl,
-      ctx.engine.sync,
-      "settings.auth.tokenUrl",
-      ctx.engine.resolve,
-    );
+/** Every URL the connection makes the gateway call, as its connector lists them (vendor API, token endpoint, ...). */
+async function assertReachableUrls(
+  connector: AnyConnector,
+  settings: Record<string, unknown>,
+  ctx: ServiceContext,
+) {
+  for (const { path, url } of connector.outboundUrls(settings as never)) {
+    await assertReachableBaseUrl(url, ctx.engine.sync, `settings.${path}`, ctx.engine.resolve);
   }
 }
 
@@ -109,7 +102,7 @@ function toApi(engine: EngineDeps, loaded: LoadedConnection) {
   const { row } = loaded;
   return {
     id: row.id,
-    type: row.type as z.infer<typeof CreateConnection>["type"],
+    type: row.type as ConnectorType,
     name: row.name,
     role: row.role,
     direction: row.direction,
@@ -182,8 +175,7 @@ export async function createConnection(ctx: ServiceContext, input: z.infer<typeo
     rawSettings["webhookSecret"] = generatedSecret;
   }
   const settings = parseSettings(connector, rawSettings);
-  // The OAuth2 token URL as well as the base URL, as on update: both are tenant input the gateway will call.
-  await assertReachableUrls(settings, ctx);
+  await assertReachableUrls(connector, settings, ctx);
   const now = ctx.now();
   // Carriers cannot sign their events: the callback URL carries the connection's webhook secret, which the
   // connector checks in constant time; other vendors authenticate in headers and need no path secret.
@@ -302,7 +294,10 @@ export async function updateConnection(
   const settings = input.settings
     ? parseSettings(loaded.connector, mergeSettings(loaded.settings, input.settings))
     : loaded.settings;
-  if (input.settings) await assertReachableUrls(settings, ctx);
+  if (input.settings) await assertReachableUrls(loaded.connector, settings, ctx);
+  const urlsChanged =
+    JSON.stringify(loaded.connector.outboundUrls(settings as never)) !==
+    JSON.stringify(loaded.connector.outboundUrls(loaded.settings as never));
   const secretChanged =
     loaded.connector.kind === "carrier" && settings["webhookSecret"] !== loaded.settings["webhookSecret"];
   const row = await ctx.db.transaction(async (tx) => {
@@ -335,7 +330,7 @@ export async function updateConnection(
         detail: { fields: [...Object.keys(input)], settings: Object.keys(input.settings ?? {}) },
       },
     ]);
-    if (secretChanged || (loaded.connector.kind === "carrier" && input.settings?.["baseUrl"] !== undefined)) {
+    if (secretChanged || (loaded.connector.kind === "carrier" && urlsChanged)) {
       // The callback URL changed with the secret (or the carrier moved): register the listener again.
       await enqueueJobs(tx, [listenerJob(id, ctx.now())]);
     }

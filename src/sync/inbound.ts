@@ -3,8 +3,10 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import {
   type ExternalAttachment,
   type ExternalTicket,
+  failureText,
   HttpError,
   type InboundNotice,
+  secretValues,
   WebhookPayloadError,
 } from "../../connectors/sdk/index.js";
 import type { PlanCatalog } from "../../schemas/plan.js";
@@ -38,6 +40,7 @@ import {
 } from "../services/ticket-writes.js";
 import { servicedeskClientFor } from "./clients.js";
 import { type LoadedConnection, loadConnection, loadConnectionRow } from "./connections.js";
+import { webhookNoticeKey } from "./notice-keys.js";
 import {
   type Comparable,
   comparableCanonical,
@@ -127,21 +130,22 @@ export async function acceptWebhook(
   await db.transaction(async (tx) => {
     const entries: LedgerEntryInput[] = [];
     for (const notice of notices) {
-      const dedupeKey = notice.deliveryId
-        ? `delivery:${notice.deliveryId}`
-        : `hash:${createHash("sha256").update(`${payloadHash}:${notice.externalId}`).digest("hex")}`;
-      const inserted = await tx
-        .insert(inbox)
-        .values({
-          connectionId: loaded.row.id,
-          dedupeKey,
-          externalId: notice.externalId,
-          notice: notice as unknown as Record<string, unknown>,
-          source: "webhook",
-          receivedAt: input.now,
-        })
-        .onConflictDoNothing()
-        .returning({ id: inbox.id });
+      const dedupeKey = await webhookNoticeKey(tx, loaded.row.id, notice);
+      const inserted =
+        dedupeKey === null
+          ? []
+          : await tx
+              .insert(inbox)
+              .values({
+                connectionId: loaded.row.id,
+                dedupeKey,
+                externalId: notice.externalId,
+                notice: notice as unknown as Record<string, unknown>,
+                source: "webhook",
+                receivedAt: input.now,
+              })
+              .onConflictDoNothing()
+              .returning({ id: inbox.id });
       if (inserted.length > 0) {
         accepted++;
         await enqueueJobs(tx, [inboxJob(loaded, inserted[0]!.id, notice.externalId, input.now)]);
@@ -274,16 +278,6 @@ export async function applyServicedeskNotice(
       await markApplied(tx, row.id, options.now());
     },
   };
-}
-
-/** Who the connection writes as at the vendor: its own changes come back carrying this identity. */
-export function integrationIdentity(settings: Record<string, unknown>): string | null {
-  for (const key of ["integrationUser", "integrationUserId", "integrationAccountId"]) {
-    const value = settings[key];
-    if (typeof value === "string" || typeof value === "number") return String(value);
-  }
-  const auth = settings["auth"] as { type?: string; username?: string } | undefined;
-  return auth?.type === "basic" && auth.username ? auth.username : null;
 }
 
 function actingAs(options: InboxOptions, loaded: LoadedConnection, externalId: string): Acting {
@@ -606,10 +600,7 @@ async function importComments(
         )
     ).map((c) => [c.externalCommentId, c]),
   );
-  const ours =
-    loaded.connector.kind === "servicedesk"
-      ? loaded.connector.integrationIdentity(loaded.settings)
-      : integrationIdentity(loaded.settings);
+  const ours = loaded.connector.integrationIdentity(loaded.settings);
   const base = {
     ...connectionEntry(loaded, "", {}, external.externalId),
     ticketId: ticket.id,

@@ -312,13 +312,11 @@ async function pushChanges(
 /** Used when a connector's settings name no attachment cap. */
 const defaultAttachmentMaxBytes = 10 * 1024 * 1024;
 
-/** The connection's attachment size cap: Zendesk `attachmentMaxBytes`, JSM `maxAttachmentBytes`. */
-export function attachmentCapOf(settings: Record<string, unknown>): number {
-  for (const key of ["attachmentMaxBytes", "maxAttachmentBytes"]) {
-    const value = settings[key];
-    if (typeof value === "number" && Number.isFinite(value) && value > 0) return value;
-  }
-  return defaultAttachmentMaxBytes;
+/** The connection's attachment size cap, as its connector reads it from the settings; else the default. */
+export function attachmentCapOf(loaded: Pick<LoadedConnection, "connector" | "settings">): number {
+  const cap =
+    loaded.connector.kind === "servicedesk" ? loaded.connector.attachmentMaxBytes?.(loaded.settings) : null;
+  return typeof cap === "number" && Number.isFinite(cap) && cap > 0 ? cap : defaultAttachmentMaxBytes;
 }
 
 /** An error the engine does not retry: dead-lettered at once. */
@@ -464,7 +462,7 @@ export const servicedeskDeliveries = {
       throw new RetryableSyncError(`ticket ${attachment.ticketId} is not linked at ${job.connectionId} yet`);
     }
     const target = servicedeskClientFor(options.engine, loaded);
-    const cap = attachmentCapOf(loaded.settings);
+    const cap = attachmentCapOf(loaded);
     const base = { attachmentId, fileName: attachment.fileName };
     const linkAndLedger = (
       externalAttachmentId: string | null,

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { eq, sql } from "drizzle-orm";
 import { HttpError } from "../../connectors/sdk/index.js";
 import { type Db, queryRows } from "../db/client.js";
@@ -9,6 +8,7 @@ import { appendLedger, chainKeyOf } from "../ledger/append.js";
 import { pollCarrier } from "./carrier.js";
 import { servicedeskClientFor } from "./clients.js";
 import { inboxJob } from "./inbound.js";
+import { polledChangeKey } from "./notice-keys.js";
 import { loadJobConnection } from "./outbound.js";
 
 const PAGE_SIZE = 100;
@@ -49,20 +49,28 @@ export const pollJobHandler: JobHandler = {
       const page = await client.listChangedSince(cursor, PAGE_SIZE);
       if (page.items.length > 0) {
         await ctx.db.transaction(async (tx) => {
-          const inserted = await tx
-            .insert(inbox)
-            .values(
-              page.items.map((item) => ({
-                connectionId: loaded.row.id,
-                dedupeKey: `poll:${createHash("sha256").update(`${item.externalId}@${item.updatedAt}`).digest("hex")}`,
-                externalId: item.externalId,
-                notice: { externalId: item.externalId, occurredAt: item.updatedAt },
-                source: "poll" as const,
-                receivedAt: now,
-              })),
-            )
-            .onConflictDoNothing()
-            .returning({ id: inbox.id, externalId: inbox.externalId });
+          const keyed: { item: (typeof page.items)[number]; dedupeKey: string }[] = [];
+          for (const item of page.items) {
+            const dedupeKey = await polledChangeKey(tx, loaded.row.id, item, now);
+            if (dedupeKey !== null) keyed.push({ item, dedupeKey });
+          }
+          const inserted =
+            keyed.length === 0
+              ? []
+              : await tx
+                  .insert(inbox)
+                  .values(
+                    keyed.map(({ item, dedupeKey }) => ({
+                      connectionId: loaded.row.id,
+                      dedupeKey,
+                      externalId: item.externalId,
+                      notice: { externalId: item.externalId, occurredAt: item.updatedAt },
+                      source: "poll" as const,
+                      receivedAt: now,
+                    })),
+                  )
+                  .onConflictDoNothing()
+                  .returning({ id: inbox.id, externalId: inbox.externalId });
           await enqueueJobs(
             tx,
             inserted.map((row) => inboxJob(loaded, row.id, row.externalId, now)),

@@ -1,42 +1,15 @@
 import { and, eq } from "drizzle-orm";
-import type { Hono } from "hono";
 import { HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Priority } from "../../schemas/ticket.js";
-import { externalLinks, ledgerEntries } from "../../src/db/schema/index.js";
+import { connectors } from "../../connectors/index.js";
+import type { Connector } from "../../connectors/sdk/index.js";
+import type { ConformanceAdapter, SimulatorHandle } from "../../connectors/sdk/testing/conformance.js";
+import { externalLinks, jobs, ledgerEntries } from "../../src/db/schema/index.js";
 import { createSyncTestApp, type Listening, listen, type SyncTestContext } from "../e2e/sync-harness.js";
 import { createTenant } from "../harness.js";
 
-/** What the kit needs to drive one connector's simulator; each connector's conformance test supplies it. */
-export interface ConformanceAdapter {
-  type: "servicenow" | "jsm" | "zendesk";
-  /** A fresh simulator (Hono app) and handles on its state. */
-  createSimulator(): SimulatorHandle;
-}
-
-export interface SimulatorHandle {
-  app: Pick<Hono, "fetch">;
-  /** Connection settings pointing at the simulator's base URL, with this webhook secret. */
-  settings(baseUrl: string, webhookSecret: string): Record<string, unknown>;
-  /** Where the simulator sends webhooks (the connection's webhookUrl), once known. */
-  setWebhookTarget(url: string, secret: string): void;
-  setBaseUrl?(url: string): void;
-  /** A human opens a record at the vendor; returns its external id. */
-  agentCreate(input: { title: string; priority: Priority; comment?: string }): string;
-  agentComment(externalId: string, body: string): void;
-  /** The record as the vendor holds it, normalised for assertions. */
-  read(externalId: string): { title: string; comments: { body: string; public: boolean }[] } | undefined;
-  /** External id of the record carrying our canonical id. */
-  findByCanonicalId(canonicalId: string): string | undefined;
-  /** Makes the next `times` API calls fail with this status (429 carries Retry-After: 1). */
-  failNext(status: 500 | 503 | 429, times: number): void;
-  /** Makes the next writes fail permanently (a 4xx the connector must not retry). */
-  rejectNextWrites(times: number): void;
-  /** A webhook request the vendor would send for the record, and one tampered with. */
-  webhook(externalId: string): { headers: Record<string, string>; body: string };
-  settled(): Promise<void>;
-}
+export type { ConformanceAdapter, SimulatorHandle } from "../../connectors/sdk/testing/conformance.js";
 
 const webhookSecret = "conformance-webhook-secret-0123456789";
 
@@ -53,7 +26,9 @@ export function describeConformance(adapter: ConformanceAdapter) {
       let mswServer: ReturnType<typeof setupServer> | null = null;
       let tenant: Awaited<ReturnType<typeof createTenant>>;
       let connectionId: string;
+      let webhookUrl: string;
       let baseUrl: string;
+      const connector = (connectors as Record<string, unknown>)[adapter.type] as Connector;
 
       beforeAll(async () => {
         ctx = await createSyncTestApp();
@@ -83,7 +58,8 @@ export function describeConformance(adapter: ConformanceAdapter) {
         });
         if (res.status !== 201) throw new Error(`connection: ${res.status} ${res.text}`);
         connectionId = res.body.id;
-        sim.setWebhookTarget(res.body.webhookUrl, webhookSecret);
+        webhookUrl = res.body.webhookUrl;
+        sim.setWebhookTarget(webhookUrl, webhookSecret);
       });
       afterAll(async () => {
         mswServer?.close();
@@ -99,6 +75,40 @@ export function describeConformance(adapter: ConformanceAdapter) {
             .from(externalLinks)
             .where(and(eq(externalLinks.connectionId, connectionId), eq(externalLinks.ticketId, ticketId)))
         )[0];
+      const linkByExternalId = async (externalId: string) =>
+        (
+          await ctx.database.db
+            .select()
+            .from(externalLinks)
+            .where(
+              and(eq(externalLinks.connectionId, connectionId), eq(externalLinks.externalId, externalId)),
+            )
+        )[0];
+      /** Fails with each dead letter's error, which carries the vendor's answer. */
+      const expectNoDeadLetters = async () => {
+        const dead = await ctx.database.db
+          .select({ kind: jobs.kind, lastError: jobs.lastError })
+          .from(jobs)
+          .where(and(eq(jobs.connectionId, connectionId), eq(jobs.status, "dead")));
+        expect(dead, dead.map((d) => `${d.kind}: ${d.lastError}`).join("\n")).toEqual([]);
+      };
+      /** The connector's own client on the simulator, to read records back as the engine does. */
+      const vendorClient = () => {
+        const settings = connector.settingsSchema.parse(sim.settings(baseUrl, webhookSecret));
+        return {
+          client: connector.createClient(settings, { mapping: connector.mappingContext(settings) }),
+          settings,
+        };
+      };
+      const createdTicket = async (title: string) => {
+        const ticket = (await ctx.admin.post("/v1/tickets", { tenantId: tenant.id, title, priority: "P3" }))
+          .body;
+        await drain();
+        await expectNoDeadLetters();
+        const externalId = sim.findByCanonicalId(ticket.id);
+        expect(externalId, `${title}: created at the vendor with our id`).toBeDefined();
+        return { ticket, externalId: externalId! };
+      };
       const kinds = async (ticketId: string) =>
         (await ctx.database.db.select().from(ledgerEntries).where(eq(ledgerEntries.ticketId, ticketId))).map(
           (e) => e.kind,
@@ -113,6 +123,7 @@ export function describeConformance(adapter: ConformanceAdapter) {
           })
         ).body;
         await drain();
+        await expectNoDeadLetters();
         const externalId = sim.findByCanonicalId(ticket.id);
         expect(externalId, "created at the vendor with our id").toBeDefined();
         await ctx.admin.patch(`/v1/tickets/${ticket.id}`, { title: "Conformance ticket, renamed" });
@@ -125,6 +136,7 @@ export function describeConformance(adapter: ConformanceAdapter) {
           visibility: "internal",
         });
         await drain();
+        await expectNoDeadLetters();
         const record = sim.read(externalId!)!;
         expect(record.title).toBe("Conformance ticket, renamed");
         expect(record.comments.map((c) => c.body)).toContain("Public from provider");
@@ -211,6 +223,8 @@ export function describeConformance(adapter: ConformanceAdapter) {
         await drain();
         const dead = await ctx.admin.get(`/v1/dead-letters?ticketId=${ticket.id}`);
         expect(dead.body.items).toHaveLength(1);
+        // The dead letter shows why: the vendor's own error body, not just its status.
+        expect(dead.body.items[0].lastError).toContain(sim.rejectionText);
         await ctx.admin.post(`/v1/dead-letters/${dead.body.items[0].id}/replay`);
         await drain();
         expect(sim.read(externalId)!.title).toBe("Rejected rename");
@@ -233,8 +247,82 @@ export function describeConformance(adapter: ConformanceAdapter) {
           body: hook.body,
         });
         expect(noAuth.status).toBe(401);
-        // Shared-secret vendors cannot detect a changed body; signing vendors must.
-        expect([202, 401]).toContain(tampered.status);
+        if (adapter.webhookAuth === "signature") {
+          expect(tampered.status, "a signed body that was changed is refused").toBe(401);
+        } else {
+          // A shared secret cannot tell a changed body: it is only a notice, and the engine re-reads the record.
+          expect(tampered.status).toBe(202);
+          const before = (await ctx.admin.get(`/v1/tickets/${ticket.id}`)).body.version;
+          await drain();
+          expect((await ctx.admin.get(`/v1/tickets/${ticket.id}`)).body.version).toBe(before);
+        }
+      });
+
+      it("polls: finds a record whose webhook never arrived (listChangedSince)", async () => {
+        // Webhooks go nowhere while the agent works: only the poll can find the record.
+        sim.setWebhookTarget("http://127.0.0.1:9/webhook-lost", webhookSecret);
+        let externalId: string;
+        try {
+          externalId = sim.agentCreate({ title: "Only a poll finds this", priority: "P2" });
+          await sim.settled();
+        } finally {
+          sim.setWebhookTarget(webhookUrl, webhookSecret);
+        }
+        await drain();
+        expect(await linkByExternalId(externalId), "not imported before the poll").toBeUndefined();
+        sim.advanceVendorClock?.(61_000);
+        const { client } = vendorClient();
+        const page = await client.listChangedSince(null, 100);
+        expect(page.items.map((item) => item.externalId)).toContain(externalId);
+        await ctx.poll();
+        await drain();
+        const link = await linkByExternalId(externalId);
+        expect(link, "imported by the poll").toBeDefined();
+        const imported = await tenant.client.get(`/v1/tickets/${link!.ticketId}`);
+        expect(imported.body).toMatchObject({ title: "Only a poll finds this", priority: "P2" });
+      });
+
+      it("keeps internal notes internal, both ways", async () => {
+        const { ticket, externalId } = await createdTicket("Internal notes");
+        await ctx.admin.post(`/v1/tickets/${ticket.id}/comments`, {
+          body: "Provider internal note",
+          visibility: "internal",
+        });
+        await drain();
+        await expectNoDeadLetters();
+        const publicAtVendor = sim.read(externalId)!.comments.filter((c) => c.public);
+        expect(publicAtVendor.map((c) => c.body).join("\n")).not.toContain("Provider internal note");
+
+        sim.agentComment(externalId, "Agent internal note", { internal: true });
+        sim.agentComment(externalId, "Agent public reply");
+        await drain();
+        const comments = (await ctx.admin.get(`/v1/tickets/${ticket.id}/comments`)).body.items as {
+          body: string;
+          visibility: string;
+        }[];
+        const find = (text: string) => comments.find((c) => c.body.includes(text));
+        expect(find("Agent internal note")?.visibility, JSON.stringify(comments)).toBe("internal");
+        expect(find("Agent public reply")?.visibility, JSON.stringify(comments)).toBe("public");
+      });
+
+      it("maps statuses both ways as its status table says", async () => {
+        const { ticket, externalId } = await createdTicket("Status mapping");
+        const patched = await ctx.admin.patch(`/v1/tickets/${ticket.id}`, { status: "in_progress" });
+        expect(patched.status, patched.text).toBe(200);
+        await drain();
+        await expectNoDeadLetters();
+        const { client, settings } = vendorClient();
+        const atVendor = await client.getTicket(externalId);
+        expect(atVendor.status).toBe(connector.mapping.fromCanonicalStatus("in_progress", settings));
+        expect(atVendor.canonicalStatus).toBe("in_progress");
+        const row = connector.mapping.statuses.find((r) => r.vendor === atVendor.status);
+        if (row) expect(row.canonical).toBe("in_progress");
+
+        sim.agentSetStatus(externalId, "resolved");
+        await drain();
+        expect((await ctx.admin.get(`/v1/tickets/${ticket.id}`)).body.status).toBe("resolved");
+        const resolved = await client.getTicket(externalId);
+        expect(connector.mapping.toCanonicalStatus(resolved.status, settings)).toBe("resolved");
       });
     });
   }

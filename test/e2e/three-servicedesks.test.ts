@@ -1,13 +1,13 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jsmConformanceAdapter } from "../../connectors/jsm/test/conformance-adapter.js";
+import { conformance as jsmConformanceAdapter } from "../../connectors/jsm/test/conformance.js";
+import { conformance as serviceNowAdapter } from "../../connectors/servicenow/test/conformance.js";
 import {
   createZendeskSimulator,
   simulatorUsers,
   type ZendeskSimulator,
 } from "../../connectors/zendesk/simulator.js";
 import { externalLinks, ledgerEntries } from "../../src/db/schema/index.js";
-import { serviceNowAdapter } from "../conformance/adapters.js";
 import type { SimulatorHandle } from "../conformance/kit.js";
 import { createTenant } from "../harness.js";
 import { createSyncTestApp, type Listening, listen, type SyncTestContext } from "./sync-harness.js";

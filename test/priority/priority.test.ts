@@ -1,23 +1,30 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { connectors } from "../../connectors/index.js";
 import {
-  type BuiltInSchemeId,
-  builtInPrioritySchemes,
-  builtInSchemeIds,
-  chooseServiceNowImpactUrgency,
   fromCanonical,
   PriorityTableOverride,
   resolveScheme,
-  ServiceNowPriorityMatrix,
-  serviceNowDefaultPriorityMatrix,
+  type SeedSchemeId,
+  seedPrioritySchemes,
+  seedSchemeIds,
   toCanonical,
 } from "../../schemas/priority.js";
 import { type Priority, priorityLevels } from "../../schemas/ticket.js";
+import { prioritySchemeIds, prioritySchemes } from "../../src/domain/priority-schemes.js";
+
+// Rows for the seed schemes (the provider's own plans); each connector's table has its rows in its folder
+// (connectors/<type>/test/priority.test.ts). The properties below hold for every scheme the gateway lists.
+const schemeById = (id: string) => {
+  const found = prioritySchemes[id];
+  if (!found) throw new Error(`no priority scheme ${id}`);
+  return found;
+};
 
 const normalise = (value: string): string => value.trim().replace(/\s+/g, " ").toLowerCase();
 
-type InboundRow = [scheme: BuiltInSchemeId, external: string, priority: Priority, exact: boolean];
-type OutboundRow = [scheme: BuiltInSchemeId, priority: Priority, value: string, lossy: boolean];
+type InboundRow = [scheme: SeedSchemeId, external: string, priority: Priority, exact: boolean];
+type OutboundRow = [scheme: SeedSchemeId, priority: Priority, value: string, lossy: boolean];
 
 const inboundRows: InboundRow[] = [
   ["ombori-level", "1", "P1", true],
@@ -40,34 +47,6 @@ const inboundRows: InboundRow[] = [
   ["activesoftswitch", "Low", "P3", true],
   ["activesoftswitch", "Immediate Response", "P1", true],
   ["activesoftswitch", "Low Priority Response", "P3", true],
-  ["zendesk", "urgent", "P1", true],
-  ["zendesk", "high", "P2", true],
-  ["zendesk", "normal", "P3", true],
-  ["zendesk", "low", "P4", true],
-  ["jira", "Highest", "P1", true],
-  ["jira", "High", "P2", true],
-  ["jira", "Medium", "P3", true],
-  ["jira", "Low", "P4", true],
-  ["jira", "Lowest", "P4", false],
-  ["servicenow", "1", "P1", true],
-  ["servicenow", "2", "P2", true],
-  ["servicenow", "3", "P3", true],
-  ["servicenow", "4", "P4", true],
-  ["servicenow", "5", "P4", false],
-  ["servicenow", "3 - Moderate", "P3", true],
-  ["servicenow", "5 - Planning", "P4", false],
-  ["tmf621-default", "Critical", "P1", true],
-  ["tmf621-default", "High", "P2", true],
-  ["tmf621-default", "Medium", "P3", true],
-  ["tmf621-default", "Low", "P4", true],
-  ["mef-sonata", "critical", "P1", true],
-  ["mef-sonata", "high", "P2", true],
-  ["mef-sonata", "medium", "P3", true],
-  ["mef-sonata", "low", "P4", true],
-  ["mef-sonata-severity", "extensive", "P1", true],
-  ["mef-sonata-severity", "significant", "P2", true],
-  ["mef-sonata-severity", "moderate", "P3", true],
-  ["mef-sonata-severity", "minor", "P4", true],
 ];
 
 const outboundRows: OutboundRow[] = [
@@ -87,40 +66,20 @@ const outboundRows: OutboundRow[] = [
   ["activesoftswitch", "P2", "Priority", false],
   ["activesoftswitch", "P3", "Low", false],
   ["activesoftswitch", "P4", "Low", true],
-  ["zendesk", "P1", "urgent", false],
-  ["zendesk", "P2", "high", false],
-  ["zendesk", "P3", "normal", false],
-  ["zendesk", "P4", "low", false],
-  ["jira", "P1", "Highest", false],
-  ["jira", "P2", "High", false],
-  ["jira", "P3", "Medium", false],
-  ["jira", "P4", "Low", false],
-  ["servicenow", "P1", "1", false],
-  ["servicenow", "P2", "2", false],
-  ["servicenow", "P3", "3", false],
-  ["servicenow", "P4", "4", false],
-  ["tmf621-default", "P1", "Critical", false],
-  ["tmf621-default", "P2", "High", false],
-  ["tmf621-default", "P3", "Medium", false],
-  ["tmf621-default", "P4", "Low", false],
-  ["mef-sonata", "P1", "critical", false],
-  ["mef-sonata", "P2", "high", false],
-  ["mef-sonata", "P3", "medium", false],
-  ["mef-sonata", "P4", "low", false],
-  ["mef-sonata-severity", "P1", "extensive", false],
-  ["mef-sonata-severity", "P2", "significant", false],
-  ["mef-sonata-severity", "P3", "moderate", false],
-  ["mef-sonata-severity", "P4", "minor", false],
 ];
 
-describe("builtInPrioritySchemes", () => {
-  it("has one scheme per built-in id, keyed by its own id", () => {
-    expect(Object.keys(builtInPrioritySchemes).sort()).toEqual([...builtInSchemeIds].sort());
-    for (const id of builtInSchemeIds) expect(builtInPrioritySchemes[id].id).toBe(id);
+describe("prioritySchemes", () => {
+  it("is the seed schemes plus every registered connector's own tables, keyed by id", () => {
+    const fromConnectors = Object.values(connectors).flatMap((connector) => [
+      ...(connector.priorityScheme ? [connector.priorityScheme.id] : []),
+      ...("otherPrioritySchemes" in connector ? (connector.otherPrioritySchemes ?? []).map((t) => t.id) : []),
+    ]);
+    expect([...prioritySchemeIds].sort()).toEqual([...seedSchemeIds, ...fromConnectors].sort());
+    for (const id of prioritySchemeIds) expect(schemeById(id).id).toBe(id);
   });
 
-  it.each(builtInSchemeIds)("%s: no spelling is listed twice", (id) => {
-    const spellings = builtInPrioritySchemes[id].values.flatMap((entry) => [
+  it.each(seedSchemeIds)("%s: no spelling is listed twice", (id) => {
+    const spellings = seedPrioritySchemes[id].values.flatMap((entry) => [
       entry.value,
       ...(entry.aliases ?? []),
     ]);
@@ -129,8 +88,8 @@ describe("builtInPrioritySchemes", () => {
   });
 
   it("the inbound and outbound tables are covered by the test tables", () => {
-    for (const id of builtInSchemeIds) {
-      const scheme = builtInPrioritySchemes[id];
+    for (const id of seedSchemeIds) {
+      const scheme = seedPrioritySchemes[id];
       const inboundCovered = new Set(
         inboundRows.filter(([s]) => s === id).map(([, value]) => normalise(value)),
       );
@@ -144,41 +103,37 @@ describe("builtInPrioritySchemes", () => {
 
 describe("toCanonical", () => {
   it.each(inboundRows)("%s: %j -> %s (exact %s)", (id, external, priority, exact) => {
-    expect(toCanonical(builtInPrioritySchemes[id], external)).toEqual({ priority, exact });
+    expect(toCanonical(schemeById(id), external)).toEqual({ priority, exact });
   });
 
   it("accepts a number where the scheme's values are digits", () => {
-    expect(toCanonical(builtInPrioritySchemes.servicenow, 2)).toEqual({ priority: "P2", exact: true });
+    expect(toCanonical(schemeById("servicenow"), 2)).toEqual({ priority: "P2", exact: true });
   });
 
   it.each([
     ["roi", "P4"],
     ["roi", "Outage"],
-    ["jira", "Blocker"],
-    ["zendesk", ""],
-    ["servicenow", "6"],
     ["ombori-level", "Level 5"],
-    ["mef-sonata", "urgent"],
-  ] as [BuiltInSchemeId, string][])("%s: unknown value %j is an error, not a guess", (id, external) => {
-    const result = toCanonical(builtInPrioritySchemes[id], external);
+  ] as [SeedSchemeId, string][])("%s: unknown value %j is an error, not a guess", (id, external) => {
+    const result = toCanonical(schemeById(id), external);
     expect(result).toEqual({ error: expect.stringContaining(id) });
   });
 });
 
 describe("fromCanonical", () => {
   it.each(outboundRows)("%s: %s -> %j (lossy %s)", (id, priority, value, lossy) => {
-    expect(fromCanonical(builtInPrioritySchemes[id], priority)).toEqual({ value, lossy });
+    expect(fromCanonical(schemeById(id), priority)).toEqual({ value, lossy });
   });
 
   it("P4 -> Active SoftSwitch Low -> P3 is lossy", () => {
-    const scheme = builtInPrioritySchemes.activesoftswitch;
+    const scheme = seedPrioritySchemes.activesoftswitch;
     const out = fromCanonical(scheme, "P4");
     expect(out).toEqual({ value: "Low", lossy: true });
     expect(toCanonical(scheme, out.value)).toEqual({ priority: "P3", exact: true });
   });
 
   it("Jira P4 -> Low -> P4 is lossless although Lowest also reads as P4", () => {
-    const scheme = builtInPrioritySchemes.jira;
+    const scheme = schemeById("jira");
     expect(scheme.lossless.P4).toBe(true);
     expect(toCanonical(scheme, fromCanonical(scheme, "P4").value)).toEqual({ priority: "P4", exact: true });
     expect(toCanonical(scheme, "Lowest")).toEqual({ priority: "P4", exact: false });
@@ -187,7 +142,7 @@ describe("fromCanonical", () => {
 
 describe("resolveScheme", () => {
   it("without an override is the base scheme", () => {
-    expect(resolveScheme(builtInPrioritySchemes.jira)).toEqual(builtInPrioritySchemes.jira);
+    expect(resolveScheme(schemeById("jira"))).toEqual(schemeById("jira"));
   });
 
   it("adds a carrier's own vocabulary on top of the TMF621 default", () => {
@@ -199,7 +154,7 @@ describe("resolveScheme", () => {
       ],
       outbound: { P1: "Sev1", P2: "Sev2", P3: "Sev3", P4: "Sev3" },
     });
-    const scheme = resolveScheme(builtInPrioritySchemes["tmf621-default"], override);
+    const scheme = resolveScheme(schemeById("tmf621-default"), override);
     expect(fromCanonical(scheme, "P1")).toEqual({ value: "Sev1", lossy: false });
     expect(fromCanonical(scheme, "P4")).toEqual({ value: "Sev3", lossy: true });
     expect(toCanonical(scheme, "sev2")).toEqual({ priority: "P2", exact: true });
@@ -208,7 +163,7 @@ describe("resolveScheme", () => {
   });
 
   it("re-maps a base value with all its spellings, keeping its place", () => {
-    const scheme = resolveScheme(builtInPrioritySchemes["ombori-level"], {
+    const scheme = resolveScheme(seedPrioritySchemes["ombori-level"], {
       inbound: [{ value: "level 4", priority: "P3" }],
     });
     expect(scheme.values.map((entry) => entry.value)).toEqual(["1", "2", "3", "4"]);
@@ -217,7 +172,7 @@ describe("resolveScheme", () => {
   });
 
   it("makes Active SoftSwitch P4 lossless when the tenant has a fourth value", () => {
-    const scheme = resolveScheme(builtInPrioritySchemes.activesoftswitch, {
+    const scheme = resolveScheme(seedPrioritySchemes.activesoftswitch, {
       inbound: [{ value: "Cosmetic", priority: "P4" }],
       outbound: { P4: "Cosmetic" },
     });
@@ -225,14 +180,14 @@ describe("resolveScheme", () => {
   });
 
   it("reads back an outbound value the operator gave no inbound entry for", () => {
-    const scheme = resolveScheme(builtInPrioritySchemes.zendesk, { outbound: { P1: "critical" } });
+    const scheme = resolveScheme(schemeById("zendesk"), { outbound: { P1: "critical" } });
     expect(toCanonical(scheme, "critical")).toEqual({ priority: "P1", exact: true });
     expect(toCanonical(scheme, "urgent")).toEqual({ priority: "P1", exact: false });
     expect(scheme.lossless.P1).toBe(true);
   });
 
   it("marks a level lossy when the outbound value already means another level", () => {
-    const scheme = resolveScheme(builtInPrioritySchemes.roxen, { outbound: { P2: "Critical" } });
+    const scheme = resolveScheme(seedPrioritySchemes.roxen, { outbound: { P2: "Critical" } });
     expect(fromCanonical(scheme, "P2")).toEqual({ value: "Critical", lossy: true });
   });
 });
@@ -263,102 +218,12 @@ describe("PriorityTableOverride", () => {
   });
 });
 
-describe("chooseServiceNowImpactUrgency", () => {
-  it.each([
-    ["P1", 1, 1, 1],
-    ["P2", 2, 1, 2],
-    ["P3", 3, 1, 3],
-    ["P4", 3, 2, 4],
-  ] as [Priority, number, number, number][])(
-    "default matrix: %s -> impact %i, urgency %i (priority %i)",
-    (priority, impact, urgency, computed) => {
-      expect(chooseServiceNowImpactUrgency(priority)).toEqual({
-        impact,
-        urgency,
-        targetPriority: computed,
-        computedPriority: computed,
-        lossy: false,
-        roundTrips: true,
-      });
-    },
-  );
-
-  it("the shipped default matrix is ServiceNow's 3x3 baseline and validates", () => {
-    expect(ServiceNowPriorityMatrix.parse(serviceNowDefaultPriorityMatrix)).toHaveLength(9);
-  });
-
-  // An org whose lookup rules have no priority 4 and put priority 2 only at impact 1 / urgency 2.
-  const customMatrix = ServiceNowPriorityMatrix.parse([
-    { impact: 1, urgency: 1, priority: 1 },
-    { impact: 1, urgency: 2, priority: 2 },
-    { impact: 1, urgency: 3, priority: 3 },
-    { impact: 2, urgency: 1, priority: 1 },
-    { impact: 2, urgency: 2, priority: 3 },
-    { impact: 2, urgency: 3, priority: 3 },
-    { impact: 3, urgency: 1, priority: 3 },
-    { impact: 3, urgency: 2, priority: 5 },
-    { impact: 3, urgency: 3, priority: 5 },
-  ]);
-
-  it.each([
-    ["P1", { impact: 1, urgency: 1, computedPriority: 1, lossy: false, roundTrips: true }],
-    ["P2", { impact: 1, urgency: 2, computedPriority: 2, lossy: false, roundTrips: true }],
-    ["P3", { impact: 3, urgency: 1, computedPriority: 3, lossy: false, roundTrips: true }],
-    // No rule yields 4; 5 (Planning) still reads back as P4, so it wins over the equally near 3.
-    ["P4", { impact: 3, urgency: 2, computedPriority: 5, lossy: true, roundTrips: true }],
-  ] as [Priority, object][])("overridden matrix: %s -> %j", (priority, expected) => {
-    expect(chooseServiceNowImpactUrgency(priority, { matrix: customMatrix })).toMatchObject(expected);
-  });
-
-  it("falls back to the nearest, more urgent priority when nothing reads back", () => {
-    const matrix = ServiceNowPriorityMatrix.parse([
-      { impact: 1, urgency: 1, priority: 1 },
-      { impact: 2, urgency: 2, priority: 3 },
-    ]);
-    expect(chooseServiceNowImpactUrgency("P2", { matrix })).toEqual({
-      impact: 1,
-      urgency: 1,
-      targetPriority: 2,
-      computedPriority: 1,
-      lossy: true,
-      roundTrips: false,
-    });
-  });
-
-  it("follows an overridden ServiceNow scheme's outbound value", () => {
-    const scheme = resolveScheme(builtInPrioritySchemes.servicenow, { outbound: { P4: "5" } });
-    expect(chooseServiceNowImpactUrgency("P4", { scheme })).toMatchObject({
-      impact: 3,
-      urgency: 3,
-      lossy: false,
-    });
-  });
-
-  it("is an error when the scheme sends a non-numeric priority", () => {
-    const scheme = resolveScheme(builtInPrioritySchemes.servicenow, { outbound: { P1: "Critical" } });
-    expect(chooseServiceNowImpactUrgency("P1", { scheme })).toEqual({
-      error: expect.stringContaining("Critical"),
-    });
-  });
-
-  it("rejects a matrix with two rules for one pair", () => {
-    const result = ServiceNowPriorityMatrix.safeParse([
-      { impact: 1, urgency: 1, priority: 1 },
-      { impact: 1, urgency: 1, priority: 2 },
-    ]);
-    expect(result.success).toBe(false);
-  });
-});
-
 describe("round trip canonical -> scheme -> canonical (property)", () => {
   const token = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9 ]{0,6}$/);
   const level = fc.constantFrom(...priorityLevels);
 
-  const overrideFor = (id: BuiltInSchemeId) => {
-    const knownSpellings = builtInPrioritySchemes[id].values.flatMap((entry) => [
-      entry.value,
-      ...(entry.aliases ?? []),
-    ]);
+  const overrideFor = (id: string) => {
+    const knownSpellings = schemeById(id).values.flatMap((entry) => [entry.value, ...(entry.aliases ?? [])]);
     const value = fc.oneof(fc.constantFrom(...knownSpellings), token);
     return fc.record(
       {
@@ -372,11 +237,11 @@ describe("round trip canonical -> scheme -> canonical (property)", () => {
     );
   };
 
-  it.each(builtInSchemeIds)("%s: lossless levels come back unchanged, lossy ones do not", (id) => {
+  it.each(prioritySchemeIds)("%s: lossless levels come back unchanged, lossy ones do not", (id) => {
     fc.assert(
       fc.property(fc.option(overrideFor(id), { nil: undefined }), (rawOverride) => {
         const override = rawOverride === undefined ? undefined : PriorityTableOverride.parse(rawOverride);
-        const scheme = resolveScheme(builtInPrioritySchemes[id], override);
+        const scheme = resolveScheme(schemeById(id), override);
         for (const priority of priorityLevels) {
           const out = fromCanonical(scheme, priority);
           const back = toCanonical(scheme, out.value);
@@ -390,8 +255,8 @@ describe("round trip canonical -> scheme -> canonical (property)", () => {
     );
   });
 
-  it.each(builtInSchemeIds)("%s: reading ignores case and surrounding whitespace", (id) => {
-    const scheme = builtInPrioritySchemes[id];
+  it.each(prioritySchemeIds)("%s: reading ignores case and surrounding whitespace", (id) => {
+    const scheme = schemeById(id);
     const spelling = fc.constantFrom(
       ...scheme.values.flatMap((entry) => [entry.value, ...(entry.aliases ?? [])]),
     );

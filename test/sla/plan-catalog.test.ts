@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Plan, type PlanCatalog, type PlanTargets } from "../../schemas/plan.js";
-import { builtInSchemeIds } from "../../schemas/priority.js";
 import { type Priority, priorityLevels } from "../../schemas/ticket.js";
+import { prioritySchemeIds } from "../../src/domain/priority-schemes.js";
 import { getPlan, loadPlanCatalog, parsePlanCatalog } from "../../src/sla/catalog.js";
 
 const requiredPlanIds = [
@@ -219,7 +219,8 @@ describe("shipped plan catalog (src/sla/plans.yaml)", () => {
 
   it("names only built-in priority schemes", () => {
     for (const plan of catalog.plans) {
-      if (plan.priorityScheme !== undefined) expect(builtInSchemeIds, plan.id).toContain(plan.priorityScheme);
+      if (plan.priorityScheme !== undefined)
+        expect(prioritySchemeIds, plan.id).toContain(plan.priorityScheme);
     }
   });
 

@@ -1,10 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { connectorTypes } from "../../../connectors/index.js";
 import { idParam, ListQuery, listOf, text } from "../../../schemas/common.js";
 import {
-  Connection,
+  Connection as ConnectionBase,
   ConnectionTestResult,
-  CreateConnection,
-  CreatedConnection,
+  CreateConnection as CreateConnectionBase,
+  CreatedConnection as CreatedConnectionBase,
   DeadLetter,
   DeadLetterDetail,
   DeadLetterQuery,
@@ -26,6 +27,12 @@ import {
 
 const { 400: badRequest, 401: unauthorized, 403: forbidden, 404: notFound } = problemResponses;
 const tags = ["Connections"];
+
+// The type enum comes from the connector registry, which schemas/ cannot import.
+const ConnectorType = z.enum(connectorTypes).openapi("ConnectorType");
+const CreateConnection = CreateConnectionBase.extend({ type: ConnectorType }).openapi("CreateConnection");
+const Connection = ConnectionBase.extend({ type: ConnectorType }).openapi("Connection");
+const CreatedConnection = CreatedConnectionBase.extend({ type: ConnectorType }).openapi("CreatedConnection");
 
 export function connectionRoutes() {
   const router = createRouter();

@@ -4,16 +4,20 @@ import { eq } from "drizzle-orm";
 import { listOf, text } from "../../../schemas/common.js";
 import { Plan } from "../../../schemas/plan.js";
 import {
-  builtInPrioritySchemes,
   fromCanonical,
   type PriorityTableOverride,
   resolveScheme,
   toCanonical,
 } from "../../../schemas/priority.js";
-import { PrioritySchemeView, TranslatedPriority, TranslatePriority } from "../../../schemas/priority-api.js";
+import {
+  PrioritySchemeView as PrioritySchemeViewBase,
+  TranslatedPriority,
+  TranslatePriority as TranslatePriorityBase,
+} from "../../../schemas/priority-api.js";
 import { SlaPreviewRequest, SlaPreviewResponse, SlaReport, SlaReportQuery } from "../../../schemas/sla.js";
 import { canAccessTenant } from "../../auth/principal.js";
 import { tenants } from "../../db/schema/index.js";
+import { prioritySchemeIds, prioritySchemes } from "../../domain/priority-schemes.js";
 import { GatewayError } from "../../errors.js";
 import { findPlan } from "../../services/sla.js";
 import { previewSla } from "../../services/sla-preview.js";
@@ -28,6 +32,11 @@ import {
 } from "../openapi.js";
 
 const { 400: badRequest, 401: unauthorized, 404: notFound } = problemResponses;
+
+// Scheme ids are the seeds plus the registered connectors' schemes, known here and not in schemas/.
+const SchemeId = z.enum(prioritySchemeIds).openapi("PrioritySchemeId");
+const PrioritySchemeView = PrioritySchemeViewBase.extend({ id: SchemeId }).openapi("PriorityScheme");
+const TranslatePriority = TranslatePriorityBase.safeExtend({ scheme: SchemeId }).openapi("TranslatePriority");
 
 export function slaRoutes() {
   const router = createRouter();
@@ -97,8 +106,8 @@ export function slaRoutes() {
     async (c) =>
       c.json(
         {
-          items: Object.values(builtInPrioritySchemes).map((scheme) => ({
-            id: scheme.id as z.infer<typeof PrioritySchemeView>["id"],
+          items: Object.values(prioritySchemes).map((scheme) => ({
+            id: scheme.id,
             source: scheme.source,
             field: scheme.field,
             values: scheme.values.map((v) => ({
@@ -146,7 +155,9 @@ export function slaRoutes() {
         if (!tenant) throw new GatewayError("NOT_FOUND", `Tenant ${tenantId} was not found.`);
         override = (tenant.overrides as Record<string, PriorityTableOverride>)[body.scheme];
       }
-      const scheme = resolveScheme(builtInPrioritySchemes[body.scheme], override);
+      const base = prioritySchemes[body.scheme];
+      if (!base) throw new GatewayError("NOT_FOUND", `Priority scheme ${body.scheme} was not found.`);
+      const scheme = resolveScheme(base, override);
       if (body.priority !== undefined) {
         const out = fromCanonical(scheme, body.priority);
         return c.json({ scheme: body.scheme, value: out.value, lossy: out.lossy }, 200);

@@ -1,15 +1,17 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { idOf, idParam, ListQuery, listOf, text } from "../../../schemas/common.js";
+import { PriorityTableOverride } from "../../../schemas/priority.js";
 import {
   ApiKeyInfo,
   CreatedApiKey,
   CreatedTenant,
-  CreateTenant,
+  CreateTenant as CreateTenantBase,
   Tenant,
   TenantHolidays,
   TenantHolidaysView,
-  UpdateTenant,
+  UpdateTenant as UpdateTenantBase,
 } from "../../../schemas/tenant.js";
+import { prioritySchemeIds } from "../../domain/priority-schemes.js";
 import { requireAdmin } from "../../middleware/auth.js";
 import * as access from "../../services/access.js";
 import {
@@ -21,6 +23,11 @@ import {
   problemResponses,
   serviceContext,
 } from "../openapi.js";
+
+// Override keys are scheme ids: the seeds plus the registered connectors' own schemes.
+const priorityOverrides = z.partialRecord(z.enum(prioritySchemeIds), PriorityTableOverride).optional();
+const CreateTenant = CreateTenantBase.extend({ priorityOverrides }).openapi("CreateTenant");
+const UpdateTenant = UpdateTenantBase.extend({ priorityOverrides }).openapi("UpdateTenant");
 
 const tags = ["Tenants"];
 const { 400: badRequest, 401: unauthorized, 403: forbidden, 404: notFound } = problemResponses;

@@ -1,17 +1,18 @@
 import { createHmac } from "node:crypto";
-import type { ConformanceAdapter, SimulatorHandle } from "../../../test/conformance/kit.js";
+import type { ConformanceAdapter, SimulatorHandle } from "../../sdk/testing/conformance.js";
+import { rejectNextRequests, statusFault } from "../../sdk/testing/faults.js";
 import { adfToCanonical } from "../adf.js";
 import { jsmMappingContext } from "../mapping.js";
 import { createJsmSimulator, type JsmSimulatorOptions } from "../simulator.js";
 
-// The JSM simulator behind the shared conformance kit (test/conformance/kit.ts). Wire it with
-// `describeConformance(jsmConformanceAdapter)` in test/conformance/jsm.test.ts.
+// The JSM simulator behind the gateway's conformance kit (test/conformance/kit.ts), found here by it.
 
 const kitWebhookSecret = "conformance-webhook-secret-0123456789";
 const priorityNames = jsmMappingContext({}).priority.outbound;
 
-export const jsmConformanceAdapter: ConformanceAdapter = {
+export const conformance: ConformanceAdapter = {
   type: "jsm",
+  webhookAuth: "signature",
   createSimulator(): SimulatorHandle {
     const options: JsmSimulatorOptions = {};
     const sim = createJsmSimulator(options);
@@ -41,9 +42,13 @@ export const jsmConformanceAdapter: ConformanceAdapter = {
         if (comment !== undefined) sim.simulateAgentComment(issue.id, { body: comment, public: true });
         return issue.id;
       },
-      agentComment: (issueId, body) => {
-        sim.simulateAgentComment(issueId, { body, public: true });
+      agentComment: (issueId, body, options) => {
+        sim.simulateAgentComment(issueId, { body, public: !options?.internal });
       },
+      agentSetStatus: (issueId, status) => {
+        sim.simulateAgentTransition(issueId, status === "resolved" ? "Resolved" : "In Progress");
+      },
+      rejectionText: "Rejected by a workflow validator.",
       read: (issueId) => {
         const issue = sim.state.issues.get(issueId);
         if (issue === undefined) return undefined;
@@ -58,34 +63,23 @@ export const jsmConformanceAdapter: ConformanceAdapter = {
       findByCanonicalId: (canonicalId) =>
         [...sim.state.issues.values()].find((issue) => issue.custom["customfield_10050"] === canonicalId)?.id,
       failNext: (status, times) => {
-        sim.faults.push({
-          kind: "status",
-          status,
-          times,
-          ...(status === 429 ? { retryAfterSeconds: 1 } : {}),
-        });
+        sim.faults.push(statusFault(status, times));
       },
       rejectNextWrites: (times) => {
-        let left = times;
-        const original = sim.app.fetch.bind(sim.app);
         // A validator refusing the edit: Jira answers 400 with an ErrorCollection.
-        sim.app.fetch = ((request: Request, ...rest: unknown[]) => {
-          if (
-            left > 0 &&
-            (request.method === "PUT" || request.method === "POST") &&
-            !request.url.includes("/search/jql")
-          ) {
-            left--;
-            return new Response(
-              JSON.stringify({ errorMessages: [], errors: { summary: "Rejected by a workflow validator." } }),
-              {
-                status: 400,
-                headers: { "content-type": "application/json" },
-              },
-            );
-          }
-          return original(request, ...(rest as []));
-        }) as typeof sim.app.fetch;
+        rejectNextRequests(
+          sim.app,
+          times,
+          (request) =>
+            (request.method === "PUT" || request.method === "POST") && !request.url.includes("/search/jql"),
+          {
+            status: 400,
+            body: {
+              errorMessages: [],
+              errors: { summary: "Rejected by a workflow validator." },
+            },
+          },
+        );
       },
       webhook: (issueId) => {
         const issue = sim.state.issues.get(issueId);

@@ -1,0 +1,79 @@
+import { createHash, randomUUID } from "node:crypto";
+import { and, eq, sql } from "drizzle-orm";
+import type { ChangedRecord, InboundNotice } from "../../connectors/sdk/index.js";
+import type { Queryable } from "../db/client.js";
+import { jobs } from "../db/schema/index.js";
+
+// The inbox's unique (connection_id, dedupe_key) index drops a notice whose key was seen before. That is only
+// safe when the key names one vendor change: a delivery id, a version, or a timestamp whose second is over.
+// A notice without one is de-duplicated only against a notice for the same record that no worker has read
+// yet (its re-read will see the later change too); otherwise it is stored, and the engine re-reads.
+
+/**
+ * How long after a vendor timestamp its second counts as over, allowing for the distance between the vendor's
+ * clock and ours. Until then a polled `(externalId, updatedAt)` is not a unique change: a second change in
+ * the same second carries the same pair.
+ */
+export const vendorSecondSettledMs = 60_000;
+
+/** A key that never conflicts: for a notice de-duplicated only against pending ones. */
+function uniqueKey(prefix: string, externalId: string): string {
+  return `${prefix}:${externalId}:${randomUUID()}`;
+}
+
+/**
+ * Whether a notice for this record waits unread: its `inbox.apply` job is pending and was never claimed. A new
+ * notice for the record would add nothing (that job re-reads the record anyway).
+ */
+export async function hasUnreadNotice(db: Queryable, connectionId: string, externalId: string) {
+  const [row] = await db
+    .select({ id: jobs.id })
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.connectionId, connectionId),
+        eq(jobs.orderKey, `in:${externalId}`),
+        eq(jobs.kind, "inbox.apply"),
+        eq(jobs.status, "pending"),
+        eq(jobs.attempts, 0),
+        sql`${jobs.lockedUntil} is null`,
+      ),
+    )
+    .limit(1);
+  return row !== undefined;
+}
+
+/**
+ * The dedupe key of a webhook notice, or `null` when it is to be dropped because an unread notice for the
+ * record is pending. With a delivery id the unique index de-duplicates vendor retries for good.
+ */
+export async function webhookNoticeKey(
+  db: Queryable,
+  connectionId: string,
+  notice: InboundNotice,
+): Promise<string | null> {
+  if (notice.deliveryId) return `delivery:${notice.deliveryId}`;
+  if (await hasUnreadNotice(db, connectionId, notice.externalId)) return null;
+  return uniqueKey("notice", notice.externalId);
+}
+
+/**
+ * The dedupe key of a polled change, or `null` to drop it. `(externalId, updatedAt)` with the vendor's version,
+ * or once its second is over, names one change for good; a change within the last
+ * {@link vendorSecondSettledMs} is de-duplicated only against unread notices, so a later change in the same
+ * second is read again.
+ */
+export async function polledChangeKey(
+  db: Queryable,
+  connectionId: string,
+  item: ChangedRecord,
+  now: Date,
+): Promise<string | null> {
+  if (item.version !== undefined) return `poll:${item.externalId}@${item.updatedAt}#${item.version}`;
+  const settled = now.getTime() - Date.parse(item.updatedAt) > vendorSecondSettledMs;
+  // The same hash as before this rule, so keys stored earlier still match.
+  if (settled)
+    return `poll:${createHash("sha256").update(`${item.externalId}@${item.updatedAt}`).digest("hex")}`;
+  if (await hasUnreadNotice(db, connectionId, item.externalId)) return null;
+  return uniqueKey("poll-recent", item.externalId);
+}

@@ -1,4 +1,0 @@
-import { serviceNowAdapter } from "./adapters.js";
-import { describeConformance } from "./kit.js";
-
-describeConformance(serviceNowAdapter);

@@ -1,4 +1,0 @@
-import { zendeskAdapter } from "./adapters.js";
-import { describeConformance } from "./kit.js";
-
-describeConformance(zendeskAdapter);
