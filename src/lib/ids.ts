@@ -13,6 +13,9 @@ export const idPrefixes = {
   job: "job",
   delegation: "dlg",
   request: "req",
+  appointment: "apt",
+  dispatch: "dsp",
+  worklog: "wlg",
 } as const;
 
 /** Prefixed, time-sortable ids (`tkt_01J...`): readable in logs, ordered for keyset pagination. */

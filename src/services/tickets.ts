@@ -15,6 +15,7 @@ import { isAllowedTransition, isClientTransition } from "../domain/ticket-status
 import { GatewayError } from "../errors.js";
 import { appendLedger } from "../ledger/append.js";
 import { decodeCursor, page } from "../lib/cursor.js";
+import { newId } from "../lib/ids.js";
 import { type ServiceContext, slaContext } from "./context.js";
 import { planDefaultPriority } from "./default-priority.js";
 import { attachmentToApi, commentToApi, ticketToApi } from "./serialize.js";
@@ -138,14 +139,21 @@ async function recordProviderEvent(
 /** Records an appointment (the provider's act); it meets any plan clock met by `appointment_recorded`. */
 export async function recordAppointment(ctx: ServiceContext, ticketId: string, scheduledFor: string) {
   const iso = new Date(scheduledFor).toISOString();
+  const appointmentId = newId("appointment");
   const result = await recordProviderEvent(
     ctx,
     ticketId,
     "appointment_recorded",
-    { scheduledFor: iso },
+    { appointmentId, scheduledFor: iso },
     "Recording an appointment is the provider's act.",
   );
-  return { ticketId, scheduledFor: iso, recordedAt: result.recordedAt, version: result.version };
+  return {
+    appointmentId,
+    ticketId,
+    scheduledFor: iso,
+    recordedAt: result.recordedAt,
+    version: result.version,
+  };
 }
 
 /** The provider confirms a part failed: starts a plan's `part_failure_recorded` clock (ROI's replacement). */

@@ -191,6 +191,9 @@ export function ticketRoutes() {
       responses: {
         201: jsonResponse(
           z.object({
+            appointmentId: z
+              .string()
+              .openapi({ description: "Names the appointment to start and conclude." }),
             ticketId: z.string(),
             scheduledFor: z.string(),
             recordedAt: z.string(),
