@@ -13,14 +13,13 @@ import { actorOf, canAccessTenant, isProvider } from "../auth/principal.js";
 import { type BillingEntry, deriveBalances } from "../billing/balances.js";
 import { type BillableFacts, evaluateBillingRules } from "../billing/units.js";
 import type { Queryable, Tx } from "../db/client.js";
-import { ledgerEntries, tenants, tickets } from "../db/schema/index.js";
+import { ledgerEntries, tenants, type tickets } from "../db/schema/index.js";
 import { GatewayError } from "../errors.js";
 import { appendLedger, type StoredLedgerEntry } from "../ledger/append.js";
 import { newId } from "../lib/ids.js";
 import { getPlan } from "../sla/catalog.js";
-import { type ServiceContext, slaContext } from "./context.js";
-import { applySlaEvent } from "./sla.js";
-import { findVisibleTicket } from "./tickets.js";
+import type { ServiceContext } from "./context.js";
+import { findVisibleTicket, recordProviderEvent } from "./tickets.js";
 
 type TicketRow = typeof tickets.$inferSelect;
 
@@ -79,76 +78,53 @@ function chargeView(entry: StoredLedgerEntry) {
 }
 
 interface ActOptions {
-  kind: string;
-  event?: string;
+  event: string;
   detail: Record<string, unknown>;
   facts?: BillableFacts;
   check?: (tx: Tx, ticket: TicketRow) => Promise<void>;
-  occurredAt?: Date;
 }
 
-/**
- * A provider act on a ticket: version bump, `ticket.<act>` entry, the `billing.consumed` entries its rules
- * produce (each naming the act's sequence) and the SLA event, all in one transaction.
- */
+/** A provider act with the `billing.consumed` entries its rules produce, each naming the act's sequence. */
 async function providerAct(ctx: ServiceContext, ticketId: string, options: ActOptions) {
-  if (!isProvider(ctx.principal)) throw new GatewayError("FORBIDDEN", "This action is the provider's.");
-  return ctx.db.transaction(async (tx) => {
-    const ticket = await findVisibleTicket(tx, ctx, ticketId, true);
-    await options.check?.(tx, ticket);
-    const now = ctx.now();
-    const version = ticket.version + 1;
-    const [updated] = await tx
-      .update(tickets)
-      .set({ updatedAt: now, version })
-      .where(eq(tickets.id, ticketId))
-      .returning();
-    const base = {
-      tenantId: ticket.tenantId,
-      ticketId: ticket.id,
-      direction: "internal" as const,
-      actor: actorOf(ctx.principal),
-      side: "provider" as const,
-      occurredAt: now,
-    };
-    const [act] = await appendLedger(tx, [
-      { ...base, kind: options.kind, detail: { ...options.detail, version } },
-    ]);
-    const charges: StoredLedgerEntry[] = [];
-    if (options.facts) {
-      const billing = await effectiveBilling(tx, ctx, ticket.tenantId);
-      const units = evaluateBillingRules(billing.rules, billing.terms, options.facts);
-      if (units.length > 0) {
-        charges.push(
-          ...(await appendLedger(
-            tx,
-            units.map((u) => ({
-              ...base,
-              kind: "billing.consumed",
-              detail: {
-                account: u.account,
-                unit: u.unit,
-                delta: signed(u.account, u.quantity),
-                rule: u.rule,
-                event: options.facts!.event,
-                source: act!.sequence,
-                ...(u.account === "time_and_materials" ? { currency: billing.terms.currency } : {}),
-              },
-            })),
-          )),
+  const result = await recordProviderEvent(
+    ctx,
+    ticketId,
+    options.event,
+    options.detail,
+    "This action is the provider's.",
+    {
+      ...(options.check ? { check: options.check } : {}),
+      after: async (tx, ticket, act) => {
+        if (!options.facts) return [];
+        const billing = await effectiveBilling(tx, ctx, ticket.tenantId);
+        const units = evaluateBillingRules(billing.rules, billing.terms, options.facts);
+        if (units.length === 0) return [];
+        return appendLedger(
+          tx,
+          units.map((u) => ({
+            tenantId: ticket.tenantId,
+            ticketId: ticket.id,
+            direction: "internal" as const,
+            actor: actorOf(ctx.principal),
+            side: "provider" as const,
+            occurredAt: act.occurredAt,
+            kind: "billing.consumed",
+            detail: {
+              account: u.account,
+              unit: u.unit,
+              delta: signed(u.account, u.quantity),
+              rule: u.rule,
+              event: options.facts!.event,
+              source: act.sequence,
+              ...(u.account === "time_and_materials" ? { currency: billing.terms.currency } : {}),
+            },
+          })),
         );
-      }
-    }
-    if (options.event)
-      await applySlaEvent(tx, slaContext(ctx), updated!, { type: "named", event: options.event });
-    return {
-      ticketId,
-      recordedAt: now.toISOString(),
-      version,
-      sequence: act!.sequence,
-      charges: charges.map(chargeView),
-    };
-  });
+      },
+    },
+  );
+  const { extra, ...rest } = result;
+  return { ...rest, charges: (extra ?? []).map(chargeView) };
 }
 
 async function ticketEntries(tx: Queryable, ticket: TicketRow, kindPrefix: string) {
@@ -171,7 +147,6 @@ const instant = (at: string | undefined, ctx: ServiceContext) =>
 /** Handover to the support team: once per ticket; seed 003 charges one incident for it. */
 export function handover(ctx: ServiceContext, ticketId: string, input: { at?: string | undefined }) {
   return providerAct(ctx, ticketId, {
-    kind: "ticket.handed_over",
     event: "handed_over",
     detail: { at: instant(input.at, ctx) },
     facts: { event: "handover" },
@@ -204,7 +179,6 @@ export function startAppointment(
   input: { at?: string | undefined },
 ) {
   return providerAct(ctx, ticketId, {
-    kind: "ticket.appointment_started",
     event: "appointment_started",
     detail: { appointmentId, startedAt: instant(input.at, ctx) },
     check: async (tx, ticket) => {
@@ -225,7 +199,6 @@ export async function concludeAppointment(
   const endedAt = instant(input.at, ctx);
   const facts: BillableFacts = { event: "appointment_concluded", durationMinutes: 0 };
   return providerAct(ctx, ticketId, {
-    kind: "ticket.appointment_concluded",
     event: "appointment_concluded",
     detail: { appointmentId, endedAt },
     facts,
@@ -248,7 +221,6 @@ export async function concludeAppointment(
 
 export function dispatch(ctx: ServiceContext, ticketId: string, input: z.infer<typeof Dispatch>) {
   return providerAct(ctx, ticketId, {
-    kind: "ticket.dispatched",
     event: "dispatched",
     detail: {
       dispatchId: newId("dispatch"),
@@ -269,7 +241,7 @@ export async function addWorklog(
 ) {
   const worklogId = newId("worklog");
   const result = await providerAct(ctx, ticketId, {
-    kind: "ticket.worklog_added",
+    event: "worklog_added",
     detail: {
       worklogId,
       author: input.author,

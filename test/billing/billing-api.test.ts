@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { client, createTenant, createTestApp, openTicket, type TestContext } from "../harness.js";
+import { createOperator, createTenant, createTestApp, openTicket, type TestContext } from "../harness.js";
 
 const clock = { now: new Date("2026-11-16T15:00:00Z") };
 let ctx: TestContext;
@@ -218,4 +218,37 @@ describe("ROI time and materials, block of hours and SPP-SA", () => {
   });
 });
 
-void client;
+describe("billing errors", () => {
+  it("answers problem+json for an end before the start, a bad month, and tenants out of reach", async () => {
+    const tenant = await createTenant(ctx, { plan: "helpdesk-incidents" });
+    const other = await createTenant(ctx, { plan: "helpdesk-incidents" });
+    const ticket = await openTicket(tenant.client);
+    const id = await appointment(ticket.id);
+    await ctx.admin.post(`/v1/tickets/${ticket.id}/appointments/${id}/start`, { at: "2026-11-17T15:00:00Z" });
+    const backwards = await ctx.admin.post(`/v1/tickets/${ticket.id}/appointments/${id}/conclusion`, {
+      at: "2026-11-17T14:00:00Z",
+    });
+    expect(backwards.status, backwards.text).toBe(400);
+    expect(backwards.headers.get("content-type")).toContain("application/problem+json");
+    expect((await ctx.admin.post(`/v1/tickets/${ticket.id}/appointments/apt_nope/start`, {})).status).toBe(
+      404,
+    );
+    expect((await ctx.admin.get(`/v1/tenants/${tenant.id}/statements/2026-13`)).status).toBe(400);
+    const operator = await createOperator(ctx, [other.id]);
+    const bought = await operator.client.post(`/v1/tenants/${tenant.id}/billing/purchases`, {
+      kind: "incident_pack",
+      incidents: 1,
+    });
+    expect(bought.status, bought.text).toBe(404);
+    expect((await other.client.get(`/v1/tenants/${tenant.id}/billing`)).status).toBe(404);
+    expect((await other.client.get(`/v1/tickets/${ticket.id}/worklogs`)).status).toBe(404);
+    expect(
+      (
+        await ctx.admin.post(`/v1/tenants/${tenant.id}/billing/corrections`, {
+          reverses: 1,
+          reason: "not ours",
+        })
+      ).status,
+    ).toBe(404);
+  });
+});
