@@ -389,6 +389,7 @@ export async function correct(
 
 export async function setTerms(ctx: ServiceContext, tenantId: string, input: TenantBillingTerms) {
   requireTenant(ctx, tenantId, true);
+  await effectiveBilling(ctx.db, ctx, tenantId); // 404 before anything is written for an unknown tenant
   const entry = await tenantEntry(ctx, tenantId, "billing.terms_set", { terms: input });
   return { sequence: entry.sequence, ...(await effectiveBilling(ctx.db, ctx, tenantId)) };
 }

@@ -1,4 +1,6 @@
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ledgerEntries } from "../../src/db/schema/index.js";
 import { createOperator, createTenant, createTestApp, openTicket, type TestContext } from "../harness.js";
 
 const clock = { now: new Date("2026-11-16T15:00:00Z") };
@@ -242,6 +244,14 @@ describe("billing errors", () => {
     expect(bought.status, bought.text).toBe(404);
     expect((await other.client.get(`/v1/tenants/${tenant.id}/billing`)).status).toBe(404);
     expect((await other.client.get(`/v1/tickets/${ticket.id}/worklogs`)).status).toBe(404);
+    expect(
+      (await ctx.admin.put("/v1/tenants/ten_missing/billing/terms", { hourlyRateCents: 1 })).status,
+    ).toBe(404);
+    const written = await ctx.database.db
+      .select()
+      .from(ledgerEntries)
+      .where(eq(ledgerEntries.tenantId, "ten_missing"));
+    expect(written).toEqual([]);
     expect(
       (
         await ctx.admin.post(`/v1/tenants/${tenant.id}/billing/corrections`, {
