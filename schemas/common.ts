@@ -33,6 +33,9 @@ export const idPrefixes = {
   delegation: "dlg",
   request: "req",
   checkpoint: "lcp",
+  appointment: "apt",
+  dispatch: "dsp",
+  worklog: "wlg",
 } as const;
 
 /** A prefixed ULID of one kind; path ids are checked against it before any query. */

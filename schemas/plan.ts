@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { PlanBilling } from "./billing.js";
 import { CalendarInput } from "./calendar.js";
 import { text } from "./common.js";
 import { Priority } from "./ticket.js";
@@ -161,6 +162,10 @@ export const Plan = z
     }),
     extraClocks: z.array(PlanExtraClock).optional(),
     escalations: z.array(PlanEscalationStep).optional(),
+    billing: PlanBilling.optional().openapi({
+      description:
+        "Entitlements and billable-unit rules; tenants override the terms (PUT .../billing/terms).",
+    }),
     defaultPriority: Priority.optional().openapi({
       description:
         "The priority a ticket or inbound record without one gets; without it, priority is required.",

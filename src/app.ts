@@ -8,6 +8,7 @@ import { renderProblem, toGatewayError } from "./lib/problem.js";
 import { authenticate } from "./middleware/auth.js";
 import { idempotency } from "./middleware/idempotency.js";
 import { requestLog } from "./middleware/request-log.js";
+import { billingRoutes } from "./routes/billing/index.js";
 import { connectionRoutes } from "./routes/connections/index.js";
 import { delegationRoutes } from "./routes/delegations/index.js";
 import { ledgerRoutes } from "./routes/ledger/index.js";
@@ -57,6 +58,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", slaRoutes());
   app.route("/", connectionRoutes());
   app.route("/", delegationRoutes());
+  app.route("/", billingRoutes());
 
   documentCommonProblems(app.openAPIRegistry);
   documentPlainRoutes(app.openAPIRegistry);

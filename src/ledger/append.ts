@@ -7,6 +7,7 @@ import { canonicalJson } from "../lib/hash.js";
 import { chainKeyOf, computeEntryHash, type StoredLedgerEntry } from "./entry-hash.js";
 
 export { chainKeyOf, PROVIDER_CHAIN } from "./entry-hash.js";
+export type { StoredLedgerEntry };
 
 export interface LedgerEntryInput {
   tenantId: string | null;

@@ -9,12 +9,13 @@ import type {
   UpdateTicket,
 } from "../../schemas/ticket.js";
 import { actorOf, canAccessTenant, isProvider, sideOf, tenantScope } from "../auth/principal.js";
-import { type Queryable, sqlState } from "../db/client.js";
+import { type Queryable, sqlState, type Tx } from "../db/client.js";
 import { attachments, comments, tickets } from "../db/schema/index.js";
 import { isAllowedTransition, isClientTransition } from "../domain/ticket-status.js";
 import { GatewayError } from "../errors.js";
-import { appendLedger } from "../ledger/append.js";
+import { appendLedger, type StoredLedgerEntry } from "../ledger/append.js";
 import { decodeCursor, page } from "../lib/cursor.js";
+import { newId } from "../lib/ids.js";
 import { type ServiceContext, slaContext } from "./context.js";
 import { planDefaultPriority } from "./default-priority.js";
 import { attachmentToApi, commentToApi, ticketToApi } from "./serialize.js";
@@ -97,21 +98,29 @@ export async function getTicket(ctx: ServiceContext, id: string) {
   return { ...ticketToApi(row), sla: await ticketSla(ctx.db, ctx, row) };
 }
 
+/** Extra work a provider act does in its transaction: a precondition, and writes after its ledger entry. */
+export interface ProviderActHooks<T> {
+  check?: (tx: Tx, ticket: TicketRow) => Promise<void>;
+  after?: (tx: Tx, ticket: TicketRow, act: StoredLedgerEntry) => Promise<T>;
+}
+
 /**
  * A provider act on a ticket that plan clocks can start or meet by name (`appointment_recorded`,
- * `part_failure_recorded`, `replacement_shipped`): version bump, `ticket.<event>` ledger entry and the SLA
- * event, in one transaction.
+ * `part_failure_recorded`, `replacement_shipped`, `handed_over`, ...): version bump, `ticket.<event>` ledger
+ * entry, the hooks' writes (billing charges) and the SLA event, in one transaction.
  */
-async function recordProviderEvent(
+export async function recordProviderEvent<T = undefined>(
   ctx: ServiceContext,
   ticketId: string,
   event: string,
   detail: Record<string, unknown>,
   forbidden: string,
+  hooks: ProviderActHooks<T> = {},
 ) {
   if (!isProvider(ctx.principal)) throw new GatewayError("FORBIDDEN", forbidden);
   return ctx.db.transaction(async (tx) => {
     const ticket = await findVisibleTicket(tx, ctx, ticketId, true);
+    await hooks.check?.(tx, ticket);
     const now = ctx.now();
     const version = ticket.version + 1;
     const [updated] = await tx
@@ -119,7 +128,7 @@ async function recordProviderEvent(
       .set({ updatedAt: now, version })
       .where(eq(tickets.id, ticketId))
       .returning();
-    await appendLedger(tx, [
+    const [act] = await appendLedger(tx, [
       {
         tenantId: ticket.tenantId,
         ticketId: ticket.id,
@@ -128,24 +137,33 @@ async function recordProviderEvent(
         side: "provider",
         kind: `ticket.${event}`,
         detail: { ...detail, version },
+        occurredAt: now,
       },
     ]);
+    const extra = await hooks.after?.(tx, ticket, act!);
     await applySlaEvent(tx, slaContext(ctx), updated!, { type: "named", event });
-    return { ticketId, recordedAt: now.toISOString(), version };
+    return { ticketId, recordedAt: now.toISOString(), version, sequence: act!.sequence, extra };
   });
 }
 
 /** Records an appointment (the provider's act); it meets any plan clock met by `appointment_recorded`. */
 export async function recordAppointment(ctx: ServiceContext, ticketId: string, scheduledFor: string) {
   const iso = new Date(scheduledFor).toISOString();
+  const appointmentId = newId("appointment");
   const result = await recordProviderEvent(
     ctx,
     ticketId,
     "appointment_recorded",
-    { scheduledFor: iso },
+    { appointmentId, scheduledFor: iso },
     "Recording an appointment is the provider's act.",
   );
-  return { ticketId, scheduledFor: iso, recordedAt: result.recordedAt, version: result.version };
+  return {
+    appointmentId,
+    ticketId,
+    scheduledFor: iso,
+    recordedAt: result.recordedAt,
+    version: result.version,
+  };
 }
 
 /** The provider confirms a part failed: starts a plan's `part_failure_recorded` clock (ROI's replacement). */
@@ -158,7 +176,7 @@ export async function recordPartFailure(ctx: ServiceContext, ticketId: string, i
     detail,
     "Confirming a failed part is the provider's act.",
   );
-  return { ...result, ...detail };
+  return { ticketId, recordedAt: result.recordedAt, version: result.version, ...detail };
 }
 
 /** The provider ships the replacement: meets a plan's `replacement_shipped` clock. */
@@ -175,7 +193,7 @@ export async function recordReplacementShipment(
     detail,
     "Recording a replacement shipment is the provider's act.",
   );
-  return { ...result, ...detail };
+  return { ticketId, recordedAt: result.recordedAt, version: result.version, ...detail };
 }
 
 const clientEditableFields = new Set(["title", "description", "priority", "status"]);

@@ -14,6 +14,7 @@ const requiredPlanIds = [
   "ombori-enterprise",
   "roi-priority",
   "roi-time-and-materials",
+  "roi-block-of-hours",
   "roi-protection-plan",
   "roi-protection-plan-advantage",
   "roi-advanced-replacement",

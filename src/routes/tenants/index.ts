@@ -32,10 +32,13 @@ const UpdateTenant = UpdateTenantBase.extend({ priorityOverrides }).openapi("Upd
 const tags = ["Tenants"];
 const { 400: badRequest, 401: unauthorized, 403: forbidden, 404: notFound } = problemResponses;
 
+const billingPath = /^\/v1\/tenants\/[^/]+\/(billing|statements)(\/|$)/;
+
 export function tenantRoutes() {
   const router = createRouter();
   router.use("/v1/tenants/*", async (c, next) => {
-    requireAdmin(c.get("principal"));
+    // Billing and statements (routes/billing) admit operators and the tenant's own key; they check access.
+    if (!billingPath.test(c.req.path)) requireAdmin(c.get("principal"));
     await next();
   });
   router.use("/v1/tenants", async (c, next) => {

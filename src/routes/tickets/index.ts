@@ -191,6 +191,7 @@ export function ticketRoutes() {
       responses: {
         201: jsonResponse(
           z.object({
+            appointmentId: text().openapi({ description: "Names the appointment to start and conclude." }),
             ticketId: text(),
             scheduledFor: text(),
             recordedAt: text(),
