@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { Instant, text } from "./common.js";
+import { Instant, instant, text } from "./common.js";
 
 const kebabCase = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
@@ -139,8 +139,7 @@ export const Correction = z
   })
   .openapi("Correction");
 
-export const instantAt = z.iso
-  .datetime({ offset: true })
+export const instantAt = instant()
   .optional()
   .openapi({ description: "When it happened; default now." });
 
@@ -160,7 +159,7 @@ export const Dispatch = z
 export const CreateWorklog = z
   .strictObject({
     author: text().trim().min(1).max(200).openapi({ description: "Who did the work." }),
-    startedAt: z.iso.datetime({ offset: true }),
+    startedAt: instant(),
     durationMinutes: z
       .int()
       .positive()

@@ -8,24 +8,23 @@ import { CarrierOptions } from "./delegation.js";
  */
 export const ConnectorTypeId = text().min(1).max(64);
 
-export const CreateConnection = z
-  .strictObject({
-    type: ConnectorTypeId,
-    name: text().trim().min(1).max(200),
-    role: z.enum(["servicedesk", "carrier"]),
-    direction: z.enum(["both", "inbound", "outbound"]).default("both"),
-    tenantId: text().min(1).optional().openapi({
-      description: "Servicedesk connections belong to one tenant; provider credentials name it.",
-    }),
-    carrier: CarrierOptions.optional().openapi({
-      description: "Carrier connections only: OLA and relay options.",
-    }),
-    settings: z.record(text(), z.unknown()).openapi({
-      description:
-        "The connector's settings: `{baseUrl, auth, webhookSecret?, mapping?, filter?, inboundQuery?}` plus its own fields (docs/connectors/<type>.md). Secrets are encrypted at rest and never returned.",
-    }),
-  })
-  .openapi("CreateConnection");
+export const CreateConnection = z.strictObject({
+  type: ConnectorTypeId,
+  name: text().trim().min(1).max(200),
+  role: z.enum(["servicedesk", "carrier"]),
+  direction: z.enum(["both", "inbound", "outbound"]).default("both"),
+  tenantId: text().min(1).optional().openapi({
+    description: "Servicedesk connections belong to one tenant; provider credentials name it.",
+  }),
+  carrier: CarrierOptions.optional().openapi({
+    description: "Carrier connections only: OLA and relay options.",
+  }),
+  settings: z.record(text(), z.unknown()).openapi({
+    description:
+      "The connector's settings: `{baseUrl, auth, webhookSecret?, mapping?, filter?, inboundQuery?}` plus its own fields (docs/connectors/<type>.md). Secrets are encrypted at rest and never returned.",
+  }),
+});
+// Registered (with the connector type enum from the registry) in src/routes/connections.
 
 export const UpdateConnection = z
   .strictObject({
@@ -39,31 +38,29 @@ export const UpdateConnection = z
   })
   .openapi("UpdateConnection");
 
-export const Connection = z
-  .object({
-    id: text().openapi({ example: "con_01JD8X4Q2W3E4R5T6Y7U8I9O0P" }),
-    type: ConnectorTypeId,
-    name: text(),
-    role: z.enum(["servicedesk", "carrier"]),
-    direction: z.enum(["both", "inbound", "outbound"]),
-    tenantId: text().nullable(),
-    carrier: CarrierOptions.nullable(),
-    webhookUrl: text().openapi({ description: "Where the vendor sends events (absolute, from PUBLIC_URL)." }),
-    settings: z.record(text(), z.unknown()).openapi({ description: "Settings with secrets redacted." }),
-    state: z.enum(["active", "paused"]).openapi({
-      description: "A paused connection keeps accepting webhooks; its jobs wait until it is resumed.",
-    }),
-    paused: z
-      .object({
-        reason: text().nullable(),
-        by: text().nullable().openapi({ description: "The actor that paused it, or `system`." }),
-        at: Instant.nullable(),
-      })
-      .nullable(),
-    createdAt: Instant,
-    updatedAt: Instant,
-  })
-  .openapi("Connection");
+export const Connection = z.object({
+  id: text().openapi({ example: "con_01JD8X4Q2W3E4R5T6Y7U8I9O0P" }),
+  type: ConnectorTypeId,
+  name: text(),
+  role: z.enum(["servicedesk", "carrier"]),
+  direction: z.enum(["both", "inbound", "outbound"]),
+  tenantId: text().nullable(),
+  carrier: CarrierOptions.nullable(),
+  webhookUrl: text().openapi({ description: "Where the vendor sends events (absolute, from PUBLIC_URL)." }),
+  settings: z.record(text(), z.unknown()).openapi({ description: "Settings with secrets redacted." }),
+  state: z.enum(["active", "paused"]).openapi({
+    description: "A paused connection keeps accepting webhooks; its jobs wait until it is resumed.",
+  }),
+  paused: z
+    .object({
+      reason: text().nullable(),
+      by: text().nullable().openapi({ description: "The actor that paused it, or `system`." }),
+      at: Instant.nullable(),
+    })
+    .nullable(),
+  createdAt: Instant,
+  updatedAt: Instant,
+});
 
 export const PauseConnection = z
   .object({ reason: text().trim().min(1).max(500) })
@@ -74,7 +71,7 @@ export const CreatedConnection = Connection.extend({
   webhookSecret: text()
     .optional()
     .openapi({ description: "Generated when none was given; shown once. Configure it at the vendor." }),
-}).openapi("CreatedConnection");
+});
 
 export const ConnectionTestResult = z
   .object({ ok: z.boolean(), detail: text() })

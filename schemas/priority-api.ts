@@ -3,16 +3,14 @@ import { text } from "./common.js";
 import { PrioritySchemeId } from "./priority.js";
 import { Priority } from "./ticket.js";
 
-export const PrioritySchemeView = z
-  .object({
-    id: PrioritySchemeId,
-    source: text(),
-    field: text(),
-    values: z.array(z.object({ value: text(), aliases: z.array(text()), priority: Priority })),
-    outbound: z.record(text(), text()),
-    lossless: z.record(text(), z.boolean()),
-  })
-  .openapi("PriorityScheme");
+export const PrioritySchemeView = z.object({
+  id: PrioritySchemeId,
+  source: text(),
+  field: text(),
+  values: z.array(z.object({ value: text(), aliases: z.array(text()), priority: Priority })),
+  outbound: z.record(text(), text()),
+  lossless: z.record(text(), z.boolean()),
+});
 
 export const TranslatePriority = z
   .strictObject({

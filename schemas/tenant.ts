@@ -26,23 +26,19 @@ export const Tenant = z
   })
   .openapi("Tenant");
 
-export const CreateTenant = z
-  .strictObject({
-    name: text().trim().min(1).max(200),
-    plan: text().trim().min(1).max(100).openapi({ example: "ombori-production" }),
-    timezone: timezone.optional(),
-    priorityOverrides: z.partialRecord(PrioritySchemeId, PriorityTableOverride).optional(),
-  })
-  .openapi("CreateTenant");
+export const CreateTenant = z.strictObject({
+  name: text().trim().min(1).max(200),
+  plan: text().trim().min(1).max(100).openapi({ example: "ombori-production" }),
+  timezone: timezone.optional(),
+  priorityOverrides: z.partialRecord(PrioritySchemeId, PriorityTableOverride).optional(),
+});
 
-export const UpdateTenant = z
-  .strictObject({
-    name: text().trim().min(1).max(200).optional(),
-    plan: text().trim().min(1).max(100).optional(),
-    timezone: timezone.optional(),
-    priorityOverrides: z.partialRecord(PrioritySchemeId, PriorityTableOverride).optional(),
-  })
-  .openapi("UpdateTenant");
+export const UpdateTenant = z.strictObject({
+  name: text().trim().min(1).max(200).optional(),
+  plan: text().trim().min(1).max(100).optional(),
+  timezone: timezone.optional(),
+  priorityOverrides: z.partialRecord(PrioritySchemeId, PriorityTableOverride).optional(),
+});
 
 export const ApiKeyInfo = z
   .object({

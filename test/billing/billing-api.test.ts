@@ -235,7 +235,7 @@ describe("billing errors", () => {
     expect((await ctx.admin.post(`/v1/tickets/${ticket.id}/appointments/apt_nope/start`, {})).status).toBe(
       404,
     );
-    expect((await ctx.admin.get(`/v1/tenants/${tenant.id}/statements/2026-13`)).status).toBe(400);
+    expect((await ctx.admin.get(`/v1/tenants/${tenant.id}/statements/2026-13`)).status).toBe(404);
     const operator = await createOperator(ctx, [other.id]);
     const bought = await operator.client.post(`/v1/tenants/${tenant.id}/billing/purchases`, {
       kind: "incident_pack",
