@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { Instant, instant, text } from "./common.js";
+import { Instant, instant, isoDate, text } from "./common.js";
 
 const kebabCase = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
@@ -62,8 +62,7 @@ export type BillingRuleInput = z.input<typeof BillingRule>;
 
 export const BillingTerms = z
   .strictObject({
-    currency: z
-      .string()
+    currency: text()
       .regex(/^[A-Z]{3}$/)
       .default("USD"),
     hourlyRateCents: z.int().nonnegative().optional(),
@@ -101,13 +100,11 @@ export type PlanBilling = z.infer<typeof PlanBilling>;
 /** A tenant's overrides of its plan's terms and rules, plus its contract start date. */
 export const TenantBillingTerms = z
   .strictObject({
-    contractStart: z.iso
-      .date()
+    contractStart: isoDate()
       .nullable()
       .optional()
       .openapi({ description: "Contract years run from this date; null or absent: calendar years." }),
-    currency: z
-      .string()
+    currency: text()
       .regex(/^[A-Z]{3}$/)
       .optional(),
     hourlyRateCents: z.int().nonnegative().optional(),
@@ -139,9 +136,7 @@ export const Correction = z
   })
   .openapi("Correction");
 
-export const instantAt = instant()
-  .optional()
-  .openapi({ description: "When it happened; default now." });
+export const instantAt = instant().optional().openapi({ description: "When it happened; default now." });
 
 export const Handover = z.strictObject({ at: instantAt }).openapi("Handover");
 export const AppointmentInstant = z.strictObject({ at: instantAt }).openapi("AppointmentInstant");
