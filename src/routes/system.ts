@@ -9,6 +9,14 @@ import { problemCodes } from "../errors.js";
 
 const require = createRequire(import.meta.url);
 let scalarBundle: Promise<string> | null = null;
+/** `npm run build` copies Scalar's standalone bundle here (dist/assets); from the sources it is in node_modules. */
+const builtScalarBundle = new URL("../../assets/scalar-standalone.js", import.meta.url);
+
+function loadScalarBundle(): Promise<string> {
+  return readFile(builtScalarBundle, "utf8").catch(() =>
+    readFile(require.resolve("@scalar/api-reference/browser/standalone.js"), "utf8"),
+  );
+}
 
 /** Health, readiness and the offline API docs (the docs UI is served from node_modules, no CDN). */
 export function systemRoutes() {
@@ -27,7 +35,7 @@ export function systemRoutes() {
     return c.json({ status: "ready", database: "ok", engine: database.kind });
   });
   router.get("/docs/assets/scalar.js", async (c) => {
-    scalarBundle ??= readFile(require.resolve("@scalar/api-reference/browser/standalone.js"), "utf8");
+    scalarBundle ??= loadScalarBundle();
     c.header("content-type", "text/javascript; charset=utf-8");
     c.header("cache-control", "public, max-age=86400");
     return c.body(await scalarBundle);

@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
-import { createServiceNowSimulator } from "../../connectors/servicenow/index.js";
 import { toServiceNowDateTime } from "../../connectors/servicenow/mapping.js";
+import { createServiceNowSimulator } from "../../connectors/servicenow/simulator.js";
 import { createZendeskSimulator, simulatorUsers } from "../../connectors/zendesk/simulator.js";
 import type { ConformanceAdapter, SimulatorHandle } from "./kit.js";
 
