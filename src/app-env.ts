@@ -3,6 +3,7 @@ import type { Principal } from "./auth/principal.js";
 import type { Config } from "./config.js";
 import type { Database } from "./db/client.js";
 import type { Logger } from "./lib/logger.js";
+import type { ProcessState } from "./lib/readiness.js";
 
 export interface AppDeps {
   database: Database;
@@ -14,6 +15,8 @@ export interface AppDeps {
   now: () => Date;
   /** Outbound HTTP toward vendors; defaults to the global fetch. */
   fetch?: typeof fetch;
+  /** This process's own state for `/readyz` (shutting down, its worker loops); absent in tests and tools. */
+  processState?: () => ProcessState;
 }
 
 export interface AppEnv {

@@ -39,6 +39,9 @@ const envSchema = z.object({
   SYNC_POLL_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
   SYNC_LEASE_MS: z.coerce.number().int().min(1000).default(300_000),
   SYNC_HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
+  ALLOW_EMBEDDED_DATABASE: z.enum(["true", "false"]).default("false"),
+  // Below Kubernetes' default 30 s grace period, so a drained process exits before it is killed.
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(25_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -56,6 +59,8 @@ export interface Config {
   workerTickMs: number;
   /** `npm start` runs the worker too unless RUN_WORKER=false (API-only processes). */
   runWorker: boolean;
+  /** On SIGTERM: how long in-flight requests and the worker's current pass may take before the process exits. */
+  shutdownTimeoutMs: number;
   sync: SyncSettings;
   /** Where a generated development token lives, for the start banner; never the token itself. */
   generatedSecretsFile: string | null;
@@ -92,6 +97,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       );
     }
   }
+  if (e.NODE_ENV === "production" && !e.DATABASE_URL && e.ALLOW_EMBEDDED_DATABASE !== "true") {
+    problems.push(
+      "DATABASE_URL: required when NODE_ENV=production; embedded PGlite does not fsync and serves one process. " +
+        "To run production on PGlite anyway (a single-node trial, with DATA_DIR on a volume), set ALLOW_EMBEDDED_DATABASE=true",
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   let adminToken = e.GATEWAY_ADMIN_TOKEN;
@@ -116,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     planCatalogFile: e.PLAN_CATALOG_FILE,
     workerTickMs: e.WORKER_TICK_MS,
     runWorker: e.RUN_WORKER === "true",
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     sync: {
       ...defaultSyncSettings,
       maxAttempts: e.SYNC_MAX_ATTEMPTS,

@@ -66,12 +66,17 @@ export function backgroundTasks(runtime: Runtime, id: string): WorkerTask[] {
 }
 
 /** The background work every process runs: inbox, outbox, reconciliation polls and durable SLA timers. */
-export function startBackgroundWorker(runtime: Runtime, options: { tickMs?: number } = {}): RunningWorker {
+export function startBackgroundWorker(
+  runtime: Runtime,
+  options: { tickMs?: number; observe?: (tasks: WorkerTask[]) => WorkerTask[] } = {},
+): RunningWorker {
   const id = workerId();
+  const tasks = backgroundTasks(runtime, id);
   return startWorker({
     id,
     tickMs: options.tickMs ?? runtime.config.workerTickMs,
     logger: runtime.logger,
-    tasks: backgroundTasks(runtime, id),
+    // `observe` wraps the tasks without changing them (the server tracks loop liveness for /readyz).
+    tasks: options.observe ? options.observe(tasks) : tasks,
   });
 }

@@ -135,6 +135,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<RunningDemo> {
       planCatalogFile: undefined,
       workerTickMs: 200,
       runWorker: true,
+      shutdownTimeoutMs: 5_000,
       // Seconds instead of minutes, so a missed webhook or a retry shows up while the newcomer watches.
       sync: {
         ...defaultSyncSettings,

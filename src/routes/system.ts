@@ -22,8 +22,13 @@ function loadScalarBundle(): Promise<string> {
 export function systemRoutes() {
   const router = new Hono<AppEnv>();
   router.get("/healthz", (c) => c.json({ status: "ok" }));
+  // Readiness is this process's own state only: its database reachable and migrated, not shutting down,
+  // and its own worker loops turning when it runs them. Backlog, dead letters or a vendor being down never
+  // fail it (taking API pods out of service would not help with any of those).
   router.get("/readyz", async (c) => {
-    const { database } = c.get("deps");
+    const { database, processState } = c.get("deps");
+    const state = processState?.() ?? { shuttingDown: false, workerLoops: null };
+    if (state.shuttingDown) return c.json({ status: "unavailable", reason: "shutting down" }, 503);
     try {
       await ping(database.db);
     } catch {
@@ -32,7 +37,12 @@ export function systemRoutes() {
     const pending = await pendingMigrationCount(database);
     if (pending > 0)
       return c.json({ status: "unavailable", database: "ok", pendingMigrations: pending }, 503);
-    return c.json({ status: "ready", database: "ok", engine: database.kind });
+    const worker = state.workerLoops ? { loops: state.workerLoops } : null;
+    if (state.workerLoops?.some((loop) => !loop.alive))
+      return c.json({ status: "unavailable", database: "ok", engine: database.kind, worker }, 503);
+    // Informational fields (the sync backlog, the oldest pending job's age) belong in this body, never in
+    // the status: add them here.
+    return c.json({ status: "ready", database: "ok", engine: database.kind, worker });
   });
   router.get("/docs/assets/scalar.js", async (c) => {
     scalarBundle ??= loadScalarBundle();
