@@ -46,6 +46,9 @@ const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+/** Every variable the gateway reads (the deployment manifests must carry each; test/deploy.test.ts checks). */
+export const envVariableNames = Object.keys(envSchema.shape) as (keyof Env)[];
+
 export interface Config {
   port: number;
   host: string;
@@ -79,7 +82,8 @@ export class ConfigError extends Error {
  * (mode 0600); with DATABASE_URL or in production every process must share them, so they are required.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+  // An empty value counts as unset (compose files and ConfigMaps list optional settings with no value).
+  const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== "")));
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
   }

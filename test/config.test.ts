@@ -70,6 +70,12 @@ describe("loadConfig", () => {
     expect(problemsOf({ ALLOW_EMBEDDED_DATABASE: "yes" }).join()).toMatch(/^ALLOW_EMBEDDED_DATABASE:/);
   });
 
+  it("treats an empty value as unset (compose files and ConfigMaps carry optional settings empty)", () => {
+    const config = loadConfig({ DATA_DIR: tempDir(), PUBLIC_URL: "", PLAN_CATALOG_FILE: "", PORT: "" });
+    expect(config.publicUrl).toBe("http://localhost:8080");
+    expect(config.planCatalogFile).toBeUndefined();
+  });
+
   it("takes SHUTDOWN_TIMEOUT_MS, 25 s by default (below Kubernetes' 30 s grace period)", () => {
     expect(loadConfig({ DATA_DIR: tempDir() }).shutdownTimeoutMs).toBe(25_000);
     expect(loadConfig({ DATA_DIR: tempDir(), SHUTDOWN_TIMEOUT_MS: "5000" }).shutdownTimeoutMs).toBe(5000);
