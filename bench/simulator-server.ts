@@ -1,5 +1,5 @@
 import { serve } from "@hono/node-server";
-import { createServiceNowSimulator } from "../connectors/servicenow/index.js";
+import { createServiceNowSimulator } from "../connectors/servicenow/simulator.js";
 
 /** The ServiceNow simulator in its own process, so its CPU does not count against the dispatcher. */
 const sim = createServiceNowSimulator({});

@@ -4,6 +4,7 @@ import type { Principal } from "./auth/principal.js";
 import type { Config } from "./config.js";
 import type { Database, Tx } from "./db/client.js";
 import type { Logger } from "./lib/logger.js";
+import type { ProcessState } from "./lib/readiness.js";
 import type { IdempotencyPoint } from "./middleware/idempotency.js";
 
 export interface AppDeps {
@@ -22,6 +23,8 @@ export interface AppDeps {
   faults?: {
     idempotency?: (point: IdempotencyPoint, tx: Tx | null, key: string) => Promise<void>;
   };
+  /** This process's own state for `/readyz` (shutting down, its worker loops); absent in tests and tools. */
+  processState?: () => ProcessState;
 }
 
 export interface AppEnv {

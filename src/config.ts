@@ -75,6 +75,9 @@ const envSchema = z.object({
   JOB_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(7),
   IDEMPOTENCY_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(7),
   WEBHOOK_REJECTION_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(7),
+  ALLOW_EMBEDDED_DATABASE: z.enum(["true", "false"]).default("false"),
+  // Below Kubernetes' default 30 s grace period, so a drained process exits before it is killed.
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(25_000),
 });
 
 function splitList(value: string): string[] {
@@ -85,6 +88,9 @@ function splitList(value: string): string[] {
 }
 
 export type Env = z.infer<typeof envSchema>;
+
+/** Every variable the gateway reads (the deployment manifests must carry each; test/deploy.test.ts checks). */
+export const envVariableNames = Object.keys(envSchema.shape) as (keyof Env)[];
 
 export interface Config {
   port: number;
@@ -100,6 +106,8 @@ export interface Config {
   workerTickMs: number;
   /** `npm start` runs the worker too unless RUN_WORKER=false (API-only processes). */
   runWorker: boolean;
+  /** On SIGTERM: how long in-flight requests and the worker's current pass may take before the process exits. */
+  shutdownTimeoutMs: number;
   sync: SyncSettings;
   /** Where a generated development token lives, for the start banner; never the token itself. */
   generatedSecretsFile: string | null;
@@ -124,7 +132,8 @@ export class ConfigError extends Error {
  * (mode 0600); with DATABASE_URL or in production every process must share them, so they are required.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+  // An empty value counts as unset (compose files and ConfigMaps list optional settings with no value).
+  const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== "")));
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
   }
@@ -146,6 +155,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         `LEDGER_SIGNING_KEY: required when ${why} (checkpoints must be signed by one published key); generate one with: openssl genpkey -algorithm ed25519 -outform DER | base64 -w0`,
       );
     }
+  }
+  if (e.NODE_ENV === "production" && !e.DATABASE_URL && e.ALLOW_EMBEDDED_DATABASE !== "true") {
+    problems.push(
+      "DATABASE_URL: required when NODE_ENV=production; embedded PGlite does not fsync and serves one process. " +
+        "To run production on PGlite anyway (a single-node trial, with DATA_DIR on a volume), set ALLOW_EMBEDDED_DATABASE=true",
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -180,6 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     planCatalogFile: e.PLAN_CATALOG_FILE,
     workerTickMs: e.WORKER_TICK_MS,
     runWorker: e.RUN_WORKER === "true",
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     sync: {
       ...defaultSyncSettings,
       maxAttempts: e.SYNC_MAX_ATTEMPTS,

@@ -1,15 +1,39 @@
+import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { DataDirLockedError } from "./db/client.js";
+import type { LoopState } from "./lib/readiness.js";
+import { shutdownGracefully } from "./lib/shutdown.js";
 import { openRuntime, startBackgroundWorker } from "./runtime.js";
 
 async function main() {
   const config = loadConfig();
   const runtime = await openRuntime(config);
   const { logger, database } = runtime;
-  const app = createApp({ ...runtime, config });
+  let shuttingDown = false;
+  const startedAt = Date.now();
   const worker = config.runWorker ? await startBackgroundWorker(runtime) : null;
+  // The job runner claims at least every WORKER_TICK_MS; none for a lease and two ticks means it is stuck.
+  const stallMs = config.sync.leaseMs + 2 * config.workerTickMs;
+  const workerLoops = (): LoopState[] | null => {
+    if (!worker) return null;
+    const last = worker.lastClaimAt();
+    const idleForMs = Date.now() - (last?.getTime() ?? startedAt);
+    return [
+      {
+        name: "jobs",
+        alive: idleForMs <= stallMs,
+        lastPassEndedAt: last?.toISOString() ?? null,
+        runningForMs: null,
+      },
+    ];
+  };
+  const app = createApp({
+    ...runtime,
+    config,
+    processState: () => ({ shuttingDown, workerLoops: workerLoops() }),
+  });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     const engine =
       config.database.kind === "pglite"
@@ -30,17 +54,25 @@ async function main() {
       );
     }
     process.stderr.write(`${lines.join("\n")}\n`);
-  });
+  }) as Server;
 
-  let stopping = false;
   const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "shutting down");
-    server.close();
-    await worker?.stop();
-    await database.close();
-    process.exit(0);
+    if (shuttingDown) {
+      logger.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    shuttingDown = true;
+    logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, "shutting down");
+    const outcome = await shutdownGracefully({
+      server,
+      worker,
+      database,
+      timeoutMs: config.shutdownTimeoutMs,
+      logger,
+    });
+    logger.info(outcome, "stopped");
+    // 0 when everything in flight finished; 1 when the deadline cut something short.
+    process.exit(outcome.drained ? 0 : 1);
   };
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from "./config.js";
+import { shutdownGracefully } from "./lib/shutdown.js";
 import { openRuntime, startBackgroundWorker } from "./runtime.js";
 
 /** `npm run worker`: background work only, for scaling out next to API processes on PostgreSQL. */
@@ -12,10 +13,19 @@ async function main() {
   const runtime = await openRuntime(config);
   const worker = await startBackgroundWorker(runtime);
   runtime.logger.info({ workerId: worker.id }, "worker started");
+  let stopping = false;
   const shutdown = async () => {
-    await worker.stop();
-    await runtime.database.close();
-    process.exit(0);
+    if (stopping) process.exit(1);
+    stopping = true;
+    runtime.logger.info({ timeoutMs: config.shutdownTimeoutMs }, "worker shutting down");
+    const outcome = await shutdownGracefully({
+      worker,
+      database: runtime.database,
+      timeoutMs: config.shutdownTimeoutMs,
+      logger: runtime.logger,
+    });
+    runtime.logger.info(outcome, "worker stopped");
+    process.exit(outcome.drained ? 0 : 1);
   };
   process.on("SIGINT", () => void shutdown());
   process.on("SIGTERM", () => void shutdown());

@@ -60,6 +60,32 @@ describe("loadConfig", () => {
     expect(problems.join()).toMatch(/NODE_ENV=production/);
   });
 
+  it("refuses embedded PGlite in production unless ALLOW_EMBEDDED_DATABASE=true, naming the variable", () => {
+    const secrets = { GATEWAY_ADMIN_TOKEN: validToken, SECRETS_KEY: validKey, DATA_DIR: tempDir() };
+    const problems = problemsOf({ ...secrets, NODE_ENV: "production" });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^DATABASE_URL: required when NODE_ENV=production/);
+    expect(problems[0]).toContain("ALLOW_EMBEDDED_DATABASE=true");
+    expect(problemsOf({ ...secrets, NODE_ENV: "production", ALLOW_EMBEDDED_DATABASE: "false" })).toHaveLength(
+      1,
+    );
+    const allowed = loadConfig({ ...secrets, NODE_ENV: "production", ALLOW_EMBEDDED_DATABASE: "true" });
+    expect(allowed.database.kind).toBe("pglite");
+    expect(problemsOf({ ALLOW_EMBEDDED_DATABASE: "yes" }).join()).toMatch(/^ALLOW_EMBEDDED_DATABASE:/);
+  });
+
+  it("treats an empty value as unset (compose files and ConfigMaps carry optional settings empty)", () => {
+    const config = loadConfig({ DATA_DIR: tempDir(), PUBLIC_URL: "", PLAN_CATALOG_FILE: "", PORT: "" });
+    expect(config.publicUrl).toBe("http://localhost:8080");
+    expect(config.planCatalogFile).toBeUndefined();
+  });
+
+  it("takes SHUTDOWN_TIMEOUT_MS, 25 s by default (below Kubernetes' 30 s grace period)", () => {
+    expect(loadConfig({ DATA_DIR: tempDir() }).shutdownTimeoutMs).toBe(25_000);
+    expect(loadConfig({ DATA_DIR: tempDir(), SHUTDOWN_TIMEOUT_MS: "5000" }).shutdownTimeoutMs).toBe(5000);
+    expect(problemsOf({ SHUTDOWN_TIMEOUT_MS: "-1" }).join()).toMatch(/^SHUTDOWN_TIMEOUT_MS:/);
+  });
+
   it("accepts shared secrets with DATABASE_URL", () => {
     const config = loadConfig({
       DATABASE_URL: "postgres://localhost/db",

@@ -1,4 +1,7 @@
-import { createServiceNowSimulator, type ServiceNowSimulator } from "../../connectors/servicenow/index.js";
+import {
+  createServiceNowSimulator,
+  type ServiceNowSimulator,
+} from "../../connectors/servicenow/simulator.js";
 import { serveBenchSimulator } from "./control.js";
 
 /** The ServiceNow simulator in its own process, with the bench control endpoints (see control.ts). */

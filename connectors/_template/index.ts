@@ -19,9 +19,8 @@ export { createTemplateClient } from "./client.js";
 export { integrationUserOf, TemplateSettings } from "./config.js";
 export type { TemplateMappingContext } from "./mapping.js";
 export { templateMappingContext } from "./mapping.js";
-// Re-export the simulator only if it has no dev-only imports (a simulator that validates against the spec
-// with connectors/sdk/contract pulls ajv in, a dev dependency: then import ./simulator.js directly, as tmf621).
-export { createTemplateSimulator, type SimulatorFault, type TemplateSimulator } from "./simulator.js";
+// Never re-export the simulator: the production build follows the registry from here, and the image carries
+// no simulators. Tests, the demo and benchmarks import ./simulator.js directly.
 
 /** TODO: one line: the vendor, the API and how changes arrive (webhook kind, polling). */
 export const template = defineConnector<TemplateSettings, TemplateMappingContext>({

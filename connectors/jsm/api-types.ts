@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 
 // Shapes of the Jira Cloud platform (v3) and JSM servicedesk API responses the client reads.
 // Only the fields we use are declared; everything else is stripped, so additions by Atlassian
-// never fail a parse. Official specs: shared/specs/jira and shared/specs/jsm (SOURCES.md).
+// never fail a parse. Official specs: test/specs/jira and test/specs/jsm (SOURCES.md).
 // https://developer.atlassian.com/cloud/jira/platform/rest/v3/
 // https://developer.atlassian.com/cloud/jira/service-desk/rest/
 

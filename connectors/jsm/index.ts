@@ -22,13 +22,8 @@ export {
   jsmMappingContext,
   jsmStatusTable,
 } from "./mapping.js";
-export {
-  createJsmSimulator,
-  type JsmSimulator,
-  type JsmSimulatorOptions,
-  type SimulatorFault,
-  simulatorUsers,
-} from "./simulator.js";
+// The simulator is not re-exported, so the production build (which follows the registry) carries none:
+// tests, the demo and benchmarks import ./simulator.js directly.
 export { AttachmentTooLargeError } from "./transport.js";
 export {
   type CanonicalChange,

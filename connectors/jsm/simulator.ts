@@ -8,7 +8,7 @@ import { parseWiki, renderWiki } from "./wiki-markup.js";
 
 // An in-memory Jira Cloud site with a JSM service project, for the calls the connector makes:
 // tests, local development and demos. Responses follow the official OpenAPI descriptions
-// (shared/specs/jira, shared/specs/jsm; the contract test checks every one), and mistakes the
+// (test/specs/jira, test/specs/jsm; the contract test checks every one), and mistakes the
 // real site would reject are rejected here too, with Jira's error bodies.
 // https://developer.atlassian.com/cloud/jira/platform/rest/v3/
 // https://developer.atlassian.com/cloud/jira/service-desk/rest/

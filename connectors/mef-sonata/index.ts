@@ -22,14 +22,8 @@ export {
   mefStatusTable,
   troubleTicketTransitions,
 } from "./mapping.js";
-export {
-  createMefSonataSimulator,
-  IllegalTransitionError,
-  type MefSonataSimulator,
-  type MefSonataSimulatorOptions,
-  type SimulatorContract,
-  type SimulatorFault,
-} from "./simulator.js";
+// The simulator is not re-exported, so the production build (which follows the registry) carries none:
+// tests, the demo and benchmarks import ./simulator.js directly.
 
 /**
  * MEF LSO Sonata Trouble Ticket Management v4 (MEF 124): delegates trouble tickets to a carrier

@@ -8,7 +8,8 @@ import { parseServiceNowWebhook, verifyServiceNowWebhook } from "./webhook.js";
 export { createServiceNowClient } from "./client.js";
 export { type ImpactUrgencyMatrix, ServiceNowSettings } from "./config.js";
 export type { ImpactUrgency, ServiceNowMappingContext, ServiceNowPriorityTranslation } from "./mapping.js";
-export { createServiceNowSimulator, type ServiceNowSimulator, type SimulatorFault } from "./simulator.js";
+// The simulator is not re-exported, so the production build (which follows the registry) carries none:
+// tests, the demo and benchmarks import ./simulator.js directly.
 
 /** ServiceNow incidents through the Table API, with business-rule webhooks. */
 export const servicenow = defineConnector<ServiceNowSettings, ServiceNowMappingContext>({

@@ -26,7 +26,7 @@ import {
 } from "./mapping.js";
 
 // Every call below is a TMF621 Trouble Ticket API operation, v4.0.0 or v5.0.1 per `settings.version`:
-// https://github.com/tmforum-apis/TMF621_TroubleTicket (specs: shared/specs/tmf621/).
+// https://github.com/tmforum-apis/TMF621_TroubleTicket (specs: test/specs/tmf621/).
 
 /** Tickets per page when listing. */
 const pageSize = 100;

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 
 // Shapes of the Support API responses the client reads, checked against Zendesk's published
-// oas.yaml (shared/specs/zendesk/oas.yaml). Only the fields we use are listed; objects are not
+// oas.yaml (test/specs/zendesk/oas.yaml). Only the fields we use are listed; objects are not
 // strict, since Zendesk adds fields without notice.
 // https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/
 

@@ -23,12 +23,8 @@ export type {
   ZendeskMappingContext,
 } from "./mapping.js";
 export { zendeskMappingContext } from "./mapping.js";
-export {
-  createZendeskSimulator,
-  type SimulatorFault,
-  type ZendeskSimulator,
-  type ZendeskSimulatorOptions,
-} from "./simulator.js";
+// The simulator is not re-exported, so the production build (which follows the registry) carries none:
+// tests, the demo and benchmarks import ./simulator.js directly.
 export { isOwnChange, type ZendeskInboundNotice } from "./webhook.js";
 
 /** Zendesk Support tickets through the Tickets API, with signed webhooks (trigger or event subscription). */

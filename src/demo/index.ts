@@ -5,10 +5,14 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
-import { createServiceNowSimulator } from "../../connectors/servicenow/index.js";
-import { simulatorUsers as serviceNowUsers } from "../../connectors/servicenow/simulator.js";
-import { createZendeskSimulator } from "../../connectors/zendesk/index.js";
-import { simulatorUsers as zendeskUsers } from "../../connectors/zendesk/simulator.js";
+import {
+  createServiceNowSimulator,
+  simulatorUsers as serviceNowUsers,
+} from "../../connectors/servicenow/simulator.js";
+import {
+  createZendeskSimulator,
+  simulatorUsers as zendeskUsers,
+} from "../../connectors/zendesk/simulator.js";
 import { type App, createApp } from "../app.js";
 import type { Config } from "../config.js";
 import { LedgerKeyring } from "../ledger/keys.js";
@@ -133,6 +137,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<RunningDemo> {
       planCatalogFile: undefined,
       workerTickMs: 200,
       runWorker: true,
+      shutdownTimeoutMs: 5_000,
       // Seconds instead of minutes, so a missed webhook or a retry shows up while the newcomer watches.
       sync: {
         ...defaultSyncSettings,

@@ -201,3 +201,25 @@ export async function releaseJobs(db: Db, workerId: string, ids: number[]): Prom
     .set({ lockedBy: null, lockedUntil: null, attempts: sql`greatest(${jobs.attempts} - 1, 0)` })
     .where(and(inArray(jobs.id, ids), eq(jobs.lockedBy, workerId), eq(jobs.status, "pending")));
 }
+
+/** Pending effect jobs, the oldest one's age and the open dead letters: information for `/readyz` and health. */
+export async function jobBacklog(
+  db: Db,
+): Promise<{ pending: number; oldestPendingAgeSeconds: number | null; dead: number }> {
+  const [row] = await queryRows<{ pending: number; oldest: string | Date | null; dead: number }>(
+    db,
+    sql`select
+          count(*) filter (where status = 'pending')::int as pending,
+          min(created_at) filter (where status = 'pending') as oldest,
+          count(*) filter (where status = 'dead')::int as dead
+        from jobs
+        where kind not in ('connection.poll', 'sla.timers', 'jobs.prune', 'ledger.checkpoint')
+          and status in ('pending', 'dead')`,
+  );
+  const oldest = row?.oldest ? new Date(row.oldest) : null;
+  return {
+    pending: Number(row?.pending ?? 0),
+    oldestPendingAgeSeconds: oldest ? Math.max(0, Math.round((Date.now() - oldest.getTime()) / 1000)) : null,
+    dead: Number(row?.dead ?? 0),
+  };
+}

@@ -2,7 +2,10 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMefSonataSimulator, type MefSonataSimulator } from "../../connectors/mef-sonata/simulator.js";
 import { simulatorContract } from "../../connectors/mef-sonata/test/contract.js";
-import { createServiceNowSimulator, type ServiceNowSimulator } from "../../connectors/servicenow/index.js";
+import {
+  createServiceNowSimulator,
+  type ServiceNowSimulator,
+} from "../../connectors/servicenow/simulator.js";
 import { createTmf621Simulator, type Tmf621Simulator } from "../../connectors/tmf621/simulator.js";
 import { tmf621Contracts } from "../../connectors/tmf621/test/contract.js";
 import { externalLinks, ledgerEntries } from "../../src/db/schema/index.js";

@@ -1,7 +1,10 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createServiceNowSimulator, type ServiceNowSimulator } from "../../connectors/servicenow/index.js";
 import { toServiceNowDateTime } from "../../connectors/servicenow/mapping.js";
+import {
+  createServiceNowSimulator,
+  type ServiceNowSimulator,
+} from "../../connectors/servicenow/simulator.js";
 import { externalLinks } from "../../src/db/schema/index.js";
 import { createTenant } from "../harness.js";
 import { createSyncTestApp, type Listening, listen, type SyncTestContext } from "./sync-harness.js";

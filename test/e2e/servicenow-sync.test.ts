@@ -1,6 +1,9 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createServiceNowSimulator, type ServiceNowSimulator } from "../../connectors/servicenow/index.js";
+import {
+  createServiceNowSimulator,
+  type ServiceNowSimulator,
+} from "../../connectors/servicenow/simulator.js";
 import { externalLinks, jobs, ledgerEntries } from "../../src/db/schema/index.js";
 import { createTenant } from "../harness.js";
 import { createSyncTestApp, type Listening, listen, type SyncTestContext } from "./sync-harness.js";

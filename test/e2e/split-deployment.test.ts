@@ -6,7 +6,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adfToCanonical } from "../../connectors/jsm/adf.js";
 import { createJsmSimulator, type JsmSimulatorOptions } from "../../connectors/jsm/simulator.js";
-import { createServiceNowSimulator } from "../../connectors/servicenow/index.js";
+import { createServiceNowSimulator } from "../../connectors/servicenow/simulator.js";
 import { createZendeskSimulator, simulatorUsers } from "../../connectors/zendesk/simulator.js";
 import { queryRows } from "../../src/db/client.js";
 import { generateSigningKey } from "../../src/ledger/keys.js";

@@ -1,7 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createServiceNowSimulator, type ServiceNowSimulator } from "../../connectors/servicenow/index.js";
+import {
+  createServiceNowSimulator,
+  type ServiceNowSimulator,
+} from "../../connectors/servicenow/simulator.js";
 import { openDatabase, queryRows } from "../../src/db/client.js";
 import { jobs as jobsTable } from "../../src/db/schema/index.js";
 import { effectJobKinds } from "../../src/jobs/registry.js";

@@ -1,7 +1,10 @@
 import { sql } from "drizzle-orm";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createServiceNowSimulator, type ServiceNowSimulator } from "../../connectors/servicenow/index.js";
+import {
+  createServiceNowSimulator,
+  type ServiceNowSimulator,
+} from "../../connectors/servicenow/simulator.js";
 import { queryRows } from "../../src/db/client.js";
 import { effectJobKinds } from "../../src/jobs/registry.js";
 import { JobRunner } from "../../src/jobs/runner.js";

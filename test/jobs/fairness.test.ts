@@ -2,7 +2,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createServiceNowSimulator, type ServiceNowSimulator } from "../../connectors/servicenow/index.js";
+import {
+  createServiceNowSimulator,
+  type ServiceNowSimulator,
+} from "../../connectors/servicenow/simulator.js";
 import { queryRows } from "../../src/db/client.js";
 import { effectJobKinds } from "../../src/jobs/registry.js";
 import { JobRunner } from "../../src/jobs/runner.js";

@@ -3,7 +3,10 @@ import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ZodError, z } from "zod";
 import { PermanentHttpError, TransientHttpError } from "../../connectors/sdk/index.js";
-import { createServiceNowSimulator, type ServiceNowSimulator } from "../../connectors/servicenow/index.js";
+import {
+  createServiceNowSimulator,
+  type ServiceNowSimulator,
+} from "../../connectors/servicenow/simulator.js";
 import { queryRows } from "../../src/db/client.js";
 import {
   connections,

@@ -2,7 +2,12 @@ import type { Server } from "node:http";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { afterAll, describe, expect, it } from "vitest";
-import { type ContractResult, createContractValidator, loadSpec } from "../../sdk/contract/index.js";
+import {
+  type ContractResult,
+  createContractValidator,
+  loadSpec,
+  specsDir,
+} from "../../sdk/contract/index.js";
 import type { OutboundTicket } from "../../sdk/index.js";
 import { createJsmClient } from "../client.js";
 import { JsmSettings } from "../config.js";
@@ -13,7 +18,6 @@ import { createJsmSimulator, type JsmSimulator, type RecordedExchange } from "..
 // Atlassian's official OpenAPI descriptions: the platform API for /rest/api/3, the servicedesk
 // API for /rest/servicedeskapi. A client or simulator drifting from Jira fails here.
 
-const specsDir = process.env["CONTRACT_SPECS_DIR"] ?? "/work/shared/specs";
 const jira = createContractValidator(loadSpec(join(specsDir, "jira/jira-cloud-platform-v3.openapi.json")));
 const serviceDesk = createContractValidator(
   loadSpec(join(specsDir, "jsm/jsm-cloud-servicedeskapi.openapi.json")),

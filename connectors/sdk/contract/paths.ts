@@ -1,11 +1,8 @@
 import { fileURLToPath } from "node:url";
 
 /**
- * The official specs and recorded payloads live in `shared/` beside the repository (CI clones the repo with
- * shared/ next to it). CONTRACT_SPECS_DIR / CONTRACT_PAYLOADS_DIR point elsewhere.
+ * The official specs and recorded payloads the contract tests load, copied unmodified into the repository
+ * (origin, commit, license and sha256 of each in their SOURCES.md; test/vendor-files.test.ts checks the sums).
  */
-export const specsDir =
-  process.env["CONTRACT_SPECS_DIR"] ?? fileURLToPath(new URL("../../../../shared/specs", import.meta.url));
-export const payloadsDir =
-  process.env["CONTRACT_PAYLOADS_DIR"] ??
-  fileURLToPath(new URL("../../../../shared/research/payloads", import.meta.url));
+export const specsDir = fileURLToPath(new URL("../../../test/specs", import.meta.url));
+export const payloadsDir = fileURLToPath(new URL("../../../test/payloads", import.meta.url));

@@ -1,11 +1,9 @@
 /**
- * The contract validator against the official vendor specs in `CONTRACT_SPECS_DIR`
- * (default `../shared/specs` beside the repository, see its SOURCES.md):
+ * The contract validator against the official vendor specs in `test/specs` (see its SOURCES.md):
  *
  * 1. every example a spec attaches to a request body or response validates against the schema it
  *    is attached to (the validator is proven on the vendors' own data before it judges ours);
- * 2. per vendor, the documented payloads in `CONTRACT_PAYLOADS_DIR` (default
- *    `/work/shared/research/payloads`, see its SOURCES.md) pass for the operations connectors use,
+ * 2. per vendor, the documented payloads in `test/payloads` (see its SOURCES.md) pass for the operations connectors use,
  *    and a deliberately broken copy of each fails with an error path naming the broken field;
  * 3. the big specs (Jira 2.4 MB, Zendesk 1.2 MB) load and compile in reasonable time, lazily.
  */

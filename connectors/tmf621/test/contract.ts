@@ -8,7 +8,7 @@ import {
 import { specsDir } from "../../sdk/contract/paths.js";
 import type { Tmf621Version } from "../config.js";
 
-// The official specs (shared/specs/SOURCES.md), where the SDK's contract tests read them too.
+// The official specs (test/specs/SOURCES.md), where the SDK's contract tests read them too.
 export const specFiles: Record<Tmf621Version, string> = {
   v4: join(specsDir, "tmf621/TMF621-TroubleTicket-v4.0.0.swagger.json"),
   v5: join(specsDir, "tmf621/TMF621-Trouble_Ticket-v5.0.1.oas.yaml"),

@@ -103,7 +103,7 @@ beforeAll(async () => {
   await sim.app.request(`${accountUrl}/api/v2/users/me`);
 });
 
-describe("contract with shared/specs/zendesk/oas.yaml", () => {
+describe("contract with test/specs/zendesk/oas.yaml", () => {
   it("the scenario exercises every operation the client uses", () => {
     const spec = zendeskSpec();
     const exercised = new Set(

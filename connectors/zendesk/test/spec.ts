@@ -10,7 +10,7 @@ import {
 import { specsDir } from "../../sdk/contract/paths.js";
 import { ErrorBody } from "../api-types.js";
 
-// Contract checks against Zendesk's published oas.yaml (shared/specs/zendesk/oas.yaml).
+// Contract checks against Zendesk's published oas.yaml (test/specs/zendesk/oas.yaml).
 
 let validator: ContractValidator | null = null;
 
