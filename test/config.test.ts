@@ -61,7 +61,12 @@ describe("loadConfig", () => {
   });
 
   it("refuses embedded PGlite in production unless ALLOW_EMBEDDED_DATABASE=true, naming the variable", () => {
-    const secrets = { GATEWAY_ADMIN_TOKEN: validToken, SECRETS_KEY: validKey, DATA_DIR: tempDir() };
+    const secrets = {
+      GATEWAY_ADMIN_TOKEN: validToken,
+      SECRETS_KEY: validKey,
+      LEDGER_SIGNING_KEY: generateSigningKey(),
+      DATA_DIR: tempDir(),
+    };
     const problems = problemsOf({ ...secrets, NODE_ENV: "production" });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^DATABASE_URL: required when NODE_ENV=production/);
