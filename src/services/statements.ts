@@ -4,10 +4,12 @@ import { canAccessTenant } from "../auth/principal.js";
 import { type BillingEntry, deriveBalances } from "../billing/balances.js";
 import { ledgerEntries, tickets } from "../db/schema/index.js";
 import { GatewayError } from "../errors.js";
+import { latestCheckpoints } from "../ledger/checkpoints.js";
 import { verifyLedger } from "../ledger/verify.js";
 import { canonicalJson, sha256Hex } from "../lib/hash.js";
 import { billingEntries, DEFAULT_ROLLOVER_CAP, effectiveBilling } from "./billing.js";
 import type { ServiceContext } from "./context.js";
+import { checkpointToApi } from "./ledger.js";
 import { slaReport } from "./sla-reports.js";
 
 export interface StatementLine {
@@ -108,6 +110,8 @@ export async function monthlyStatement(ctx: ServiceContext, tenantId: string, mo
     tenantId,
   });
   const chain = await verifyLedger(ctx.db, { tenantId });
+  // The tenant's newest signed checkpoint: a client keeps it to prove later that the chain it saw still stands.
+  const [checkpoint] = await latestCheckpoints(ctx.db, [tenantId]);
   return {
     tenantId,
     month,
@@ -129,6 +133,7 @@ export async function monthlyStatement(ctx: ServiceContext, tenantId: string, mo
     ...billingPart,
     billingDigest: sha256Hex(canonicalJson(billingPart)),
     chain: { verified: chain.ok, checked: chain.checked, firstBrokenSequence: chain.firstBrokenSequence },
+    checkpoint: checkpoint ? checkpointToApi(checkpoint) : null,
   };
 }
 
@@ -144,7 +149,7 @@ export function statementHtml(s: MonthlyStatement): string {
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:1.5em}td,th{border:1px solid #999;padding:.2em .5em}@media print{body{margin:0}}</style></head><body>
 <h1>Statement ${esc(s.month)}</h1>
 <p>Tenant ${esc(s.tenantId)}, plan ${esc(s.plan)}, ${esc(s.from)} to ${esc(s.to)} (${esc(s.zone)}).</p>
-<p>Ledger chain: ${s.chain.verified ? "verified" : `BROKEN at ${esc(s.chain.firstBrokenSequence)}`} (${esc(s.chain.checked)} entries). Billing digest ${esc(s.billingDigest)}.</p>
+<p>Ledger chain: ${s.chain.verified ? "verified" : `BROKEN at ${esc(s.chain.firstBrokenSequence)}`} (${esc(s.chain.checked)} entries). Billing digest ${esc(s.billingDigest)}.${s.checkpoint ? ` Signed checkpoint ${esc(s.checkpoint.id)} (key ${esc(s.checkpoint.keyId)}, ${esc(s.checkpoint.entries)} entries, root ${esc(s.checkpoint.root)}).` : ""}</p>
 <h2>SLA compliance per priority</h2>
 <table><tr><th>Priority</th><th>Tickets</th><th>Response met</th><th>Response breached</th><th>Resolution met</th><th>Resolution breached</th></tr>
 ${rows(s.sla.byPriority.map((g) => [g.group, g.tickets, g.responseMet, g.responseBreached, g.resolutionMet, g.resolutionBreached]))}</table>

@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ledgerEntries } from "../../src/db/schema/index.js";
+import { signCheckpoints } from "../../src/ledger/checkpoints.js";
 import { createOperator, createTenant, createTestApp, openTicket, type TestContext } from "../harness.js";
 
 const clock = { now: new Date("2026-11-16T15:00:00Z") };
@@ -130,6 +131,16 @@ describe("seed 003 help desk billing through the API", () => {
     );
     const html = await tenant.client.get(path, { accept: "text/html" });
     expect(html.text).toContain("Ledger chain: verified");
+    // No checkpoint signed yet; once one is, the statement carries the tenant's newest one.
+    expect(first.body.checkpoint).toBeNull();
+    await signCheckpoints(ctx.database.db, { keyring: ctx.deps.config.ledger.keyring, now: () => clock.now });
+    const signed = await tenant.client.get(path);
+    expect(signed.body.checkpoint).toMatchObject({
+      scope: tenant.id,
+      keyId: ctx.deps.config.ledger.keyring.keyId,
+    });
+    expect(signed.body.billingDigest).toBe(first.body.billingDigest);
+    expect((await tenant.client.get(path, { accept: "text/html" })).text).toContain("Signed checkpoint lcp_");
   });
 });
 
