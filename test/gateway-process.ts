@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { generateSigningKey } from "../src/ledger/keys.js";
 import { createTestDatabase, engine } from "./harness.js";
 
 export const PROCESS_ADMIN_TOKEN = "process-admin-token-0123456789abcdef";
@@ -57,8 +58,15 @@ export function startProcess(args: string[], env: NodeJS.ProcessEnv, cwd: string
  * The database environment for one spawned gateway: on PostgreSQL (DATABASE_URL set) a fresh database of
  * its own, dropped by `drop`; on PGlite a fresh DATA_DIR.
  */
+// Every process of one deployment signs with the same key, as they share the admin token.
+const ledgerSigningKey = generateSigningKey();
+
 export async function processDatabaseEnv(): Promise<{ env: NodeJS.ProcessEnv; drop(): Promise<void> }> {
-  const secrets = { GATEWAY_ADMIN_TOKEN: PROCESS_ADMIN_TOKEN, SECRETS_KEY: secretsKey };
+  const secrets = {
+    GATEWAY_ADMIN_TOKEN: PROCESS_ADMIN_TOKEN,
+    SECRETS_KEY: secretsKey,
+    LEDGER_SIGNING_KEY: ledgerSigningKey,
+  };
   if (engine === "postgres") {
     const database = await createTestDatabase({ migrate: false });
     return {

@@ -33,7 +33,7 @@ export function delegationRoutes() {
       description:
         "Answers at once in state `requested`; the carrier ticket is opened through the outbox and the state then follows the carrier.",
       security: bearerSecurity,
-      request: { params: idParam("delegation"), body: jsonBody(CreateDelegation) },
+      request: { params: idParam("ticket"), body: jsonBody(CreateDelegation) },
       responses: {
         201: jsonResponse(Delegation, "The delegation."),
         400: badRequest,
@@ -57,7 +57,7 @@ export function delegationRoutes() {
       tags,
       summary: "A ticket's delegations (tenant keys may read their own)",
       security: bearerSecurity,
-      request: { params: idParam("delegation") },
+      request: { params: idParam("ticket") },
       responses: {
         200: jsonResponse(listOf(Delegation, "DelegationList"), "Delegations, oldest first."),
         401: unauthorized,
