@@ -18,6 +18,7 @@ import { carrierClientFor } from "./clients.js";
 import { type LoadedConnection, loadConnection, webhookUrlOf } from "./connections.js";
 import { type InboxOptions, inboxJob, markApplied } from "./inbound.js";
 import { type DeliveryHandler, RetryableSyncError } from "./outbound.js";
+import { storableVendorValue } from "./vendor-text.js";
 
 type DelegationRow = typeof delegations.$inferSelect;
 
@@ -134,8 +135,10 @@ export async function applyCarrierTicket(
   options: { now: () => Date; catalog: InboxOptions["catalog"] },
   loaded: LoadedConnection,
   delegation: DelegationRow,
-  carrier: CarrierTicket,
+  received: CarrierTicket,
 ) {
+  // The carrier's text is made storable (NUL removed, lone surrogates as U+FFFD), the repair ledgered.
+  const carrier = await storableVendorValue(tx, loaded, received, received.externalId);
   const now = options.now().getTime();
   const connectionOptions = carrierOptionsOf(loaded.row);
   const actor = { type: "connection" as const, id: loaded.row.id };

@@ -48,7 +48,7 @@ import {
   type LinkBaselines,
   movedFields,
 } from "./snapshot.js";
-import { storableVendorRecord } from "./vendor-text.js";
+import { storableVendorRecord, storableVendorValue } from "./vendor-text.js";
 
 // Beyond this many rejected webhooks per connection and minute, rejections are counted but not ledgered.
 const LEDGERED_REJECTIONS_PER_MINUTE = 5;
@@ -129,7 +129,9 @@ export async function acceptWebhook(
   let duplicates = 0;
   await db.transaction(async (tx) => {
     const entries: LedgerEntryInput[] = [];
-    for (const notice of notices) {
+    for (const received of notices) {
+      // A vendor's NUL or lone surrogate must not make the notice unstorable (jsonb refuses NUL).
+      const notice = await storableVendorValue(tx, loaded, received, received.externalId);
       const dedupeKey = await webhookNoticeKey(tx, loaded.row.id, notice);
       const inserted =
         dedupeKey === null
@@ -272,7 +274,7 @@ export async function applyServicedeskNotice(
           row.source,
           inScope,
           row.notice,
-          files,
+          files ? await storableVendorValue(tx, loaded, files, external.externalId) : files,
         );
       else await appendLedger(tx, [connectionEntry(loaded, "sync.vendor_missing", {}, row.externalId)]);
       await markApplied(tx, row.id, options.now());

@@ -8,13 +8,26 @@ import type { LoadedConnection } from "./connections.js";
  * A re-read vendor record made storable (NUL removed, unpaired surrogates as U+FFFD), with a
  * `sync.text_repaired` ledger entry naming the repaired fields when anything changed.
  */
-export async function storableVendorRecord(
+export function storableVendorRecord(
   tx: Tx,
   loaded: LoadedConnection,
   external: ExternalTicket,
 ): Promise<ExternalTicket> {
-  const { value, repairs } = sanitizeVendorText(external);
-  if (repairs.length === 0) return external;
+  return storableVendorValue(tx, loaded, external, external.externalId);
+}
+
+/**
+ * Any vendor value (a webhook notice, a carrier ticket, an attachment list) made storable the same way,
+ * ledgered as `sync.text_repaired` against the vendor record it belongs to.
+ */
+export async function storableVendorValue<T>(
+  tx: Tx,
+  loaded: LoadedConnection,
+  original: T,
+  externalId: string | null,
+): Promise<T> {
+  const { value, repairs } = sanitizeVendorText(original);
+  if (repairs.length === 0) return original;
   await appendLedger(tx, [
     {
       tenantId: loaded.row.tenantId,
@@ -23,7 +36,7 @@ export async function storableVendorRecord(
       kind: "sync.text_repaired",
       actor: { type: "connection", id: loaded.row.id },
       side: loaded.connector.kind === "carrier" ? "carrier" : "client",
-      externalId: external.externalId,
+      externalId,
       detail: {
         connector: loaded.row.type,
         fields: repairs.map((r) => r.path).slice(0, 50),

@@ -154,15 +154,25 @@ describe("delegation to carriers, end to end", () => {
     expect(delegation.acknowledgedAt).not.toBeNull();
 
     tmf.carrier.progress(carrierId);
-    tmf.carrier.requestInformation(carrierId, "Please confirm the site contact and access hours.");
+    // The carrier's text carries a NUL and a lone surrogate: stored repaired, the repair ledgered.
+    tmf.carrier.requestInformation(
+      carrierId,
+      "Please confirm the site contact\u0000 and access hours.\ud800",
+    );
     await ctx.drain({ settle: settleAll });
     expect((await ctx.admin.get(`/v1/delegations/${delegationId}`)).body.state).toBe("pending");
     const internal = (await ctx.admin.get(`/v1/tickets/${ticketId}/comments`)).body.items;
+    const asked = internal.find(
+      (c: { body: string; visibility: string }) =>
+        c.visibility === "internal" && c.body.includes("site contact"),
+    );
+    expect(asked?.body, JSON.stringify(internal)).toContain("site contact and access hours.\ufffd");
+    const repaired = await ctx.database.db
+      .select()
+      .from(ledgerEntries)
+      .where(eq(ledgerEntries.kind, "sync.text_repaired"));
     expect(
-      internal.some(
-        (c: { body: string; visibility: string }) =>
-          c.visibility === "internal" && c.body.includes("site contact"),
-      ),
+      repaired.some((e) => e.connectionId === tmfConnection.id && Number(e.detail["nulRemoved"]) >= 1),
     ).toBe(true);
     const tenantView = (await tenant.client.get(`/v1/tickets/${ticketId}/comments`)).body.items;
     expect(tenantView.some((c: { body: string }) => c.body.includes("site contact"))).toBe(false);
