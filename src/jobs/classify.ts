@@ -1,6 +1,7 @@
 import { ZodError } from "zod";
 import { HttpError } from "../../connectors/sdk/index.js";
 import { sqlState } from "../db/client.js";
+import { describeDatabaseError, isDatabaseError } from "../db/errors.js";
 
 /** What the engine does with a failed attempt. */
 export interface FailureClass {
@@ -77,6 +78,14 @@ export function classifyFailure(error: unknown): FailureClass {
   return { ...base, retry: false, reason: "error" };
 }
 
+/**
+ * A failure as the ledger, logs and dead letters may show it. A database error's message and its drizzle
+ * wrapper quote the statement's parameters (bodies, key hashes): only its SQLSTATE and statement name go out.
+ */
 export function errorMessage(error: unknown): string {
+  if (isDatabaseError(error)) {
+    const described = describeDatabaseError(error);
+    return `database error ${String(described["sqlState"] ?? described["driverCode"] ?? "unknown")} in ${String(described["statement"] ?? "a query")}`;
+  }
   return (error instanceof Error ? error.message : String(error)).slice(0, 1000);
 }

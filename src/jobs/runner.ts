@@ -1,6 +1,7 @@
 import { eq, sql } from "drizzle-orm";
 import { failureText, secretValues } from "../../connectors/sdk/index.js";
 import type { Db, Tx } from "../db/client.js";
+import { isDatabaseError } from "../db/errors.js";
 import { connections, type JobKind, jobs } from "../db/schema/index.js";
 import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
 import { loadConnection } from "../sync/connections.js";
@@ -85,7 +86,8 @@ async function storedFailureText(ctx: JobContext, job: JobRow, error: unknown): 
       // Settings that no longer parse hold no secret the error could echo back in a usable form.
     }
   }
-  return failureText(error, secrets);
+  // Database errors quote parameters in their messages: the same safe text as the ledger's.
+  return isDatabaseError(error) ? errorMessage(error) : failureText(error, secrets);
 }
 
 async function recordFailure(ctx: JobContext, job: JobRow, error: unknown, latencyMs: number) {

@@ -9,6 +9,7 @@ import { actorOf, canAccessTenant, isProvider, tenantScope } from "../auth/princ
 import type { Queryable } from "../db/client.js";
 import { connections, externalLinks, jobs, tenants, tickets } from "../db/schema/index.js";
 import { GatewayError } from "../errors.js";
+import { errorMessage } from "../jobs/classify.js";
 import { enqueueJobs, type NewJob, pollJob, queuePriority } from "../jobs/queue.js";
 import { appendLedger } from "../ledger/append.js";
 import { decodeCursor, page } from "../lib/cursor.js";
@@ -356,7 +357,7 @@ export async function deleteConnection(
   try {
     teardownResult = await teardown(loaded);
   } catch (error) {
-    teardownResult = `teardown failed: ${error instanceof Error ? error.message : String(error)}`;
+    teardownResult = `teardown failed: ${errorMessage(error)}`;
   }
   await ctx.db.transaction(async (tx) => {
     await tx

@@ -2,6 +2,7 @@ import { eq, sql } from "drizzle-orm";
 import { HttpError } from "../../connectors/sdk/index.js";
 import { type Db, queryRows } from "../db/client.js";
 import { connections, inbox } from "../db/schema/index.js";
+import { errorMessage } from "../jobs/classify.js";
 import { enqueueJobs } from "../jobs/queue.js";
 import type { JobHandler } from "../jobs/types.js";
 import { appendLedger, chainKeyOf } from "../ledger/append.js";
@@ -128,7 +129,7 @@ async function recordPollFailure(db: Db, row: typeof connections.$inferSelect, n
         detail: {
           connector: row.type,
           httpStatus: error instanceof HttpError ? error.status : null,
-          error: (error instanceof Error ? error.message : String(error)).slice(0, 200),
+          error: errorMessage(error).slice(0, 200),
         },
       },
     ]);
