@@ -150,6 +150,25 @@ export const JiraComment = z.object({
 });
 export type JiraComment = z.infer<typeof JiraComment>;
 
+/** A worklog (Worklog); `properties` come with `expand=properties`. */
+export const JiraWorklog = z.object({
+  id: z.string(),
+  author: JiraUser.optional(),
+  comment: z.unknown().optional(),
+  started: JiraDateTime,
+  timeSpentSeconds: z.number().int().nonnegative(),
+  properties: z.array(z.object({ key: z.string(), value: z.unknown() })).optional(),
+});
+export type JiraWorklog = z.infer<typeof JiraWorklog>;
+
+/** `GET /rest/api/3/issue/{key}/worklog` (PageOfWorklogs). */
+export const PageOfWorklogs = z.object({
+  startAt: z.number().int(),
+  maxResults: z.number().int(),
+  total: z.number().int(),
+  worklogs: z.array(JiraWorklog),
+});
+
 /** `GET /rest/api/3/issue/{key}/comment` (PageOfComments). */
 export const PageOfComments = z.object({
   startAt: z.number().int(),

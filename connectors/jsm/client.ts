@@ -28,8 +28,10 @@ import {
   type JiraAttachment,
   JiraAttachment as JiraAttachmentSchema,
   type JiraComment,
+  type JiraWorklog,
   Myself,
   PageOfComments,
+  PageOfWorklogs,
   RequestType,
   SearchResults,
   ServiceDeskComment,
@@ -59,7 +61,9 @@ import {
   toEditFields,
   toExternalAttachment,
   toExternalTicket,
+  toExternalWorklog,
   toServiceDeskCommentBody,
+  toWorklogBody,
 } from "./mapping.js";
 import { AttachmentTooLargeError, createJiraTransport, type UploadSource } from "./transport.js";
 
@@ -94,6 +98,8 @@ export interface JsmClient extends ServicedeskClient {
   listAttachments(externalId: string): Promise<JsmExternalAttachment[]>;
   openAttachment: NonNullable<ServicedeskClient["openAttachment"]>;
   putAttachment: NonNullable<ServicedeskClient["putAttachment"]>;
+  listWorklogs: NonNullable<ServicedeskClient["listWorklogs"]>;
+  addWorklog: NonNullable<ServicedeskClient["addWorklog"]>;
 }
 
 /** No transition leads to the wanted status; retrying cannot help until the workflow or mapping changes. */
@@ -102,6 +108,9 @@ export class TransitionNotAvailableError extends PermanentHttpError {}
 /** Comment pages are 100 on Jira Cloud; 50 pages is 5 000 comments, beyond any real issue. */
 const commentPageSize = 100;
 const maxCommentPages = 50;
+/** Worklog pages: Jira answers up to 5 000 per page; 20 pages is beyond any real issue. */
+const worklogPageSize = 1000;
+const maxWorklogPages = 20;
 /** Pages one changed-since call may read; the minute overlap re-reads a little each time. */
 const maxSearchPages = 20;
 /** Jira's search index lags writes ("recent updates might not be immediately visible"). */
@@ -287,6 +296,23 @@ export function createJsmClient(settings: JsmSettings, deps: ClientDeps<JsmMappi
       if (response.data.comments.length === 0 || comments.length >= response.data.total) break;
     }
     return comments;
+  }
+
+  async function readWorklogs(issueIdOrKey: string) {
+    const worklogs: JiraWorklog[] = [];
+    for (let page = 0; page < maxWorklogPages; page++) {
+      // Get issue worklogs - GET /rest/api/3/issue/{issueIdOrKey}/worklog; properties carry our worklog id.
+      // https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-worklogs/#api-rest-api-3-issue-issueidorkey-worklog-get
+      const response = await http.request({
+        method: "GET",
+        path: `/rest/api/3/issue/${issueIdOrKey}/worklog`,
+        query: { startAt: worklogs.length, maxResults: worklogPageSize, expand: "properties" },
+        schema: PageOfWorklogs,
+      });
+      worklogs.push(...response.data.worklogs);
+      if (response.data.worklogs.length === 0 || worklogs.length >= response.data.total) break;
+    }
+    return worklogs;
   }
 
   /** Our own comment with this text and visibility, written at or after `since`. */
@@ -735,6 +761,33 @@ export function createJsmClient(settings: JsmSettings, deps: ClientDeps<JsmMappi
       } finally {
         prepared.dispose();
       }
+    },
+
+    async listWorklogs(externalId) {
+      assertIssueIdOrKey(externalId);
+      return (await readWorklogs(externalId)).map(toExternalWorklog);
+    },
+
+    async addWorklog(externalId, worklog, opts) {
+      assertIssueIdOrKey(externalId);
+      if (opts.attempt > 1) {
+        // The worklog property names our worklog, so a retry finds what an unanswered attempt wrote.
+        const landed = (await readWorklogs(externalId))
+          .map(toExternalWorklog)
+          .find((existing) => existing.canonicalId === worklog.canonicalId);
+        if (landed) return { externalId: landed.externalId };
+      }
+      // Add worklog - POST /rest/api/3/issue/{issueIdOrKey}/worklog; `adjustEstimate=leave` keeps the
+      // client's estimate as they set it, `notifyUsers=false` spares watchers a mail per synced entry.
+      // https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-worklogs/#api-rest-api-3-issue-issueidorkey-worklog-post
+      const response = await http.request({
+        method: "POST",
+        path: `/rest/api/3/issue/${externalId}/worklog`,
+        query: { adjustEstimate: "leave", notifyUsers: "false" },
+        body: toWorklogBody(worklog),
+        schema: z.object({ id: z.string() }),
+      });
+      return { externalId: response.data.id };
     },
 
     async listAttachments(externalId) {

@@ -5,15 +5,17 @@ import type {
   ExternalAttachment,
   ExternalComment,
   ExternalTicket,
+  ExternalWorklog,
   MappingContextOptions,
   MappingOverrides,
   OutboundComment,
   OutboundTicket,
   OutboundTicketPatch,
+  OutboundWorklog,
   StatusMappingRow,
 } from "../sdk/index.js";
 import { type AdfNode, adfToCanonical, canonicalToAdf } from "./adf.js";
-import type { IssueRecord, JiraAttachment, JiraComment, Transition } from "./api-types.js";
+import type { IssueRecord, JiraAttachment, JiraComment, JiraWorklog, Transition } from "./api-types.js";
 import {
   browseUrl,
   type FieldMappingEntry,
@@ -373,6 +375,42 @@ export function toExternalAttachment(attachment: JiraAttachment & { id: string }
     sizeBytes: attachment.size,
     createdAt: attachment.created,
     author: attachment.author?.accountId ?? null,
+  };
+}
+
+/** The worklog property the gateway stamps its worklog id under, so a retry and an echo are recognised. */
+export const worklogPropertyKey = "ticket-sync-gateway";
+
+/** A Jira worklog -> the SDK's; the canonical id is read from the gateway's own worklog property. */
+export function toExternalWorklog(worklog: JiraWorklog): ExternalWorklog {
+  const stamped = worklog.properties?.find((property) => property.key === worklogPropertyKey)?.value;
+  const canonicalId =
+    typeof stamped === "object" &&
+    stamped !== null &&
+    typeof (stamped as { worklogId?: unknown }).worklogId === "string"
+      ? (stamped as { worklogId: string }).worklogId
+      : null;
+  return {
+    externalId: worklog.id,
+    author: worklog.author?.accountId ?? null,
+    authorName: worklog.author?.displayName ?? null,
+    startedAt: worklog.started,
+    durationSeconds: worklog.timeSpentSeconds,
+    comment: adfToCanonical(worklog.comment),
+    canonicalId,
+  };
+}
+
+/** Canonical -> the `POST /rest/api/3/issue/{key}/worklog` body; Jira records the integration user as author. */
+export function toWorklogBody(worklog: OutboundWorklog) {
+  const text = worklog.comment ? `${worklog.author}: ${worklog.comment}` : `Logged by ${worklog.author}`;
+  return {
+    // Jira's date-time form: milliseconds and a +hhmm offset ("2021-01-17T12:34:00.000+0000").
+    started: new Date(worklog.startedAt).toISOString().replace("Z", "+0000"),
+    // Jira keeps whole minutes; at least one.
+    timeSpentSeconds: Math.max(60, Math.round(worklog.durationSeconds / 60) * 60),
+    comment: canonicalToAdf(text),
+    properties: [{ key: worklogPropertyKey, value: { worklogId: worklog.canonicalId } }],
   };
 }
 

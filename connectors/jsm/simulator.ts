@@ -140,6 +140,16 @@ export interface SimComment {
   updated: number;
 }
 
+export interface SimWorklog {
+  id: string;
+  authorId: string;
+  comment: AdfNode | null;
+  started: number;
+  timeSpentSeconds: number;
+  created: number;
+  properties: { key: string; value: unknown }[];
+}
+
 export interface SimAttachment {
   id: string;
   filename: string;
@@ -186,6 +196,7 @@ export interface SimIssue {
   custom: Record<string, unknown>;
   comments: SimComment[];
   attachments: SimAttachment[];
+  worklogs: SimWorklog[];
   histories: SimHistory[];
 }
 
@@ -233,6 +244,12 @@ export interface JsmSimulator {
     accountId?: string,
   ): SimComment;
   simulateCommentEdit(idOrKey: string, commentId: string, body: string, accountId?: string): SimComment;
+  /** A human logging work on the issue (comment as canonical text). */
+  simulateAgentWorklog(
+    idOrKey: string,
+    worklog: { started: Date; timeSpentSeconds: number; comment?: string },
+    accountId?: string,
+  ): SimWorklog;
   simulateCommentDelete(idOrKey: string, commentId: string, accountId?: string): void;
   /** Resolves when every webhook delivery started so far has finished. */
   settled(): Promise<void>;
@@ -383,6 +400,7 @@ export function createJsmSimulator(options: JsmSimulatorOptions = {}): JsmSimula
   let nextIssueId = 10_001;
   let nextIssueNumber = 1;
   let nextCommentId = 10_000;
+  let nextWorklogId = 40_000;
   let nextAttachmentId = 20_000;
   let nextHistoryId = 30_000;
   let nextTemporaryId = 1;
@@ -836,6 +854,7 @@ export function createJsmSimulator(options: JsmSimulatorOptions = {}): JsmSimula
       custom: {},
       comments: [],
       attachments: [],
+      worklogs: [],
       histories: [],
     };
     return issue;
@@ -893,6 +912,51 @@ export function createJsmSimulator(options: JsmSimulatorOptions = {}): JsmSimula
     issue.updated = at;
     emit("comment_created", issue, accountId, { comment });
     return comment;
+  }
+
+  function addWorklog(
+    issue: SimIssue,
+    input: {
+      started: number;
+      timeSpentSeconds: number;
+      comment: AdfNode | null;
+      properties: SimWorklog["properties"];
+    },
+    accountId: string,
+  ): SimWorklog {
+    const at = now().getTime();
+    const worklog: SimWorklog = { id: String(nextWorklogId++), authorId: accountId, created: at, ...input };
+    const before = issue.worklogs.reduce((sum, entry) => sum + entry.timeSpentSeconds, 0);
+    issue.worklogs.push(worklog);
+    // Jira records the time tracking change on the issue (its `updated` moves) and sends an issue update.
+    const history = record(
+      issue,
+      accountId,
+      [
+        change("timespent", before === 0 ? null : String(before), String(before + input.timeSpentSeconds)),
+        change("WorklogId", null, worklog.id),
+      ],
+      at,
+    )!;
+    emit("jira:issue_updated", issue, accountId, { changelog: history, eventType: "issue_work_logged" });
+    return worklog;
+  }
+
+  function worklogJson(issue: SimIssue, worklog: SimWorklog, withProperties: boolean) {
+    return {
+      self: `${siteUrl}/rest/api/3/issue/${issue.id}/worklog/${worklog.id}`,
+      id: worklog.id,
+      issueId: issue.id,
+      author: userDetails(worklog.authorId),
+      updateAuthor: userDetails(worklog.authorId),
+      ...(worklog.comment === null ? {} : { comment: worklog.comment }),
+      created: jiraDateTime(worklog.created),
+      updated: jiraDateTime(worklog.created),
+      started: jiraDateTime(worklog.started),
+      timeSpent: `${Math.round(worklog.timeSpentSeconds / 60)}m`,
+      timeSpentSeconds: worklog.timeSpentSeconds,
+      ...(withProperties ? { properties: worklog.properties } : {}),
+    };
   }
 
   function findIssue(idOrKey: string): SimIssue {
@@ -1485,6 +1549,53 @@ export function createJsmSimulator(options: JsmSimulatorOptions = {}): JsmSimula
     });
   });
 
+  // Get issue worklogs: oldest started first, properties only with expand=properties.
+  app.get("/rest/api/3/issue/:issueIdOrKey/worklog", (c) => {
+    const issue = findIssue(c.req.param("issueIdOrKey"));
+    const startAt = Math.max(0, Number(c.req.query("startAt") ?? "0") || 0);
+    const maxResults = Math.min(5000, Math.max(1, Number(c.req.query("maxResults") ?? "5000") || 5000));
+    const withProperties = (c.req.query("expand") ?? "").split(",").includes("properties");
+    const ordered = [...issue.worklogs].sort((left, right) => left.started - right.started);
+    return c.json({
+      startAt,
+      maxResults,
+      total: ordered.length,
+      worklogs: ordered
+        .slice(startAt, startAt + maxResults)
+        .map((worklog) => worklogJson(issue, worklog, withProperties)),
+    });
+  });
+
+  // Add worklog: `started` and `timeSpentSeconds` (or `timeSpent`) are required.
+  app.post("/rest/api/3/issue/:issueIdOrKey/worklog", async (c) => {
+    const issue = findIssue(c.req.param("issueIdOrKey"));
+    const body = await jsonBody(
+      c,
+      z.object({
+        started: z.string(),
+        timeSpentSeconds: z.number().int().positive(),
+        comment: z.unknown().optional(),
+        properties: z.array(z.object({ key: z.string().min(1), value: z.unknown() })).optional(),
+      }),
+    );
+    // Jira's form: "2021-01-17T12:34:00.000+0000"; an ISO "Z" instant is refused.
+    const started = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{4}$/.test(body.started)
+      ? Date.parse(body.started.replace(/([+-]\d{2})(\d{2})$/, "$1:$2"))
+      : Number.NaN;
+    if (Number.isNaN(started)) throw new SiteError(400, [], { started: "Invalid date format." });
+    const worklog = addWorklog(
+      issue,
+      {
+        started,
+        timeSpentSeconds: body.timeSpentSeconds,
+        comment: (body.comment as AdfNode | undefined) ?? null,
+        properties: body.properties ?? [],
+      },
+      accountOf(c),
+    );
+    return c.json(worklogJson(issue, worklog, false), 201);
+  });
+
   // Search for issues using JQL enhanced search (POST)
   app.post("/rest/api/3/search/jql", async (c) => {
     const body = await jsonBody(
@@ -1718,6 +1829,18 @@ export function createJsmSimulator(options: JsmSimulatorOptions = {}): JsmSimula
       const body = canonicalToAdf(comment.body);
       if (body === null) throw new Error("a comment needs a body");
       return addComment(findIssue(idOrKey), body, comment.public, accountId);
+    },
+    simulateAgentWorklog(idOrKey, worklog, accountId = agent) {
+      return addWorklog(
+        findIssue(idOrKey),
+        {
+          started: worklog.started.getTime(),
+          timeSpentSeconds: worklog.timeSpentSeconds,
+          comment: worklog.comment === undefined ? null : canonicalToAdf(worklog.comment),
+          properties: [],
+        },
+        accountId,
+      );
     },
     simulateCommentEdit(idOrKey, commentId, body, accountId = agent) {
       const issue = findIssue(idOrKey);

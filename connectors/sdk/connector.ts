@@ -214,6 +214,38 @@ export interface ExternalAttachment {
   createdAt?: string | null;
 }
 
+/** A work log on a vendor record (Jira worklog, ServiceNow time worked), as {@link ServicedeskClient.listWorklogs} reads it. */
+export interface ExternalWorklog {
+  /** The vendor's worklog id (Jira worklog id, ServiceNow `task_time_worked` sys_id). */
+  externalId: string;
+  /** Who logged it, in the form {@link ExternalComment.author} carries; absent when the vendor does not tell. */
+  author?: string | null;
+  /** Display name of who logged it, for the canonical record. */
+  authorName?: string | null;
+  /** ISO-8601 UTC: when the work started (ServiceNow records no start: its creation time). */
+  startedAt: string;
+  durationSeconds: number;
+  comment?: string | null;
+  /**
+   * The canonical worklog id the gateway stamped on the record when it wrote it (Jira: a worklog property),
+   * absent for vendors without a place for one; either way the engine's links and the integration identity
+   * drop the echo.
+   */
+  canonicalId?: string | null;
+}
+
+/** A canonical work log to write with {@link ServicedeskClient.addWorklog}. */
+export interface OutboundWorklog {
+  /** The gateway's worklog id, stamped on the vendor record where the vendor has a place for it. */
+  canonicalId: string;
+  /** ISO-8601 UTC. */
+  startedAt: string;
+  durationSeconds: number;
+  /** Who did the work, named in the text: the vendor records the integration user as the author. */
+  author: string;
+  comment?: string | null;
+}
+
 /** An attachment's content opened for reading by {@link ServicedeskClient.openAttachment}. */
 export interface AttachmentContent {
   /**
@@ -335,6 +367,17 @@ export interface ServicedeskClient {
     file: OutboundAttachment,
     opts: PutAttachmentOptions,
   ): Promise<PutAttachmentResult>;
+  /** The record's work logs, oldest first. Absent: the connector does not sync work logs (Zendesk has none). */
+  listWorklogs?(externalId: string): Promise<ExternalWorklog[]>;
+  /**
+   * Logs work on the record. Vendor appends are not idempotent, so when `opts.attempt > 1` the record's work
+   * logs are read back first and one this worklog already wrote is returned instead of writing a second.
+   */
+  addWorklog?(
+    externalId: string,
+    worklog: OutboundWorklog,
+    opts: AddCommentOptions,
+  ): Promise<{ externalId: string }>;
 }
 
 /** Dependencies of {@link Connector.createClient}. */

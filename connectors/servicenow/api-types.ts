@@ -90,6 +90,22 @@ export const JournalEntry = z.object({
 export type JournalEntry = z.infer<typeof JournalEntry>;
 export const journalEntryFields = Object.keys(JournalEntry.shape).join(",");
 
+/**
+ * A Time Worked (`task_time_worked`) row: the platform writes one per save of a task's Time worked timer, and
+ * the Table API takes them directly. `time_worked` is a glide_duration ("1970-01-01 01:30:00"); the row records
+ * no start, only its creation.
+ */
+export const TimeWorkedEntry = z.object({
+  sys_id: SysId,
+  task: z.union([z.string(), z.object({ value: z.string() }).transform((ref) => ref.value)]),
+  time_worked: z.string(),
+  comments: z.string().default(""),
+  sys_created_on: SnRequiredDateTime,
+  sys_created_by: z.string(),
+});
+export type TimeWorkedEntry = z.infer<typeof TimeWorkedEntry>;
+export const timeWorkedFields = Object.keys(TimeWorkedEntry.shape).join(",");
+
 /** The sys_user fields a requester is built from. */
 export const SysUser = z.object({
   sys_id: SysId,

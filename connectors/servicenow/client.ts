@@ -26,6 +26,8 @@ import {
   resultOf,
   SysUser,
   sysUserFields,
+  TimeWorkedEntry,
+  timeWorkedFields,
 } from "./api-types.js";
 import { integrationUserOf, type ServiceNowSettings } from "./config.js";
 import {
@@ -35,9 +37,11 @@ import {
   normaliseJournalText,
   type ServiceNowMappingContext,
   toExternalTicket,
+  toExternalWorklog,
   toIncidentCreateFields,
   toIncidentPatchFields,
   toServiceNowDateTime,
+  toTimeWorkedFields,
 } from "./mapping.js";
 
 // Every call below is a Table API call:
@@ -199,6 +203,29 @@ export function createServiceNowClient(
     }
   }
 
+  async function readTimeWorked(sysId: string): Promise<TimeWorkedEntry[]> {
+    const entries: TimeWorkedEntry[] = [];
+    for (let page = 0, offset = 0; page < maxJournalPages; page++, offset += journalPageSize) {
+      // Time Worked rows of the task, through the Table API (task_time_worked).
+      // https://www.servicenow.com/docs/r/australia/platform-administration/time-configuration/c_TimeWorked.html
+      const response: HttpResponse<{ result: TimeWorkedEntry[] }> = await http.request({
+        method: "GET",
+        path: "/api/now/table/task_time_worked",
+        query: {
+          sysparm_query: `task=${sysId}^ORDERBYsys_created_on`,
+          sysparm_fields: timeWorkedFields,
+          sysparm_limit: journalPageSize,
+          sysparm_offset: offset,
+          sysparm_display_value: "false",
+        },
+        schema: resultListOf(TimeWorkedEntry),
+      });
+      entries.push(...response.data.result);
+      if (parseLinkHeader(response.headers.get("link"))["next"] === undefined) break;
+    }
+    return entries;
+  }
+
   async function findOwnJournalEntry(
     sysId: string,
     element: JournalElement,
@@ -330,6 +357,37 @@ export function createServiceNowClient(
       return {
         externalId: written?.sys_id ?? `${externalId}/${element}@${response.data.result.sys_updated_on}`,
       };
+    },
+
+    async listWorklogs(externalId) {
+      assertSysId(externalId);
+      return (await readTimeWorked(externalId)).map(toExternalWorklog);
+    },
+
+    async addWorklog(externalId, worklog, opts) {
+      assertSysId(externalId);
+      const fields = toTimeWorkedFields(externalId, worklog);
+      if (opts.attempt > 1) {
+        // The row has no place for our id: an earlier attempt's row is ours, with the same text and time.
+        const windowStart = toServiceNowDateTime(new Date(opts.since.getTime() - readBackClockSkewMs));
+        const landed = (await readTimeWorked(externalId)).find(
+          (entry) =>
+            entry.sys_created_on >= windowStart &&
+            entry.time_worked === fields.time_worked &&
+            entry.comments === fields.comments &&
+            (integrationUser === null || entry.sys_created_by === integrationUser),
+        );
+        if (landed) return { externalId: landed.sys_id };
+      }
+      // Table - POST /now/table/task_time_worked; the platform adds it to the task's Time worked.
+      const response = await http.request({
+        method: "POST",
+        path: "/api/now/table/task_time_worked",
+        query: { sysparm_fields: timeWorkedFields, sysparm_display_value: "false" },
+        body: fields,
+        schema: resultOf(TimeWorkedEntry),
+      });
+      return { externalId: response.data.result.sys_id };
     },
 
     async listChangedSince(cursor, limit): Promise<ChangedPage> {

@@ -3,13 +3,15 @@ import type {
   ConnectorMapping,
   ExternalComment,
   ExternalTicket,
+  ExternalWorklog,
   MappingOverrides,
   OutboundComment,
   OutboundTicket,
   OutboundTicketPatch,
+  OutboundWorklog,
   StatusMappingRow,
 } from "../sdk/index.js";
-import type { IncidentRecord, JournalElement, JournalEntry, SysUser } from "./api-types.js";
+import type { IncidentRecord, JournalElement, JournalEntry, SysUser, TimeWorkedEntry } from "./api-types.js";
 import type { ServiceNowSettings } from "./config.js";
 
 /** Impact or urgency value: 1 High, 2 Medium, 3 Low. */
@@ -157,6 +159,44 @@ export function fromServiceNowDateTime(value: string): string | null {
 /** An instant -> "YYYY-MM-DD HH:MM:SS" (UTC), truncated to the second. */
 export function toServiceNowDateTime(instant: Date): string {
   return instant.toISOString().slice(0, 19).replace("T", " ");
+}
+
+/** A glide_duration as the Table API gives it ("1970-01-02 01:30:00" is 25.5 hours) -> seconds. */
+export function fromGlideDuration(value: string): number {
+  const match = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})$/.exec(value);
+  if (match === null) throw new RangeError(`not a ServiceNow duration: ${JSON.stringify(value)}`);
+  return Date.parse(`${match[1]}T${match[2]}Z`) / 1000;
+}
+
+/** Seconds -> a glide_duration value, whole seconds. */
+export function toGlideDuration(seconds: number): string {
+  return toServiceNowDateTime(new Date(Math.round(seconds) * 1000));
+}
+
+/** A Time Worked row -> the SDK's worklog; the row has no start, so its creation stands in. */
+export function toExternalWorklog(entry: TimeWorkedEntry): ExternalWorklog {
+  return {
+    externalId: entry.sys_id,
+    author: entry.sys_created_by,
+    authorName: entry.sys_created_by,
+    startedAt: fromServiceNowDateTime(entry.sys_created_on)!,
+    durationSeconds: fromGlideDuration(entry.time_worked),
+    comment: entry.comments === "" ? null : entry.comments,
+  };
+}
+
+/**
+ * Canonical -> Time Worked fields. The row is written as the integration user and has no start field, so who
+ * did the work and when it started go in its comments.
+ */
+export function toTimeWorkedFields(sysId: string, worklog: OutboundWorklog) {
+  const started = toServiceNowDateTime(new Date(worklog.startedAt));
+  const note = worklog.comment ? `: ${worklog.comment}` : "";
+  return {
+    task: sysId,
+    time_worked: toGlideDuration(worklog.durationSeconds),
+    comments: `${worklog.author} (started ${started} UTC)${note}`,
+  };
 }
 
 /** A caller's sys_user record -> requester; null when there is no caller or no usable name. */

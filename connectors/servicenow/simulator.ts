@@ -90,6 +90,8 @@ export type SimulatorRow = Record<string, string>;
 export interface SimulatorState {
   incidents: Map<string, SimulatorRow>;
   journal: SimulatorRow[];
+  /** `task_time_worked` rows. */
+  timeWorked: SimulatorRow[];
   users: Map<string, SimulatorRow>;
 }
 
@@ -109,6 +111,12 @@ export interface ServiceNowSimulator {
     fields: Record<string, string>,
     options?: { user?: string },
   ): SimulatorRow;
+  /** A human saving time worked on an incident (seconds), as the form's timer does. */
+  simulateAgentTimeWorked(
+    sysId: string,
+    entry: { seconds: number; comments?: string },
+    options?: { user?: string },
+  ): SimulatorRow;
   /** A human creating an incident in ServiceNow. */
   simulateAgentInsert(fields: Record<string, string>, options?: { user?: string }): SimulatorRow;
   /** Resolves when every webhook delivery started so far has finished. */
@@ -122,6 +130,8 @@ export const simulatorUsers = {
 } as const;
 
 const referenceTables: Record<string, string> = {
+  task: "task",
+  user: "sys_user",
   caller_id: "sys_user",
   assigned_to: "sys_user",
   opened_by: "sys_user",
@@ -203,6 +213,7 @@ function incidentTemplate(): SimulatorRow {
     sys_updated_by: "",
     sys_updated_on: "",
     urgency: "3",
+    time_worked: "",
     watch_list: "",
     work_notes: "",
     work_notes_list: "",
@@ -217,6 +228,17 @@ const journalFieldNames = new Set([
   "value",
   "sys_created_on",
   "sys_created_by",
+]);
+const timeWorkedFieldNames = new Set([
+  "sys_id",
+  "task",
+  "user",
+  "time_worked",
+  "time_in_seconds",
+  "comments",
+  "sys_created_on",
+  "sys_created_by",
+  "sys_updated_on",
 ]);
 const userFieldNames = new Set(["sys_id", "user_name", "name", "email", "phone", "active", "time_zone"]);
 const incidentFieldNames = new Set(Object.keys(incidentTemplate()));
@@ -324,7 +346,7 @@ export function createServiceNowSimulator(options: ServiceNowSimulatorOptions = 
   };
   const now = options.now ?? (() => new Date());
   let instanceUrl = (options.instanceUrl ?? "http://servicenow.simulator").replace(/\/+$/, "");
-  const state: SimulatorState = { incidents: new Map(), journal: [], users: new Map() };
+  const state: SimulatorState = { incidents: new Map(), journal: [], timeWorked: [], users: new Map() };
   const faults: SimulatorFault[] = [];
   const requests: RecordedRequest[] = [];
   const webhooks: ServiceNowSimulator["webhooks"] = { delivered: [], dropped: [] };
@@ -476,18 +498,53 @@ export function createServiceNowSimulator(options: ServiceNowSimulatorOptions = 
     return { row, operation };
   }
 
+  /**
+   * Inserts a Time Worked row as the platform does, then rolls its time up into the task's Time worked, which
+   * is a save of the task (its update time moves and its business rules, the webhook among them, run).
+   */
+  function addTimeWorked(body: Record<string, unknown>, user: string): SimulatorRow {
+    const taskId = typeof body["task"] === "string" ? body["task"] : "";
+    const incident = state.incidents.get(taskId);
+    if (incident === undefined)
+      throw new TableApiError(403, "Operation Failed", "Invalid reference: task is mandatory");
+    const duration = typeof body["time_worked"] === "string" ? body["time_worked"] : "";
+    const durationMatch = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})$/.exec(duration);
+    if (durationMatch === null)
+      throw new TableApiError(400, "Exception while reading request", "time_worked is not a duration");
+    const seconds = Date.parse(`${durationMatch[1]}T${durationMatch[2]}Z`) / 1000;
+    const timestamp = toServiceNowDateTime(now());
+    const row: SimulatorRow = {
+      sys_id: randomSysId(),
+      task: taskId,
+      user: userSysId(user),
+      time_worked: duration,
+      time_in_seconds: String(seconds),
+      comments: typeof body["comments"] === "string" ? body["comments"] : "",
+      sys_created_on: timestamp,
+      sys_created_by: user,
+      sys_updated_on: timestamp,
+    };
+    state.timeWorked.push(row);
+    const total = state.timeWorked
+      .filter((entry) => entry["task"] === taskId)
+      .reduce((sum, entry) => sum + Number(entry["time_in_seconds"] ?? "0"), 0);
+    save(incident, { time_worked: toServiceNowDateTime(new Date(total * 1000)) }, user);
+    return row;
+  }
+
   function userSysId(userName: string): string {
     for (const user of state.users.values()) if (user["user_name"] === userName) return user["sys_id"] ?? "";
     return "";
   }
 
-  function render(row: SimulatorRow, fields: string[] | null): Record<string, unknown> {
+  /** Journal fields read back empty on the task tables only; elsewhere (task_time_worked) `comments` is plain text. */
+  function render(row: SimulatorRow, fields: string[] | null, table = "incident"): Record<string, unknown> {
     const rendered: Record<string, unknown> = {};
     for (const field of fields ?? Object.keys(row)) {
       if (!(field in row)) continue;
       const value = row[field] ?? "";
       const referenceTable = referenceTables[field];
-      if (writeOnlyFields.has(field)) rendered[field] = "";
+      if (table === "incident" && writeOnlyFields.has(field)) rendered[field] = "";
       else if (referenceTable !== undefined && value !== "") {
         rendered[field] = { link: `${instanceUrl}/api/now/table/${referenceTable}/${value}`, value };
       } else rendered[field] = value;
@@ -498,6 +555,7 @@ export function createServiceNowSimulator(options: ServiceNowSimulatorOptions = 
   const tables: Record<string, { fields: ReadonlySet<string>; rows: () => SimulatorRow[] }> = {
     incident: { fields: incidentFieldNames, rows: () => [...state.incidents.values()] },
     sys_journal_field: { fields: journalFieldNames, rows: () => state.journal },
+    task_time_worked: { fields: timeWorkedFieldNames, rows: () => state.timeWorked },
     sys_user: { fields: userFieldNames, rows: () => [...state.users.values()] },
   };
 
@@ -619,7 +677,7 @@ export function createServiceNowSimulator(options: ServiceNowSimulatorOptions = 
     c.header("Link", links.join(","));
     if (c.req.query("sysparm_no_count") !== "true") c.header("X-Total-Count", String(rows.length));
     const fields = fieldsParam(c);
-    return c.json({ result: page.map((row) => render(row, fields)) });
+    return c.json({ result: page.map((row) => render(row, fields, table.name)) });
   });
 
   app.get("/api/now/table/:table/:sysId", (c) => {
@@ -633,7 +691,7 @@ export function createServiceNowSimulator(options: ServiceNowSimulatorOptions = 
         "Record doesn't exist or ACL restricts the record retrieval",
       );
     }
-    return c.json({ result: render(row, fieldsParam(c)) });
+    return c.json({ result: render(row, fieldsParam(c), table.name) });
   });
 
   async function readBody(c: Context): Promise<Record<string, unknown>> {
@@ -646,6 +704,11 @@ export function createServiceNowSimulator(options: ServiceNowSimulatorOptions = 
 
   app.post("/api/now/table/:table", async (c) => {
     const table = tableOf(c);
+    if (table.name === "task_time_worked") {
+      const row = addTimeWorked(await readBody(c), authenticatedUser(c) ?? "");
+      c.header("Location", `${instanceUrl}/api/now/table/task_time_worked/${row["sys_id"]}`);
+      return c.json({ result: render(row, fieldsParam(c), table.name) }, 201);
+    }
     if (table.name !== "incident")
       throw new TableApiError(403, "Operation Failed", "simulator: table is read-only");
     const { row } = save(null, await readBody(c), authenticatedUser(c) ?? "");
@@ -701,6 +764,16 @@ export function createServiceNowSimulator(options: ServiceNowSimulatorOptions = 
       const existing = state.incidents.get(sysId);
       if (existing === undefined) throw new Error(`no simulated incident ${sysId}`);
       return agentSave(existing, fields, agentOptions?.user ?? simulatorUsers.agent.user_name);
+    },
+    simulateAgentTimeWorked(sysId, entry, agentOptions) {
+      return addTimeWorked(
+        {
+          task: sysId,
+          time_worked: toServiceNowDateTime(new Date(entry.seconds * 1000)),
+          comments: entry.comments ?? "",
+        },
+        agentOptions?.user ?? simulatorUsers.agent.user_name,
+      );
     },
     simulateAgentInsert(fields, agentOptions) {
       return agentSave(null, fields, agentOptions?.user ?? simulatorUsers.agent.user_name);

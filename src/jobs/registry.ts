@@ -86,6 +86,7 @@ export const jobHandlers: JobHandlers = {
   "ticket.link": deliveryJob(servicedeskDeliveries["ticket.link"]),
   "comment.add": deliveryJob(servicedeskDeliveries["comment.add"]),
   "attachment.copy": deliveryJob(servicedeskDeliveries["attachment.copy"]),
+  "worklog.add": deliveryJob(servicedeskDeliveries["worklog.add"]),
   "listener.register": deliveryJob(carrierDeliveries["listener.register"]),
   "delegation.open": deliveryJob(carrierDeliveries["delegation.open"]),
   "delegation.note": deliveryJob(carrierDeliveries["delegation.note"]),

@@ -18,6 +18,7 @@ import { GatewayError } from "../errors.js";
 import { appendLedger, type StoredLedgerEntry } from "../ledger/append.js";
 import { newId } from "../lib/ids.js";
 import { getPlan } from "../sla/catalog.js";
+import { enqueueWorklogCopies, type WorklogCopy, worklogCopyTargets } from "../sync/worklogs.js";
 import type { ServiceContext } from "./context.js";
 import { findVisibleTicket, recordProviderEvent } from "./tickets.js";
 
@@ -82,6 +83,8 @@ interface ActOptions {
   detail: Record<string, unknown>;
   facts?: BillableFacts;
   check?: (tx: Tx, ticket: TicketRow) => Promise<void>;
+  /** Writes that belong to the act's transaction (queued sync work). */
+  effects?: (tx: Tx, ticket: TicketRow) => Promise<void>;
 }
 
 /** A provider act with the `billing.consumed` entries its rules produce, each naming the act's sequence. */
@@ -95,6 +98,7 @@ async function providerAct(ctx: ServiceContext, ticketId: string, options: ActOp
     {
       ...(options.check ? { check: options.check } : {}),
       after: async (tx, ticket, act) => {
+        await options.effects?.(tx, ticket);
         if (!options.facts) return [];
         const billing = await effectiveBilling(tx, ctx, ticket.tenantId);
         const units = evaluateBillingRules(billing.rules, billing.terms, options.facts);
@@ -240,18 +244,31 @@ export async function addWorklog(
   origin: { source: string; externalId?: string } = { source: "api" },
 ) {
   const worklogId = newId("worklog");
+  const copy: WorklogCopy = {
+    worklogId,
+    ticketId,
+    author: input.author,
+    startedAt: new Date(input.startedAt).toISOString(),
+    durationMinutes: input.durationMinutes,
+    comment: null,
+  };
   const result = await providerAct(ctx, ticketId, {
     event: "worklog_added",
     detail: {
       worklogId,
-      author: input.author,
-      startedAt: new Date(input.startedAt).toISOString(),
-      durationMinutes: input.durationMinutes,
+      author: copy.author,
+      startedAt: copy.startedAt,
+      durationMinutes: copy.durationMinutes,
       billable: input.billable,
       source: origin.source,
       externalWorklogId: origin.externalId ?? null,
     },
     facts: { event: "worklog", durationMinutes: input.durationMinutes, billable: input.billable },
+    // Copied to every servicedesk of the ticket that keeps work logs (Jira worklogs, ServiceNow time worked).
+    effects: async (tx, ticket) => {
+      const targets = await worklogCopyTargets(tx, ctx.engine, ticket, null);
+      await enqueueWorklogCopies(tx, ticket, targets, copy, ctx.now());
+    },
   });
   return {
     worklog: {

@@ -3,9 +3,11 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import {
   type ExternalAttachment,
   type ExternalTicket,
+  type ExternalWorklog,
   failureText,
   HttpError,
   type InboundNotice,
+  type ServicedeskClient,
   secretValues,
   WebhookPayloadError,
 } from "../../connectors/sdk/index.js";
@@ -23,6 +25,7 @@ import {
   jobs,
   tickets,
   webhookRejections,
+  worklogLinks,
 } from "../db/schema/index.js";
 import { isAllowedTransition } from "../domain/ticket-status.js";
 import { enqueueJobs, queuePriority } from "../jobs/queue.js";
@@ -49,6 +52,7 @@ import {
   movedFields,
 } from "./snapshot.js";
 import { storableVendorRecord, storableVendorValue } from "./vendor-text.js";
+import { enqueueWorklogCopies, type WorklogCopy, worklogCopyTargets } from "./worklogs.js";
 
 // Beyond this many rejected webhooks per connection and minute, rejections are counted but not ledgered.
 const LEDGERED_REJECTIONS_PER_MINUTE = 5;
@@ -262,6 +266,7 @@ export async function applyServicedeskNotice(
   }
   // Attachment metadata is read here too, outside the transaction; content moves later, in jobs of its own.
   const files = external && client.listAttachments ? await client.listAttachments(external.externalId) : null;
+  const worklogs = external && client.listWorklogs ? await client.listWorklogs(external.externalId) : null;
   return {
     outcome: "done",
     commit: async (tx) => {
@@ -275,6 +280,7 @@ export async function applyServicedeskNotice(
           inScope,
           row.notice,
           files ? await storableVendorValue(tx, loaded, files, external.externalId) : files,
+          worklogs ? await storableVendorValue(tx, loaded, worklogs, external.externalId) : worklogs,
         );
       else await appendLedger(tx, [connectionEntry(loaded, "sync.vendor_missing", {}, row.externalId)]);
       await markApplied(tx, row.id, options.now());
@@ -314,6 +320,8 @@ export async function applyServicedeskRecord(
   notice: Record<string, unknown> | null = null,
   /** The record's attachments, listed before the transaction; null when the connector does not sync files. */
   files: ExternalAttachment[] | null = null,
+  /** The record's work logs, listed before the transaction; null when the connector does not sync them. */
+  worklogs: ExternalWorklog[] | null = null,
 ) {
   const connectionId = loaded.row.id;
   const tenantId = loaded.row.tenantId!;
@@ -422,6 +430,7 @@ export async function applyServicedeskRecord(
     }
     const commentsAdded = await importComments(tx, acting, loaded, ticket, external);
     const attachmentsAdded = await importAttachments(tx, options, loaded, ticket, external, files);
+    const worklogsAdded = await importWorklogs(tx, options, loaded, ticket, external, worklogs);
     await appendLedger(tx, [
       {
         ...connectionEntry(
@@ -431,6 +440,7 @@ export async function applyServicedeskRecord(
             action: created ? "created" : "linked",
             comments: commentsAdded,
             ...(attachmentsAdded > 0 ? { attachments: attachmentsAdded } : {}),
+            ...(worklogsAdded > 0 ? { worklogs: worklogsAdded } : {}),
             source,
           },
           external.externalId,
@@ -504,11 +514,12 @@ export async function applyServicedeskRecord(
   const commentsAdded = await importComments(tx, acting, loaded, ticket, external, notice);
   if (commentsAdded > 0) [ticket] = await tx.select().from(tickets).where(eq(tickets.id, link.ticketId));
   const attachmentsAdded = await importAttachments(tx, options, loaded, ticket!, external, files);
+  const worklogsAdded = await importWorklogs(tx, options, loaded, ticket!, external, worklogs);
   const applied = Object.keys(update);
   entries.push({
     ...base,
     kind:
-      applied.length === 0 && commentsAdded === 0 && attachmentsAdded === 0
+      applied.length === 0 && commentsAdded === 0 && attachmentsAdded === 0 && worklogsAdded === 0
         ? "sync.echo_suppressed"
         : "sync.applied",
     detail: {
@@ -516,6 +527,7 @@ export async function applyServicedeskRecord(
       fields: applied,
       comments: commentsAdded,
       ...(attachmentsAdded > 0 ? { attachments: attachmentsAdded } : {}),
+      ...(worklogsAdded > 0 ? { worklogs: worklogsAdded } : {}),
       source,
       vendorMoved,
     },
@@ -670,14 +682,16 @@ async function importComments(
 }
 
 /**
- * The other servicedesk connections of the ticket's tenant a file should be copied to: active, writing
- * outbound, tracking the ticket (linked, or its create pending) and able to take attachments.
+ * The servicedesk connections of the ticket's tenant, other than the one it came from, a file or a work log
+ * should be copied to: active, writing outbound, tracking the ticket (linked, or its create pending) and able
+ * to take it (`canTake` asks the connector's client).
  */
-async function attachmentCopyTargets(
+export async function servicedeskCopyTargets(
   tx: Tx,
-  options: InboxOptions,
+  engine: EngineDeps,
   ticket: TicketRow,
-  sourceConnectionId: string,
+  sourceConnectionId: string | null,
+  canTake: (client: ServicedeskClient) => boolean,
 ): Promise<string[]> {
   const candidates = await tx
     .select()
@@ -715,15 +729,13 @@ async function attachmentCopyTargets(
   const targets: string[] = [];
   for (const connection of others) {
     if (!tracked.has(connection.id)) continue;
-    const target = loadConnectionRow(options.engine, connection);
+    const target = loadConnectionRow(engine, connection);
     if (target.connector.kind !== "servicedesk") continue;
-    // Building a client does no I/O; it tells whether the connector can take files.
+    // Building a client does no I/O; it tells what the connector can take.
     const client = target.connector.createClient(target.settings, {
       mapping: target.connector.mappingContext(target.settings),
     });
-    if (typeof client.putAttachment === "function") {
-      targets.push(connection.id);
-    }
+    if (canTake(client)) targets.push(connection.id);
   }
   return targets;
 }
@@ -768,7 +780,13 @@ async function importAttachments(
   );
   if (fresh.length === 0) return 0;
   const now = options.now();
-  const targets = await attachmentCopyTargets(tx, options, ticket, connectionId);
+  const targets = await servicedeskCopyTargets(
+    tx,
+    options.engine,
+    ticket,
+    connectionId,
+    (client) => typeof client.putAttachment === "function",
+  );
   const entries: LedgerEntryInput[] = [];
   for (const file of fresh) {
     const id = newId("attachment");
@@ -823,6 +841,90 @@ async function importAttachments(
         })),
       );
     }
+  }
+  await appendLedger(tx, entries);
+  return fresh.length;
+}
+
+/**
+ * Vendor work logs not seen before (not linked, not written by our integration identity, not stamped with one
+ * of our worklog ids) become canonical work logs on the ticket: ledgered as `ticket.worklog_added` with the
+ * connector as source, linked, and queued for the ticket's other servicedesks. They are recorded as not
+ * billable: time the client's desk logs is not the provider's to bill (docs/billing.md).
+ */
+async function importWorklogs(
+  tx: Tx,
+  options: InboxOptions,
+  loaded: LoadedConnection,
+  ticket: TicketRow,
+  external: ExternalTicket,
+  worklogs: ExternalWorklog[] | null,
+): Promise<number> {
+  if (worklogs === null || worklogs.length === 0) return 0;
+  const connectionId = loaded.row.id;
+  const linked = new Set(
+    (
+      await tx
+        .select({ externalWorklogId: worklogLinks.externalWorklogId })
+        .from(worklogLinks)
+        .where(
+          and(
+            eq(worklogLinks.connectionId, connectionId),
+            inArray(
+              worklogLinks.externalWorklogId,
+              worklogs.map((worklog) => worklog.externalId),
+            ),
+          ),
+        )
+    ).map((row) => row.externalWorklogId),
+  );
+  const ours =
+    loaded.connector.kind === "servicedesk" ? loaded.connector.integrationIdentity(loaded.settings) : null;
+  const fresh = worklogs.filter(
+    (worklog) =>
+      !linked.has(worklog.externalId) &&
+      !worklog.canonicalId &&
+      !(ours !== null && worklog.author !== undefined && worklog.author === ours),
+  );
+  if (fresh.length === 0) return 0;
+  const now = options.now();
+  const targets = await worklogCopyTargets(tx, options.engine, ticket, connectionId);
+  const entries: LedgerEntryInput[] = [];
+  for (const worklog of fresh) {
+    const worklogId = newId("worklog");
+    await tx
+      .insert(worklogLinks)
+      .values({ connectionId, worklogId, externalWorklogId: worklog.externalId, createdAt: now });
+    const copy: WorklogCopy = {
+      worklogId,
+      ticketId: ticket.id,
+      author: worklog.authorName ?? worklog.author ?? loaded.row.type,
+      startedAt: new Date(worklog.startedAt).toISOString(),
+      // Canonical work logs count whole minutes, at least one.
+      durationMinutes: Math.max(1, Math.round(worklog.durationSeconds / 60)),
+      comment: worklog.comment ?? null,
+    };
+    entries.push({
+      ...connectionEntry(
+        loaded,
+        "ticket.worklog_added",
+        {
+          // The vendor's free text rides in the copy job only: the ledger keeps identifiers and figures.
+          worklogId,
+          author: copy.author,
+          startedAt: copy.startedAt,
+          durationMinutes: copy.durationMinutes,
+          billable: false,
+          source: loaded.row.type,
+          externalWorklogId: worklog.externalId,
+          copyTo: targets,
+        },
+        external.externalId,
+      ),
+      ticketId: ticket.id,
+      tenantId: ticket.tenantId,
+    });
+    await enqueueWorklogCopies(tx, ticket, targets, copy, now);
   }
   await appendLedger(tx, entries);
   return fresh.length;

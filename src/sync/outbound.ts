@@ -14,6 +14,7 @@ import {
   externalLinks,
   jobs,
   tickets,
+  worklogLinks,
 } from "../db/schema/index.js";
 import { ConnectionSettingsError } from "../jobs/classify.js";
 import { enqueueJobs, type NewJob, queuePriority } from "../jobs/queue.js";
@@ -23,6 +24,7 @@ import type { EngineDeps } from "../services/context.js";
 import { servicedeskClientFor } from "./clients.js";
 import { type LoadedConnection, loadConnection } from "./connections.js";
 import { comparableCanonical, comparableVendor, type LinkBaselines, movedFields } from "./snapshot.js";
+import { worklogCopyOf } from "./worklogs.js";
 
 type TicketRow = typeof tickets.$inferSelect;
 
@@ -624,7 +626,58 @@ export const servicedeskDeliveries = {
       },
     };
   },
+  "worklog.add": async (db, options, job, loaded) => {
+    const copy = worklogCopyOf(job.payload);
+    const [already] = await db
+      .select()
+      .from(worklogLinks)
+      .where(
+        and(eq(worklogLinks.connectionId, job.connectionId), eq(worklogLinks.worklogId, copy.worklogId)),
+      );
+    if (already) return { externalId: null, detail: {}, noop: true };
+    const [link] = await db
+      .select()
+      .from(externalLinks)
+      .where(
+        and(eq(externalLinks.connectionId, job.connectionId), eq(externalLinks.ticketId, copy.ticketId)),
+      );
+    if (!link?.externalId) {
+      throw new RetryableSyncError(`ticket ${copy.ticketId} is not linked at ${job.connectionId} yet`);
+    }
+    const client = servicedeskClientFor(options.engine, loaded);
+    if (!client.addWorklog) return { externalId: null, detail: {}, noop: true };
+    const written = await client.addWorklog(
+      link.externalId,
+      {
+        canonicalId: copy.worklogId,
+        startedAt: copy.startedAt,
+        durationSeconds: copy.durationMinutes * 60,
+        author: copy.author,
+        comment: copy.comment,
+      },
+      { attempt: job.attempts, since: job.createdAt },
+    );
+    return {
+      externalId: link.externalId,
+      detail: {
+        worklogId: copy.worklogId,
+        externalWorklogId: written.externalId,
+        durationMinutes: copy.durationMinutes,
+      },
+      commit: async (tx) => {
+        await tx
+          .insert(worklogLinks)
+          .values({
+            connectionId: job.connectionId,
+            worklogId: copy.worklogId,
+            externalWorklogId: written.externalId,
+            createdAt: options.now(),
+          })
+          .onConflictDoNothing();
+      },
+    };
+  },
 } satisfies Record<
-  "ticket.create" | "ticket.update" | "ticket.link" | "attachment.copy" | "comment.add",
+  "ticket.create" | "ticket.update" | "ticket.link" | "attachment.copy" | "comment.add" | "worklog.add",
   DeliveryHandler
 >;

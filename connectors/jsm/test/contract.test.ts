@@ -105,6 +105,17 @@ async function exercise(sim: JsmSimulator, url: string, client: Awaited<ReturnTy
     visibility: "public",
     open: () => new Blob(["trace"]).stream(),
   });
+  const worklog = {
+    canonicalId: "wlg_01",
+    startedAt: "2026-03-02T09:30:00Z",
+    durationSeconds: 5400,
+    author: "Dana Field",
+    comment: "Replaced the **power supply**",
+  };
+  await client.addWorklog(externalId, worklog, { attempt: 1, since });
+  await client.addWorklog(externalId, worklog, { attempt: 2, since });
+  sim.simulateAgentWorklog(externalId, { started: new Date(), timeSpentSeconds: 600, comment: "Line check" });
+  expect(await client.listWorklogs(externalId)).toHaveLength(2);
   await client.getTicket(externalId);
   for (let index = 0; index < 105; index++) sim.simulateAgentCreate({ summary: `agent request ${index}` });
   await client.listChangedSince(null, 104);
@@ -213,6 +224,8 @@ describe.each([
       "GET /rest/api/3/issue/{issueIdOrKey}/transitions 200",
       "POST /rest/api/3/issue/{issueIdOrKey}/transitions 204",
       "GET /rest/api/3/issue/{issueIdOrKey}/comment 200",
+      "GET /rest/api/3/issue/{issueIdOrKey}/worklog 200",
+      "POST /rest/api/3/issue/{issueIdOrKey}/worklog 201",
       "POST /rest/servicedeskapi/request/{issueIdOrKey}/comment 201",
       "POST /rest/servicedeskapi/request/{issueIdOrKey}/comment 400",
       "GET /rest/servicedeskapi/request/{issueIdOrKey}/comment 200",

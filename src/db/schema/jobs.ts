@@ -24,6 +24,7 @@ export const jobKinds = [
   "ticket.link",
   "comment.add",
   "attachment.copy",
+  "worklog.add",
   "listener.register",
   "delegation.open",
   "delegation.note",

@@ -117,6 +117,25 @@ export const attachmentLinks = pgTable(
 );
 
 /**
+ * Which vendor work log is which canonical one, per connection: written when a worklog is copied out and when
+ * one is imported, so neither side's read-back brings it in again. The worklog itself lives in the ledger
+ * (`ticket.worklog_added`), where billing reads it.
+ */
+export const worklogLinks = pgTable(
+  "worklog_links",
+  {
+    connectionId: text("connection_id").notNull(),
+    worklogId: text("worklog_id").notNull(),
+    externalWorklogId: text("external_worklog_id").notNull(),
+    createdAt: instant("created_at").notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.connectionId, t.worklogId] }),
+    uniqueIndex("worklog_links_external_idx").on(t.connectionId, t.externalWorklogId),
+  ],
+);
+
+/**
  * Accepted inbound notices, durable before the webhook is answered. Each is applied by an `inbox.apply` job;
  * `status` says whether it has been (the de-duplication of notices looks at it).
  */
