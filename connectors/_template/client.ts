@@ -6,6 +6,8 @@ import {
   defaultTimeoutMs,
   type ExternalRef,
   HttpError,
+  nextChangedCursor,
+  parseChangedCursor,
   type ServicedeskClient,
   TransientHttpError,
 } from "../sdk/index.js";
@@ -38,21 +40,6 @@ import {
 
 /** Vendor and gateway clocks differ; the comment read-back window opens this much earlier. */
 const readBackClockSkewMs = 30_000;
-const epoch = "1970-01-01T00:00:00Z";
-
-/** The position of a changed-since walk: an instant, plus a tie-break id inside a crowded instant. */
-interface ChangedCursor {
-  since: string | null;
-  afterId: string | null;
-}
-
-function parseCursor(cursor: string | null): ChangedCursor {
-  if (cursor === null || cursor === "") return { since: null, afterId: null };
-  const [instant = "", afterId] = cursor.split("|");
-  if (Number.isNaN(Date.parse(instant))) throw new RangeError(`not a changed-since cursor: ${cursor}`);
-  // Any ISO-8601 instant is a valid starting cursor (the engine starts a connection at its creation time).
-  return { since: toUtcIso(instant), afterId: afterId ?? null };
-}
 
 /** Creates the client of one connection. No I/O until a method is called. */
 export function createTemplateClient(
@@ -213,7 +200,8 @@ export function createTemplateClient(
     async listChangedSince(cursor, limit): Promise<ChangedPage> {
       if (!Number.isInteger(limit) || limit < 1)
         throw new RangeError(`limit must be a positive integer, got ${limit}`);
-      const position = parseCursor(cursor);
+      const parsed = parseChangedCursor(cursor);
+      const position = { since: parsed?.since ?? null, afterId: parsed?.afterKey ?? null };
       const rows =
         position.since !== null && position.afterId !== null
           ? // Inside an instant that held more than a page: walk it by id, then continue after it.
@@ -225,16 +213,13 @@ export function createTemplateClient(
       if (position.afterId !== null && rows.length < limit) {
         rows.push(...(await listChanged({ updated_after: position.since!, limit: limit - rows.length })));
       }
-      const last = rows.at(-1);
-      let nextCursor: string;
-      if (last === undefined) {
-        nextCursor = cursor ?? epoch;
-      } else {
-        const lastAt = toUtcIso(last.updated_at);
-        // A full page all in one instant would leave an inclusive cursor where it was: add the tie-break.
-        const crowded = rows.length >= limit && rows.every((row) => toUtcIso(row.updated_at) === lastAt);
-        nextCursor = crowded ? `${lastAt}|${last.id}` : lastAt;
-      }
+      // A full page all in one instant would leave an inclusive cursor where it was: the SDK adds the tie-break.
+      const nextCursor = nextChangedCursor(
+        rows,
+        limit,
+        (row) => ({ updatedAt: toUtcIso(row.updated_at), key: row.id }),
+        cursor,
+      );
       return {
         items: rows.map((row) => ({ externalId: row.id, updatedAt: toUtcIso(row.updated_at) })),
         nextCursor,

@@ -10,9 +10,12 @@ import {
   defaultTimeoutMs,
   type ExternalRef,
   HttpError,
+  isPastChangedCursor,
+  nextChangedCursor,
   type OutboundComment,
   type OutboundTicket,
   PermanentHttpError,
+  parseChangedCursor,
   type ServicedeskClient,
   TransientHttpError,
 } from "../sdk/index.js";
@@ -146,22 +149,6 @@ function assertIssueIdOrKey(externalId: string): void {
   if (!issueIdOrKeyPattern.test(externalId)) {
     throw new TypeError(`not a Jira issue id or key: ${JSON.stringify(externalId)}`);
   }
-}
-
-/** The changed-since position: an instant, and inside a crowded instant the last key read. */
-interface ChangedCursor {
-  sinceMs: number;
-  afterKey: string | null;
-}
-
-function parseCursor(cursor: string | null): ChangedCursor | null {
-  if (cursor === null || cursor === "") return null;
-  const [instant = "", afterKey] = cursor.split("|");
-  const sinceMs = Date.parse(instant);
-  if (Number.isNaN(sinceMs) || (afterKey !== undefined && !issueKeyPattern.test(afterKey))) {
-    throw new RangeError(`not a JSM changed-since cursor: ${cursor}`);
-  }
-  return { sinceMs, afterKey: afterKey ?? null };
 }
 
 /** Orders keys as JQL `ORDER BY key` does: project, then number. */
@@ -606,7 +593,10 @@ export function createJsmClient(settings: JsmSettings, deps: ClientDeps<JsmMappi
     async listChangedSince(cursor, limit): Promise<ChangedPage> {
       if (!Number.isInteger(limit) || limit < 1)
         throw new RangeError(`limit must be a positive integer, got ${limit}`);
-      const position = parseCursor(cursor);
+      const position = parseChangedCursor(cursor, {
+        isKey: (key) => issueKeyPattern.test(key),
+        vendor: "JSM",
+      });
       const clauses = [`project = ${jqlString(settings.projectKey)}`];
       if (settings.inboundQuery !== undefined) clauses.push(`(${settings.inboundQuery})`);
       if (position !== null) {
@@ -625,17 +615,9 @@ export function createJsmClient(settings: JsmSettings, deps: ClientDeps<JsmMappi
           ...(nextPageToken === undefined ? {} : { nextPageToken }),
         });
         for (const issue of results.issues) {
-          const updatedMs = Date.parse(issue.fields.updated);
-          if (position !== null) {
-            // The JQL bound is a minute early; drop what the cursor has already passed.
-            if (updatedMs < position.sinceMs) continue;
-            if (
-              updatedMs === position.sinceMs &&
-              position.afterKey !== null &&
-              compareKeys(issue.key, position.afterKey) <= 0
-            )
-              continue;
-          }
+          // The JQL bound is a minute early; drop what the cursor has already passed.
+          if (!isPastChangedCursor(position, Date.parse(issue.fields.updated), issue.key, compareKeys))
+            continue;
           if (items.length < limit)
             items.push({ externalId: issue.id, updatedAt: issue.fields.updated, key: issue.key });
         }
@@ -648,24 +630,15 @@ export function createJsmClient(settings: JsmSettings, deps: ClientDeps<JsmMappi
         nextPageToken = results.nextPageToken;
       }
 
+      // The cursor stays a search-lag behind now, so an update the index has not shown yet is read next time.
+      const lagBoundMs = now().getTime() - searchLagMs;
       const last = items.at(-1);
-      let nextCursor: string;
-      if (last === undefined) {
-        nextCursor = cursor ?? new Date(0).toISOString();
-      } else {
-        // The cursor stays a search-lag behind now, so an update the index has not shown yet is read next time.
-        const lagBoundMs = now().getTime() - searchLagMs;
-        const lastMs = Date.parse(last.updatedAt);
-        if (lastMs > lagBoundMs) {
-          nextCursor =
-            position !== null && lagBoundMs <= position.sinceMs
-              ? cursor!
-              : new Date(lagBoundMs).toISOString();
-        } else {
-          const crowded = items.length >= limit && items.every((item) => item.updatedAt === last.updatedAt);
-          nextCursor = crowded ? `${last.updatedAt}|${last.key}` : last.updatedAt;
-        }
-      }
+      const nextCursor =
+        last !== undefined && Date.parse(last.updatedAt) > lagBoundMs
+          ? position !== null && lagBoundMs <= position.sinceMs
+            ? cursor!
+            : new Date(lagBoundMs).toISOString()
+          : nextChangedCursor(items, limit, (item) => item, cursor ?? new Date(0).toISOString());
       return { items: items.map(({ externalId, updatedAt }) => ({ externalId, updatedAt })), nextCursor };
     },
 

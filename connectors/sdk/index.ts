@@ -4,6 +4,7 @@
  */
 
 export * from "./carrier.js";
+export * from "./changed-cursor.js";
 export * from "./connector.js";
 export * from "./errors.js";
 export * from "./http.js";

@@ -8,6 +8,8 @@ import {
   type ExternalRef,
   HttpError,
   type HttpResponse,
+  nextChangedCursor,
+  parseChangedCursor,
   parseLinkHeader,
   type ServicedeskClient,
   TransientHttpError,
@@ -60,29 +62,6 @@ const readBackClockSkewMs = 30_000;
 /** Values we embed in encoded queries; `^` or `,` would change the query's meaning. */
 const safeQueryValue = /^[A-Za-z0-9_.:-]+$/;
 const sysIdPattern = /^[0-9a-f]{32}$/;
-
-/** The position of {@link ServicedeskClient.listChangedSince}: an instant, plus a tie-break sys_id inside a crowded second. */
-interface ChangedCursor {
-  since: string | null;
-  afterSysId: string | null;
-}
-
-function parseCursor(cursor: string | null): ChangedCursor {
-  if (cursor === null || cursor === "") return { since: null, afterSysId: null };
-  const [instant = "", afterSysId] = cursor.split("|");
-  const parsed = new Date(instant);
-  if (Number.isNaN(parsed.getTime()))
-    throw new RangeError(`not a ServiceNow changed-since cursor: ${cursor}`);
-  if (afterSysId !== undefined && !sysIdPattern.test(afterSysId)) {
-    throw new RangeError(`not a ServiceNow changed-since cursor: ${cursor}`);
-  }
-  return { since: toServiceNowDateTime(parsed), afterSysId: afterSysId ?? null };
-}
-
-function formatCursor(since: string, afterSysId: string | null): string {
-  const instant = fromServiceNowDateTime(since)!;
-  return afterSysId === null ? instant : `${instant}|${afterSysId}`;
-}
 
 function assertSysId(externalId: string): void {
   if (!sysIdPattern.test(externalId))
@@ -393,7 +372,15 @@ export function createServiceNowClient(
     async listChangedSince(cursor, limit): Promise<ChangedPage> {
       if (!Number.isInteger(limit) || limit < 1)
         throw new RangeError(`limit must be a positive integer, got ${limit}`);
-      const position = parseCursor(cursor);
+      const parsed = parseChangedCursor(cursor, {
+        isKey: (key) => sysIdPattern.test(key),
+        vendor: "ServiceNow",
+      });
+      // Encoded queries compare instance date-times, whole seconds in UTC.
+      const position = {
+        since: parsed === null ? null : toServiceNowDateTime(new Date(parsed.sinceMs)),
+        afterSysId: parsed?.afterKey ?? null,
+      };
       const scope = settings.inboundQuery === undefined ? "" : `^${settings.inboundQuery}`;
       const order = "^ORDERBYsys_updated_on^ORDERBYsys_id";
       const items: z.infer<typeof ChangedIncident>[] = [];
@@ -418,15 +405,12 @@ export function createServiceNowClient(
         items.push(...(await listChangedPage(`${from}${scope}${order}`.replace(/^\^/, ""), limit)));
       }
 
-      const last = items.at(-1);
-      let nextCursor: string;
-      if (last === undefined) {
-        nextCursor = cursor ?? formatCursor("1970-01-01 00:00:00", null);
-      } else {
-        const crowdedSecond =
-          items.length >= limit && items.every((item) => item.sys_updated_on === last.sys_updated_on);
-        nextCursor = formatCursor(last.sys_updated_on, crowdedSecond ? last.sys_id : null);
-      }
+      const nextCursor = nextChangedCursor(
+        items,
+        limit,
+        (item) => ({ updatedAt: fromServiceNowDateTime(item.sys_updated_on)!, key: item.sys_id }),
+        cursor,
+      );
       return {
         items: items.map((item) => ({
           externalId: item.sys_id,

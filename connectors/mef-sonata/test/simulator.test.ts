@@ -75,7 +75,9 @@ async function startReceiver() {
   return { callbackUrl: `${url}/webhooks/con_1/${webhookSecret}`, url, received, rejected };
 }
 
-async function startSimulator(options: Partial<MefSonataSimulatorOptions> = {}, timeoutMs = 1_000) {
+// A generous per-request timeout: the simulator validates every exchange against the spec, and its first
+// compile on a loaded machine must not turn a create into an ambiguous failure (tests of timeouts pass their own).
+async function startSimulator(options: Partial<MefSonataSimulatorOptions> = {}, timeoutMs = 10_000) {
   const sim = createMefSonataSimulator({ contract: simulatorContract, ...options });
   simulators.push(sim);
   const url = await listen(sim.app.fetch);

@@ -699,18 +699,17 @@ describe("operations the specs do not have fail the contract", () => {
   });
 });
 
-describe("performance on the big specs", () => {
-  /** Parses and normalises without the loadSpec cache, so the real cost is measured. */
-  function freshSpec(name: SpecName): { spec: LoadedSpec; parseMs: number } {
-    const started = performance.now();
+// Lazy compilation on the big specs, checked by what is compiled, not by the clock (timings belong in the
+// bench: a loaded CI machine makes any time bound either flaky or meaningless).
+describe("lazy compilation on the big specs", () => {
+  /** Parses and normalises without the loadSpec cache. */
+  function freshSpec(name: SpecName): LoadedSpec {
     const path = join(specsDir, specFiles[name]);
-    const spec = normaliseSpec(parseSpecText(readFileSync(path, "utf8"), path), path);
-    return { spec, parseMs: performance.now() - started };
+    return normaliseSpec(parseSpecText(readFileSync(path, "utf8"), path), path);
   }
 
   it("jira (2.4 MB, 968 schemas): three operations compile only the schemas they reach", () => {
-    const { spec, parseMs } = freshSpec("jira");
-    const started = performance.now();
+    const spec = freshSpec("jira");
     const validator = createContractValidator(spec);
     const create = payload("jira-issue-create-request.json");
     expect(validator.validateRequest({ method: "POST", path: "/rest/api/3/issue", body: create }).ok).toBe(
@@ -728,26 +727,17 @@ describe("performance on the big specs", () => {
       validator.validateResponse({ method: "GET", path: "/rest/api/3/issue/EX-1", status: 200, body: issue })
         .ok,
     ).toBe(true);
-    const compileMs = performance.now() - started;
     expect(Object.keys(spec.schemas).length).toBeGreaterThan(900);
     expect(validator.compiledSchemaCount).toBeLessThan(60);
-    // Generous bounds (CI machines are slow); typical: parse ~50 ms, compile ~100 ms.
-    expect(parseMs).toBeLessThan(3_000);
-    expect(compileMs).toBeLessThan(3_000);
   });
 
-  it("zendesk (1.2 MB YAML): parse and first compile stay within seconds", () => {
-    const { spec, parseMs } = freshSpec("zendesk");
-    const started = performance.now();
+  it("zendesk (1.2 MB YAML): the first operation compiles only the schemas it reaches", () => {
+    const spec = freshSpec("zendesk");
     const validator = createContractValidator(spec);
     const ticket = payload("zendesk-ticket-create-request.json");
     expect(validator.validateRequest({ method: "POST", path: "/api/v2/tickets", body: ticket }).ok).toBe(
       true,
     );
-    const compileMs = performance.now() - started;
     expect(validator.compiledSchemaCount).toBeLessThan(60);
-    // Typical: parse ~400 ms, compile ~20 ms.
-    expect(parseMs).toBeLessThan(5_000);
-    expect(compileMs).toBeLessThan(3_000);
   });
 });
