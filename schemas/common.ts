@@ -36,6 +36,7 @@ export const idPrefixes = {
   appointment: "apt",
   dispatch: "dsp",
   worklog: "wlg",
+  eventSubscription: "evs",
 } as const;
 
 /** A prefixed ULID of one kind; path ids are checked against it before any query. */
