@@ -22,7 +22,9 @@ export const sequenceOfEventId = (eventId: string) => Number(eventId.slice("evt_
 export function deliveryJob(subscription: SubscriptionRow, event: FeedEvent): NewJob {
   return {
     kind: "event.deliver",
-    tenantId: subscription.tenantId,
+    // The job's tenant decides who sees its dead letter and its failure ledger entries: a provider
+    // subscription's deliveries (provider data, provider URL) stay the provider's even when limited to a tenant.
+    tenantId: subscription.audience === "tenant" ? subscription.tenantId : null,
     priority: eventJobPriority,
     payload: { subscriptionId: subscription.id, event },
   };

@@ -35,7 +35,7 @@ beforeAll(async () => {
     authOptional: true,
     disabledCommands: ["STARTTLS", "AUTH"],
     logger: false,
-    onRcptTo(address, _session, callback) {
+    onRcptTo(_address, _session, callback) {
       if (refuse) {
         const error = new Error("mailbox unavailable") as Error & { responseCode: number };
         error.responseCode = 550;

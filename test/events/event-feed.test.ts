@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -44,7 +45,7 @@ function verifiedAt(path: string, secret: string) {
     const payload = new Webhook(secret).verify(r.body, r.headers as Record<string, string>) as {
       type: string;
       timestamp: string;
-      data: Record<string, any>;
+      data: Record<string, unknown> & { ticket?: { id: string } | null };
     };
     return { id: r.headers["webhook-id"] as string, ...payload };
   });
@@ -193,6 +194,14 @@ describe("delivery", () => {
         priority: "P2",
       },
     });
+    // The documented plain node:crypto check agrees with the reference implementation.
+    const raw = receiver.at("/acme")[0]!;
+    const signed = `${raw.headers["webhook-id"]}.${raw.headers["webhook-timestamp"]}.${raw.body}`;
+    const mac = createHmac("sha256", Buffer.from(acmeSub.secret.slice("whsec_".length), "base64"))
+      .update(signed)
+      .digest("base64");
+    expect(raw.headers["webhook-signature"]).toBe(`v1,${mac}`);
+    expect(Math.abs(Number(raw.headers["webhook-timestamp"]) - Date.now() / 1000)).toBeLessThan(300);
     const forAcme = verifiedAt("/acme", acmeSub.secret);
     expect(forAcme.map((e) => e.id)).toEqual([`evt_${created!.sequence}`]);
     expect(receiver.at("/globex")).toEqual([]);
@@ -261,6 +270,11 @@ describe("delivery", () => {
       .where(and(eq(jobs.kind, "event.deliver"), eq(jobs.status, "dead")));
     expect(dead).toHaveLength(1);
     expect(dead[0]!.deadReason).toContain("permanent_error");
+    // The provider's delivery failed on a Globex event; its dead letter is still the provider's alone.
+    const asProvider = await ctx.admin.get("/v1/dead-letters");
+    expect(asProvider.body.items.map((d: { id: number }) => d.id)).toContain(dead[0]!.id);
+    const asTenant = await globex.client.get("/v1/dead-letters");
+    expect(asTenant.body.items).toEqual([]);
     const [letter] = await queryRows<{ sequence: number }>(
       ctx.database.db,
       sql`select sequence from ledger_entries where kind = 'sync.dead_lettered' and detail->>'job' = 'event.deliver'`,
