@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appendLedger } from "../../src/ledger/append.js";
 import { createSyncTestApp, type SyncTestContext } from "../e2e/sync-harness.js";
 import { createTenant, openTicket } from "../harness.js";
+import { breachEntry } from "./receiver.js";
 
 interface Mail {
   from: string;
@@ -78,24 +79,7 @@ describe("email event subscriptions", () => {
     expect(created.status, created.text).toBe(201);
     expect(created.body.url).toBe("mailto:noc@acme.example");
     const ticket = await openTicket(tenant.client, { title: "Core router down", priority: "P1" });
-    const [entry] = await ctx.database.db.transaction((tx) =>
-      appendLedger(tx, [
-        {
-          tenantId: tenant.id,
-          ticketId: ticket.id,
-          direction: "internal",
-          kind: "sla.breached",
-          actor: { type: "system", id: "sla-timers" },
-          side: "provider",
-          detail: {
-            clock: "resolution",
-            cycle: 1,
-            dueAt: "2026-11-23T13:00:00Z",
-            detectedAt: "2026-11-23T13:00:01Z",
-          },
-        },
-      ]),
-    );
+    const [entry] = await ctx.database.db.transaction((tx) => appendLedger(tx, [breachEntry(ticket)]));
     await ctx.drain();
     expect(mails).toHaveLength(1);
     const [mail] = mails as [Mail];

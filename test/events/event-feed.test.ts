@@ -3,12 +3,13 @@ import { and, eq, sql } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/client.js";
-import { jobs, ledgerEntries } from "../../src/db/schema/index.js";
+import { eventDeliveries, jobs, ledgerEntries } from "../../src/db/schema/index.js";
+import { pruneFinished } from "../../src/jobs/prune.js";
 import { appendLedger, type LedgerEntryInput } from "../../src/ledger/append.js";
 import { runSlaTimers } from "../../src/services/sla-timers.js";
 import { createSyncTestApp, type SyncTestContext } from "../e2e/sync-harness.js";
 import { createTenant, openTicket } from "../harness.js";
-import { type Received, startReceiver } from "./receiver.js";
+import { breachEntry, type Received, startReceiver } from "./receiver.js";
 
 let ctx: SyncTestContext;
 let receiver: Awaited<ReturnType<typeof startReceiver>>;
@@ -531,22 +532,7 @@ describe("delivery", () => {
     const read = await ctx.admin.get(`/v1/event-subscriptions/${sub.id}`);
     expect(read.body.url).toBe(`${receiver.url}/…`);
     const ticket = await openTicket(acme.client, { title: "VPN down", priority: "P1" });
-    await append([
-      {
-        tenantId: acme.id,
-        ticketId: ticket.id,
-        direction: "internal",
-        kind: "sla.breached",
-        actor: system,
-        side: "provider",
-        detail: {
-          clock: "resolution",
-          cycle: 1,
-          dueAt: "2026-11-23T13:00:00Z",
-          detectedAt: "2026-11-23T13:00:01Z",
-        },
-      },
-    ]);
+    await append([breachEntry(ticket)]);
     await ctx.drain();
     const [message] = receiver.at("/services/T000/B000/XXXX") as [Received];
     expect(message.headers["webhook-signature"]).toBeUndefined();
@@ -555,6 +541,33 @@ describe("delivery", () => {
     expect(body.text).toContain("VPN down");
     expect(body.text).toContain("resolution clock");
     expect(body.blocks.map((b) => b.type)).toEqual(["section", "section", "context"]);
+    await ctx.admin.delete(`/v1/event-subscriptions/${sub.id}`);
+  });
+});
+
+describe("retention", () => {
+  it("prunes delivery attempts older than JOB_RETENTION_DAYS and keeps recent ones", async () => {
+    const sub = await subscribe(ctx.admin, "/retention", { eventTypes: ["sla.met"] });
+    const attempt = (attemptedAt: Date) => ({
+      subscriptionId: sub.id,
+      eventId: "evt_1",
+      eventType: "sla.met",
+      jobId: 1,
+      attempt: 1,
+      outcome: "delivered" as const,
+      httpStatus: 200,
+      latencyMs: 5,
+      attemptedAt,
+    });
+    const now = new Date();
+    const retention = ctx.deps.config.sync.retention;
+    await ctx.database.db
+      .insert(eventDeliveries)
+      .values([attempt(new Date(now.getTime() - retention.jobsMs - 60_000)), attempt(now)]);
+    const pruned = await pruneFinished(ctx.database.db, retention, now);
+    expect(pruned.eventDeliveries).toBe(1);
+    const log = await ctx.admin.get(`/v1/event-subscriptions/${sub.id}/deliveries`);
+    expect(log.body.items.map((d: { attemptedAt: string }) => d.attemptedAt)).toEqual([now.toISOString()]);
     await ctx.admin.delete(`/v1/event-subscriptions/${sub.id}`);
   });
 });

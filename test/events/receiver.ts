@@ -1,5 +1,24 @@
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { LedgerEntryInput } from "../../src/ledger/append.js";
+
+/** The `sla.breached` entry the SLA timers write for a ticket's resolution clock, due at a fixed instant. */
+export function breachEntry(ticket: { id: string; tenantId: string }): LedgerEntryInput {
+  return {
+    tenantId: ticket.tenantId,
+    ticketId: ticket.id,
+    direction: "internal",
+    kind: "sla.breached",
+    actor: { type: "system", id: "sla-timers" },
+    side: "provider",
+    detail: {
+      clock: "resolution",
+      cycle: 1,
+      dueAt: "2026-11-23T13:00:00Z",
+      detectedAt: "2026-11-23T13:00:01Z",
+    },
+  };
+}
 
 export interface Received {
   path: string;

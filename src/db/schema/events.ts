@@ -46,6 +46,10 @@ export const eventDeliveries = pgTable(
     error: text("error"),
     attemptedAt: instant("attempted_at").notNull(),
   },
-  // The delivery log pages one subscription's attempts newest first.
-  (t) => [index("event_deliveries_subscription_idx").on(t.subscriptionId, t.id)],
+  (t) => [
+    // The delivery log pages one subscription's attempts newest first.
+    index("event_deliveries_subscription_idx").on(t.subscriptionId, t.id),
+    // Retention prunes attempts by age.
+    index("event_deliveries_attempted_idx").on(t.attemptedAt),
+  ],
 );
