@@ -8,7 +8,7 @@ import { pruneFinished } from "../../src/jobs/prune.js";
 import { appendLedger, type LedgerEntryInput } from "../../src/ledger/append.js";
 import { runSlaTimers } from "../../src/services/sla-timers.js";
 import { createSyncTestApp, type SyncTestContext } from "../e2e/sync-harness.js";
-import { createTenant, openTicket } from "../harness.js";
+import { createOperator, createTenant, openTicket } from "../harness.js";
 import { breachEntry, type Received, startReceiver } from "./receiver.js";
 
 let ctx: SyncTestContext;
@@ -166,6 +166,44 @@ describe("POST/GET/PATCH/DELETE /v1/event-subscriptions", () => {
     expect(globexList.body.items).toEqual([]);
     await ctx.admin.delete(`/v1/event-subscriptions/${providers.id}`);
     await acme.client.delete(`/v1/event-subscriptions/${mine.id}`);
+  });
+});
+
+describe("event subscriptions for operator keys and retried requests", () => {
+  it("limits an operator key to its tenants' subscriptions", async () => {
+    const operator = await createOperator(ctx, [acme.id]);
+    const allTenants = await operator.client.post("/v1/event-subscriptions", {
+      url: `${receiver.url}/op`,
+      eventTypes: ["sla.breached"],
+    });
+    expect(allTenants.status, allTenants.text).toBe(400);
+    const foreign = await operator.client.post("/v1/event-subscriptions", {
+      url: `${receiver.url}/op`,
+      eventTypes: ["sla.breached"],
+      tenantId: globex.id,
+    });
+    expect(foreign.status, foreign.text).toBe(404);
+    const own = await subscribe(operator.client, "/op", { eventTypes: ["sla.breached"], tenantId: acme.id });
+    expect(own).toMatchObject({ audience: "provider", tenantId: acme.id });
+    const global = await subscribe(ctx.admin, "/global", { eventTypes: ["sla.breached"] });
+    expect((await operator.client.get(`/v1/event-subscriptions/${global.id}`)).status).toBe(404);
+    const list = await operator.client.get("/v1/event-subscriptions?limit=200");
+    expect(list.body.items.map((s: { id: string }) => s.id)).toEqual([own.id]);
+    await ctx.admin.delete(`/v1/event-subscriptions/${own.id}`);
+    await ctx.admin.delete(`/v1/event-subscriptions/${global.id}`);
+  });
+
+  it("never creates twice under one Idempotency-Key, nor replays the secret", async () => {
+    const body = { url: `${receiver.url}/idem`, eventTypes: ["sla.met"] };
+    const headers = { "idempotency-key": "create-sub-1" };
+    const first = await globex.client.post("/v1/event-subscriptions", body, headers);
+    expect(first.status, first.text).toBe(201);
+    const again = await globex.client.post("/v1/event-subscriptions", body, headers);
+    expect(again.status, again.text).toBe(409);
+    expect(again.text).not.toContain(first.body.secret);
+    const list = await globex.client.get("/v1/event-subscriptions");
+    expect(list.body.items.map((s: { id: string }) => s.id)).toEqual([first.body.id]);
+    await globex.client.delete(`/v1/event-subscriptions/${first.body.id}`);
   });
 });
 
