@@ -22,7 +22,6 @@ export interface FeedEvent {
 
 /** A subscription's decrypted destination and signing secret. */
 export interface Destination {
-  format: EventFormat;
   target: string;
   secret: string;
 }

@@ -142,7 +142,6 @@ export const eventDeliver: JobHandler = {
       status = await senders[subscription.format](
         ctx,
         {
-          format: subscription.format,
           target: decryptSecret(ctx.engine.secretsKey, subscription.targetEncrypted),
           secret: decryptSecret(ctx.engine.secretsKey, subscription.secretEncrypted),
         },

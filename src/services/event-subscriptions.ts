@@ -226,7 +226,7 @@ export async function rotateEventSubscriptionSecret(ctx: ServiceContext, id: str
 /** Queues a `test` event to the subscription, through the same delivery job as real events. */
 export async function sendTestEvent(ctx: ServiceContext, id: string) {
   const row = await visibleSubscription(ctx, id);
-  const eventId = `evt_test_${newId("request").slice("req_".length)}`;
+  const eventId = newId("testEvent");
   await enqueueJobs(ctx.db, [
     deliveryJob(row, {
       id: eventId,
