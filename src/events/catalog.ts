@@ -3,6 +3,9 @@ import type { StoredLedgerEntry } from "../ledger/entry-hash.js";
 
 type Detail = Record<string, unknown>;
 
+/** Queue priority of event jobs: with P1 ticket work, ahead of P2-P4, behind the SLA timers (0). */
+export const eventJobPriority = 1;
+
 /**
  * How one ledger kind becomes an event: its type, the data every provider subscription gets, and what a
  * tenant's subscription gets (`null`: nothing, the event is provider-internal).

@@ -5,14 +5,11 @@ import { errorMessage } from "../jobs/classify.js";
 import { enqueueJobs, type NewJob } from "../jobs/queue.js";
 import type { JobHandler } from "../jobs/types.js";
 import { decryptSecret } from "../lib/secrets.js";
-import { eventRuleOf } from "./catalog.js";
+import { eventJobPriority, eventRuleOf } from "./catalog.js";
 import { type FeedEvent, senders } from "./delivery.js";
 
 type LedgerRow = typeof ledgerEntries.$inferSelect;
 export type SubscriptionRow = typeof eventSubscriptions.$inferSelect;
-
-/** Events go out ahead of ticket syncs of P2 and below, behind SLA timers and P1 work. */
-const eventJobPriority = 1;
 
 /** The `webhook-id` of a ledger event: its ledger sequence, so it is the same on every attempt and re-send. */
 export const eventIdOf = (sequence: number) => `evt_${sequence}`;

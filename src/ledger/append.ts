@@ -3,7 +3,7 @@ import type { Side } from "../../schemas/ticket.js";
 import type { Actor } from "../auth/principal.js";
 import { queryRows, type Tx } from "../db/client.js";
 import { ledgerEntries } from "../db/schema/index.js";
-import { eventRuleOf } from "../events/catalog.js";
+import { eventJobPriority, eventRuleOf } from "../events/catalog.js";
 import { enqueueJobs } from "../jobs/queue.js";
 import { canonicalJson } from "../lib/hash.js";
 import { chainKeyOf, computeEntryHash, type StoredLedgerEntry } from "./entry-hash.js";
@@ -83,7 +83,7 @@ async function enqueueEventFanout(tx: Tx, stored: StoredLedgerEntry[]) {
     {
       kind: "event.fanout",
       tenantId: tenantIds.size === 1 ? events[0]!.tenantId : null,
-      priority: 1,
+      priority: eventJobPriority,
       payload: { sequences: events.map((entry) => entry.sequence) },
     },
   ]);

@@ -54,8 +54,8 @@ function mayManage(principal: Principal, row: SubscriptionRow): boolean {
   return row.tenantId === null ? tenantScope(principal) === null : canAccessTenant(principal, row.tenantId);
 }
 
-async function visibleSubscription(ctx: ServiceContext, id: string, tx: Tx | ServiceContext["db"] = ctx.db) {
-  const [row] = await tx.select().from(eventSubscriptions).where(eq(eventSubscriptions.id, id));
+async function visibleSubscription(ctx: ServiceContext, id: string) {
+  const [row] = await ctx.db.select().from(eventSubscriptions).where(eq(eventSubscriptions.id, id));
   if (!row || !mayManage(ctx.principal, row))
     throw new GatewayError("NOT_FOUND", `Event subscription ${id} was not found.`);
   return row;
