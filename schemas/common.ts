@@ -36,6 +36,9 @@ export const idPrefixes = {
   appointment: "apt",
   dispatch: "dsp",
   worklog: "wlg",
+  eventSubscription: "evs",
+  /** Test events only: ledger events are `evt_<ledger sequence>`. */
+  testEvent: "evt_test",
 } as const;
 
 /** A prefixed ULID of one kind; path ids are checked against it before any query. */

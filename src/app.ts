@@ -11,6 +11,7 @@ import { requestLog } from "./middleware/request-log.js";
 import { billingRoutes } from "./routes/billing/index.js";
 import { connectionRoutes } from "./routes/connections/index.js";
 import { delegationRoutes } from "./routes/delegations/index.js";
+import { eventSubscriptionRoutes } from "./routes/event-subscriptions/index.js";
 import { ledgerRoutes } from "./routes/ledger/index.js";
 import { documentCommonProblems, documentPlainRoutes } from "./routes/openapi.js";
 import { operatorRoutes } from "./routes/operators/index.js";
@@ -59,6 +60,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", connectionRoutes());
   app.route("/", delegationRoutes());
   app.route("/", billingRoutes());
+  app.route("/", eventSubscriptionRoutes());
 
   documentCommonProblems(app.openAPIRegistry);
   documentPlainRoutes(app.openAPIRegistry);

@@ -75,6 +75,14 @@ const envSchema = z.object({
   JOB_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(7),
   IDEMPOTENCY_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(7),
   WEBHOOK_REJECTION_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(7),
+  SMTP_URL: z
+    .string()
+    .regex(
+      /^smtps?:\/\//,
+      "must be an smtp:// or smtps:// URL (credentials in it: smtp://user:pass@host:587)",
+    )
+    .optional(),
+  SMTP_FROM: z.string().min(3).default("ticket-sync-gateway@localhost"),
   ALLOW_EMBEDDED_DATABASE: z.enum(["true", "false"]).default("false"),
   // Below Kubernetes' default 30 s grace period, so a drained process exits before it is killed.
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(25_000),
@@ -218,6 +226,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         .filter(Boolean),
       production: e.NODE_ENV === "production",
       maxResponseBytes: e.OUTBOUND_MAX_RESPONSE_BYTES,
+      smtp: { url: e.SMTP_URL ?? null, from: e.SMTP_FROM },
     },
     generatedSecretsFile,
   };

@@ -19,6 +19,11 @@ export interface FailureClass {
 /** Vendor 4xx answers that say "later", not "never". */
 const retryableClientStatuses = new Set([408, 409, 423, 425, 429]);
 
+/** Whether an HTTP error status is worth retrying: 5xx, and the 4xx answers that mean "later". */
+export function isRetryableHttpStatus(status: number): boolean {
+  return status >= 500 || retryableClientStatuses.has(status);
+}
+
 /**
  * PostgreSQL errors that heal by retrying: connection exceptions (08), insufficient resources (53), the server
  * shutting down or restarting (57P01-57P03), serialization failures and deadlocks.
@@ -57,7 +62,7 @@ export function classifyFailure(error: unknown): FailureClass {
     const retryAfterMs =
       "retryAfterMs" in error && typeof error.retryAfterMs === "number" ? error.retryAfterMs : null;
     if (status === null) return { ...base, retry: error.retryable, reason: "network" };
-    const retry = status >= 500 || retryableClientStatuses.has(status) || (status < 400 && error.retryable);
+    const retry = isRetryableHttpStatus(status) || (status < 400 && error.retryable);
     return {
       ...base,
       retry,

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { type Db, queryRows } from "../db/client.js";
 
 export interface RetentionSettings {
-  /** Finished jobs and applied inbox notices. */
+  /** Finished jobs, applied inbox notices and event delivery attempts. */
   jobsMs: number;
   idempotencyMs: number;
   webhookRejectionsMs: number;
@@ -19,8 +19,8 @@ async function deleteBatch(db: Db, statement: ReturnType<typeof sql>): Promise<n
 }
 
 /**
- * Retention: finished jobs, applied notices, idempotency keys and rejection counters older than their ages go,
- * in bounded batches. Open work (pending or dead jobs and their notices) stays. The ledger is never pruned:
+ * Retention: finished jobs, applied notices, idempotency keys, rejection counters and event delivery attempts
+ * older than their ages go, in bounded batches. Open work (pending or dead jobs and their notices) stays. The ledger is never pruned:
  * reports, health and attempt histories read it, not these rows.
  */
 export async function pruneFinished(db: Db, retention: RetentionSettings, now: Date) {
@@ -55,5 +55,17 @@ export async function pruneFinished(db: Db, retention: RetentionSettings, now: D
           select connection_id, minute from webhook_rejections
           where minute < ${before(retention.webhookRejectionsMs)}::timestamptz limit ${BATCH})`,
   );
-  return { jobs, inbox, idempotency, rejections, total: jobs + inbox + idempotency + rejections };
+  const eventDeliveries = await deleteBatch(
+    db,
+    sql`delete from event_deliveries where id in (
+          select id from event_deliveries where attempted_at < ${jobsCutoff}::timestamptz limit ${BATCH})`,
+  );
+  return {
+    jobs,
+    inbox,
+    idempotency,
+    rejections,
+    eventDeliveries,
+    total: jobs + inbox + idempotency + rejections + eventDeliveries,
+  };
 }

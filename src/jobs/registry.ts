@@ -1,3 +1,4 @@
+import { eventDeliver, eventFanout } from "../events/feed.js";
 import { signCheckpoints } from "../ledger/checkpoints.js";
 import { runSlaTimers } from "../services/sla-timers.js";
 import { applyCarrierNotice, carrierDeliveries } from "../sync/carrier.js";
@@ -93,6 +94,8 @@ export const jobHandlers: JobHandlers = {
   "delegation.cancel": deliveryJob(carrierDeliveries["delegation.cancel"]),
   "delegation.close": deliveryJob(carrierDeliveries["delegation.close"]),
   "delegation.reopen": deliveryJob(carrierDeliveries["delegation.reopen"]),
+  "event.fanout": eventFanout,
+  "event.deliver": eventDeliver,
   "connection.poll": pollJobHandler,
   "sla.timers": slaTimers,
   "jobs.prune": jobsPrune,

@@ -3,6 +3,8 @@ import type { Side } from "../../schemas/ticket.js";
 import type { Actor } from "../auth/principal.js";
 import { queryRows, type Tx } from "../db/client.js";
 import { ledgerEntries } from "../db/schema/index.js";
+import { eventJobPriority, eventRuleOf } from "../events/catalog.js";
+import { enqueueJobs } from "../jobs/queue.js";
 import { canonicalJson } from "../lib/hash.js";
 import { chainKeyOf, computeEntryHash, type StoredLedgerEntry } from "./entry-hash.js";
 
@@ -65,5 +67,24 @@ export async function appendLedger(tx: Tx, entries: LedgerEntryInput[]): Promise
     await tx.insert(ledgerEntries).values(row);
     stored.push(row);
   }
+  await enqueueEventFanout(tx, stored);
   return stored;
+}
+
+/**
+ * The event feed's durable hand-off: entries that are events get one fan-out job, in the same transaction,
+ * so an event is queued exactly when its change commits. Other kinds cost nothing (an in-memory lookup).
+ */
+async function enqueueEventFanout(tx: Tx, stored: StoredLedgerEntry[]) {
+  const events = stored.filter((entry) => eventRuleOf(entry) !== null);
+  if (events.length === 0) return;
+  const tenantIds = new Set(events.map((entry) => entry.tenantId));
+  await enqueueJobs(tx, [
+    {
+      kind: "event.fanout",
+      tenantId: tenantIds.size === 1 ? events[0]!.tenantId : null,
+      priority: eventJobPriority,
+      payload: { sequences: events.map((entry) => entry.sequence) },
+    },
+  ]);
 }

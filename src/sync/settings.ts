@@ -30,6 +30,8 @@ export interface SyncSettings {
   /** How often an idle worker looks for work and the SLA timers run. */
   tickMs: number;
   retention: RetentionSettings;
+  /** Where `email` event subscriptions are sent from (SMTP_URL, SMTP_FROM); `url` null: email is off. */
+  smtp: { url: string | null; from: string };
 }
 
 export const defaultSyncSettings: SyncSettings = {
@@ -53,6 +55,7 @@ export const defaultSyncSettings: SyncSettings = {
     idempotencyMs: 7 * 86_400_000,
     webhookRejectionsMs: 7 * 86_400_000,
   },
+  smtp: { url: null, from: "ticket-sync-gateway@localhost" },
 };
 
 /** Exponential backoff with jitter: base * 2^(attempt-1), capped, then a random 50-100 %. */

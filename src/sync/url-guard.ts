@@ -30,12 +30,13 @@ export async function assertReachableBaseUrl(
   settings: Pick<SyncSettings, "production" | "hostAllowlist">,
   path = "settings.baseUrl",
   resolve: Resolver = systemResolver,
+  owner = "connection",
 ) {
   const url = new URL(baseUrl);
   const policy = outboundPolicyOf(settings);
   if (isAllowListedHost(url.hostname, url.port, url.protocol, policy)) return;
   const fail = (message: string): never => {
-    throw new GatewayError("VALIDATION_FAILED", `The connection's ${path} is not allowed: ${message}`, {
+    throw new GatewayError("VALIDATION_FAILED", `The ${owner}'s ${path} is not allowed: ${message}`, {
       errors: [{ path, message }],
     });
   };

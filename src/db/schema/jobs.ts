@@ -31,6 +31,9 @@ export const jobKinds = [
   "delegation.cancel",
   "delegation.close",
   "delegation.reopen",
+  // Event feed: one fan-out per ledger append with events, one delivery per (event, subscription).
+  "event.fanout",
+  "event.deliver",
   // Periodic: one pending row each, rescheduled after every run; failures are recorded, never dead-lettered.
   "connection.poll",
   "sla.timers",
