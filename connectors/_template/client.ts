@@ -10,7 +10,6 @@ import {
   nextChangedCursor,
   parseChangedCursor,
   type ServicedeskClient,
-  TransientHttpError,
 } from "../sdk/index.js";
 import {
   ChangedList,

@@ -18,7 +18,6 @@ import {
   PermanentHttpError,
   parseChangedCursor,
   type ServicedeskClient,
-  TransientHttpError,
 } from "../sdk/index.js";
 import { fromAdf, parseCanonical, readableText } from "./adf.js";
 import {

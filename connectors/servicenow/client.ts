@@ -13,7 +13,6 @@ import {
   parseChangedCursor,
   parseLinkHeader,
   type ServicedeskClient,
-  TransientHttpError,
 } from "../sdk/index.js";
 import {
   ChangedIncident,
