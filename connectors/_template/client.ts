@@ -2,6 +2,7 @@ import {
   type ChangedPage,
   type ClientDeps,
   createHttpClient,
+  createOrLink,
   defaultRetryPolicy,
   defaultTimeoutMs,
   type ExternalRef,
@@ -9,7 +10,6 @@ import {
   nextChangedCursor,
   parseChangedCursor,
   type ServicedeskClient,
-  TransientHttpError,
 } from "../sdk/index.js";
 import {
   ChangedList,
@@ -121,25 +121,22 @@ export function createTemplateClient(
 
   return {
     async createTicket(input) {
-      const existing = await findByCorrelationId(input.canonicalId);
-      if (existing !== null) return toRef(existing, "linked");
-      try {
-        // TODO: doc URL of the create call.
-        const response = await http.request({
-          method: "POST",
-          path: recordsPath,
-          body: toCreateBody(input, settings, ctx),
-          schema: RecordRefEnvelope,
-        });
-        return toRef(response.data.record, "created");
-      } catch (error) {
-        // The POST may have landed before the connection failed; if so, link what it created.
-        if (error instanceof TransientHttpError && error.maybeProcessed) {
-          const landed = await findByCorrelationId(input.canonicalId).catch(() => null);
-          if (landed !== null) return toRef(landed, "linked");
-        }
-        throw error;
-      }
+      // Create-or-link: the SDK links a record already carrying our id, and re-checks after a create whose
+      // answer was lost, so a retry never makes a second record.
+      const outcome = await createOrLink(
+        () => findByCorrelationId(input.canonicalId),
+        async () => {
+          // TODO: doc URL of the create call.
+          const response = await http.request({
+            method: "POST",
+            path: recordsPath,
+            body: toCreateBody(input, settings, ctx),
+            schema: RecordRefEnvelope,
+          });
+          return response.data.record;
+        },
+      );
+      return toRef(outcome.record, outcome.action);
     },
 
     async updateTicket(externalId, patch) {

@@ -6,6 +6,7 @@ import {
   type ChangedRecord,
   type ClientDeps,
   createHttpClient,
+  createOnce,
   defaultRetryPolicy,
   defaultTimeoutMs,
   type ExternalRef,
@@ -17,7 +18,6 @@ import {
   PermanentHttpError,
   parseChangedCursor,
   type ServicedeskClient,
-  TransientHttpError,
 } from "../sdk/index.js";
 import { fromAdf, parseCanonical, readableText } from "./adf.js";
 import {
@@ -392,25 +392,22 @@ export function createJsmClient(settings: JsmSettings, deps: ClientDeps<JsmMappi
   }
 
   async function createIssue(ticket: OutboundTicket): Promise<ExternalRef> {
-    let created: { id: string };
-    try {
-      // Create issue - POST /rest/api/3/issue; the correlation field goes in with the create.
-      // https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-post
-      const response = await http.request({
-        method: "POST",
-        path: "/rest/api/3/issue",
-        body: toCreateIssueBody(ticket, settings, scheme),
-        schema: CreatedIssue,
-      });
-      created = response.data;
-    } catch (error) {
-      // The POST may have landed before the connection failed; if so, link what it created.
-      if (error instanceof TransientHttpError && error.maybeProcessed) {
-        const landed = await findByCorrelation(ticket.canonicalId).catch(() => null);
-        if (landed !== null) return toRef(landed, "linked");
-      }
-      throw error;
-    }
+    const outcome = await createOnce(
+      async () => {
+        // Create issue - POST /rest/api/3/issue; the correlation field goes in with the create.
+        // https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-post
+        const response = await http.request({
+          method: "POST",
+          path: "/rest/api/3/issue",
+          body: toCreateIssueBody(ticket, settings, scheme),
+          schema: CreatedIssue,
+        });
+        return response.data;
+      },
+      () => findByCorrelation(ticket.canonicalId),
+    );
+    if (outcome.action === "linked") return toRef(outcome.record, "linked");
+    const created = outcome.record;
     if (ticket.status !== "new") await applyStatusAndNote(created.id, ticket.status, ticket.resolutionNote);
     return toRef(await readRef(created.id), "created");
   }
@@ -437,31 +434,26 @@ export function createJsmClient(settings: JsmSettings, deps: ClientDeps<JsmMappi
         return toRef(await readRef(orphan), "linked");
       }
     }
-    let created: { issueId: string };
-    try {
-      // Create customer request - POST /rest/servicedeskapi/request.
-      // https://developer.atlassian.com/cloud/jira/service-desk/rest/api-group-request/#api-rest-servicedeskapi-request-post
-      const response = await http.request({
-        method: "POST",
-        path: "/rest/servicedeskapi/request",
-        body: toCreateRequestBody(ticket, settings),
-        schema: CreatedCustomerRequest,
-      });
-      created = response.data;
-    } catch (error) {
+    const outcome = await createOnce(
+      async () => {
+        // Create customer request - POST /rest/servicedeskapi/request.
+        // https://developer.atlassian.com/cloud/jira/service-desk/rest/api-group-request/#api-rest-servicedeskapi-request-post
+        const response = await http.request({
+          method: "POST",
+          path: "/rest/servicedeskapi/request",
+          body: toCreateRequestBody(ticket, settings),
+          schema: CreatedCustomerRequest,
+        });
+        return response.data.issueId;
+      },
       // The request carries no correlation id yet, so a landed POST is found by creator, age and summary.
-      if (error instanceof TransientHttpError && error.maybeProcessed) {
+      () => {
         ambiguousRequestCreates.add(ticket.canonicalId);
-        const orphan = await findOrphanRequest(ticket).catch(() => null);
-        if (orphan !== null) {
-          await finishRequest(orphan, ticket);
-          return toRef(await readRef(orphan), "linked");
-        }
-      }
-      throw error;
-    }
-    await finishRequest(created.issueId, ticket);
-    return toRef(await readRef(created.issueId), "created");
+        return findOrphanRequest(ticket);
+      },
+    );
+    await finishRequest(outcome.record, ticket);
+    return toRef(await readRef(outcome.record), outcome.action);
   }
 
   async function readAttachments(issueIdOrKey: string): Promise<JiraAttachment[]> {

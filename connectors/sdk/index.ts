@@ -6,6 +6,7 @@
 export * from "./carrier.js";
 export * from "./changed-cursor.js";
 export * from "./connector.js";
+export * from "./create-or-link.js";
 export * from "./errors.js";
 export * from "./http.js";
 export * from "./oauth2.js";

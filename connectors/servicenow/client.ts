@@ -3,6 +3,7 @@ import {
   type ChangedPage,
   type ClientDeps,
   createHttpClient,
+  createOrLink,
   defaultRetryPolicy,
   defaultTimeoutMs,
   type ExternalRef,
@@ -12,7 +13,6 @@ import {
   parseChangedCursor,
   parseLinkHeader,
   type ServicedeskClient,
-  TransientHttpError,
 } from "../sdk/index.js";
 import {
   ChangedIncident,
@@ -256,26 +256,21 @@ export function createServiceNowClient(
           `canonical id cannot be used in an encoded query: ${JSON.stringify(input.canonicalId)}`,
         );
       }
-      const existing = await findByCorrelationId(input.canonicalId);
-      if (existing !== null) return toRef(existing, "linked");
-      try {
-        // Table - POST /now/table/{tableName}
-        const response = await http.request({
-          method: "POST",
-          path: tablePath,
-          query: { sysparm_fields: incidentRefFields, sysparm_display_value: "false" },
-          body: toIncidentCreateFields(input, settings, ctx),
-          schema: resultOf(IncidentRef),
-        });
-        return toRef(response.data.result, "created");
-      } catch (error) {
-        // The POST may have landed before the connection failed; if so, link what it created.
-        if (error instanceof TransientHttpError && error.maybeProcessed) {
-          const landed = await findByCorrelationId(input.canonicalId).catch(() => null);
-          if (landed !== null) return toRef(landed, "linked");
-        }
-        throw error;
-      }
+      const outcome = await createOrLink(
+        () => findByCorrelationId(input.canonicalId),
+        async () => {
+          // Table - POST /now/table/{tableName}
+          const response = await http.request({
+            method: "POST",
+            path: tablePath,
+            query: { sysparm_fields: incidentRefFields, sysparm_display_value: "false" },
+            body: toIncidentCreateFields(input, settings, ctx),
+            schema: resultOf(IncidentRef),
+          });
+          return response.data.result;
+        },
+      );
+      return toRef(outcome.record, outcome.action);
     },
 
     async updateTicket(externalId, patch) {

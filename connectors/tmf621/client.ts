@@ -3,6 +3,7 @@ import {
   type CarrierClient,
   type ClientDeps,
   createHttpClient,
+  createOrLink,
   defaultRetryPolicy,
   defaultTimeoutMs,
   type ExternalRef,
@@ -163,28 +164,22 @@ export function createTmf621Client(
 
   return {
     async openTicket(input) {
-      const existing = await findByDelegationId(input.delegationId);
-      if (existing !== null) return toRef(existing, "linked");
-      let created: TmfTroubleTicket | undefined;
-      try {
-        // Creates a TroubleTicket: POST /troubleTicket (v4 TroubleTicket_Create, v5 TroubleTicket_FVO).
-        const response = await http.request({
-          method: "POST",
-          path: "/troubleTicket",
-          body: buildCreateBody(input, settings, now()),
-          // v5 may answer 202 Accepted without a body and create the ticket later.
-          schema: TmfTroubleTicket.optional(),
-        });
-        created = response.data;
-      } catch (error) {
-        // The POST may have landed before the connection failed; if so, link what it created.
-        if (error instanceof TransientHttpError && error.maybeProcessed) {
-          const landed = await findByDelegationId(input.delegationId).catch(() => null);
-          if (landed !== null) return toRef(landed, "linked");
-        }
-        throw error;
-      }
-      if (created !== undefined) return toRef(created, "created");
+      const outcome = await createOrLink(
+        () => findByDelegationId(input.delegationId),
+        async () => {
+          // Creates a TroubleTicket: POST /troubleTicket (v4 TroubleTicket_Create, v5 TroubleTicket_FVO).
+          const response = await http.request({
+            method: "POST",
+            path: "/troubleTicket",
+            body: buildCreateBody(input, settings, now()),
+            // v5 may answer 202 Accepted without a body and create the ticket later.
+            schema: TmfTroubleTicket.optional(),
+          });
+          return response.data;
+        },
+      );
+      if (outcome.action === "linked") return toRef(outcome.record, "linked");
+      if (outcome.record !== undefined) return toRef(outcome.record, "created");
       const accepted = await findByDelegationId(input.delegationId);
       if (accepted !== null) return toRef(accepted, "created");
       throw new TransientHttpError("the carrier accepted the ticket (202) but does not list it yet", {

@@ -8,6 +8,7 @@ import {
   type ClientDeps,
   createHttpClient,
   createOAuth2TokenProvider,
+  createOnce,
   defaultMaxResponseBytes,
   defaultRetryPolicy,
   defaultTimeoutMs,
@@ -335,20 +336,17 @@ export function createZendeskClient(
    * Creates once: a POST that fails without telling whether it landed is followed by a lookup of
    * our canonical id, and what it finds is returned instead of posting a second ticket.
    */
-  async function createOnce(
+  async function postTicketOnce(
     body: { ticket: Record<string, unknown> },
     canonicalId: string | null,
     landed: (ticket: Ticket) => boolean,
   ): Promise<{ ticket: Ticket; landedEarlier: boolean }> {
-    try {
-      return { ticket: await postTicket(body), landedEarlier: false };
-    } catch (error) {
-      if (canonicalId !== null && error instanceof TransientHttpError && error.maybeProcessed) {
-        const found = (await findByExternalId(canonicalId).catch(() => [])).filter(landed).at(-1);
-        if (found !== undefined) return { ticket: found, landedEarlier: true };
-      }
-      throw error;
-    }
+    const outcome = await createOnce(
+      () => postTicket(body),
+      async () =>
+        canonicalId === null ? null : ((await findByExternalId(canonicalId)).filter(landed).at(-1) ?? null),
+    );
+    return { ticket: outcome.record, landedEarlier: outcome.action === "linked" };
   }
 
   /** The follow-up of a closed twin: found when an earlier attempt created it, else created. */
@@ -361,7 +359,7 @@ export function createZendeskClient(
     }
     const body = toFollowUpCreateBody({ closed, patch, canonicalId: canonicalId ?? "", settings, scheme });
     if (canonicalId === null) delete body.ticket["external_id"];
-    return toRef((await createOnce(body, canonicalId, isFollowUp)).ticket, "created");
+    return toRef((await postTicketOnce(body, canonicalId, isFollowUp)).ticket, "created");
   }
 
   async function readComments(
@@ -521,7 +519,7 @@ export function createZendeskClient(
         // Our id is on a closed ticket only: Zendesk cannot reopen it, so continue on a follow-up.
         return followUpOf(closed, input);
       }
-      const created = await createOnce(
+      const created = await postTicketOnce(
         toTicketCreateBody(input, settings, scheme),
         input.canonicalId,
         () => true,

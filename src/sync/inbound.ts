@@ -4,11 +4,9 @@ import {
   type ExternalAttachment,
   type ExternalTicket,
   type ExternalWorklog,
-  failureText,
   HttpError,
   type InboundNotice,
   type ServicedeskClient,
-  secretValues,
   WebhookPayloadError,
 } from "../../connectors/sdk/index.js";
 import type { PlanCatalog } from "../../schemas/plan.js";

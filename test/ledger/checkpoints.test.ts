@@ -6,7 +6,6 @@ import { and, asc, eq } from "drizzle-orm";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.js";
-import type { Config } from "../../src/config.js";
 import { jobs, ledgerEntries } from "../../src/db/schema/index.js";
 import { ensurePeriodicJobs } from "../../src/jobs/queue.js";
 import { JobRunner } from "../../src/jobs/runner.js";

@@ -1,5 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { idOf, idParam, ListQuery, listOf, text } from "../../../schemas/common.js";
+import { createRoute } from "@hono/zod-openapi";
+import { idOf, idParam, ListQuery, listOf } from "../../../schemas/common.js";
 import { CreatedOperator, CreateOperator, Operator } from "../../../schemas/tenant.js";
 import { requireAdmin } from "../../middleware/auth.js";
 import * as access from "../../services/access.js";

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { idOf, idParam, ListQuery, listOf, text } from "../../../schemas/common.js";
+import { idOf, idParam, ListQuery, listOf } from "../../../schemas/common.js";
 import { PriorityTableOverride } from "../../../schemas/priority.js";
 import {
   ApiKeyInfo,
