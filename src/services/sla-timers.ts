@@ -18,6 +18,8 @@ import {
 import { slaOfTenant, type TenantSla, toRecord } from "./sla.js";
 import { insertComment, type TicketRow } from "./ticket-writes.js";
 
+const FIRE_CONCURRENCY = 4;
+
 export interface SlaTimerOptions {
   catalog: PlanCatalog;
   now: () => Date;
@@ -48,9 +50,16 @@ export async function runSlaTimers(db: Db, options: SlaTimerOptions): Promise<nu
           for update skip locked)
         returning ticket_id, clock`,
   );
-  for (const { ticket_id: ticketId, clock } of claimed) {
-    await fireClock(db, options, ticketId, clock as ClockName);
-  }
+  // A few clocks at once: many instants falling together (a burst of tickets opened together) would
+  // otherwise queue behind each other's transactions. Clocks of one ticket serialise on its row lock.
+  const queue = [...claimed];
+  await Promise.all(
+    Array.from({ length: Math.min(FIRE_CONCURRENCY, queue.length) }, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        await fireClock(db, options, next.ticket_id, next.clock as ClockName);
+      }
+    }),
+  );
   return claimed.length;
 }
 
