@@ -509,15 +509,21 @@ export async function ticketSla(
   return view;
 }
 
-/** Recomputes the open clocks of every ticket of a tenant (plan, zone or holidays changed). */
-export async function recomputeTenantClocks(tx: Tx, ctx: SlaContext, tenantId: string, reason: string) {
-  const open = await tx
+/** A tenant's tickets that are not closed or cancelled, locked in id order. */
+function lockOpenTickets(tx: Tx, tenantId: string) {
+  return tx
     .select()
     .from(tickets)
     .where(and(eq(tickets.tenantId, tenantId), notInArray(tickets.status, ["closed", "cancelled"])))
     .orderBy(tickets.id)
     .for("update");
-  for (const ticket of open) await applySlaEvent(tx, ctx, ticket, { type: "recompute", reason });
+}
+
+/** Recomputes the open clocks of every ticket of a tenant (plan, zone or holidays changed). */
+export async function recomputeTenantClocks(tx: Tx, ctx: SlaContext, tenantId: string, reason: string) {
+  for (const ticket of await lockOpenTickets(tx, tenantId)) {
+    await applySlaEvent(tx, ctx, ticket, { type: "recompute", reason });
+  }
 }
 
 /**
@@ -527,13 +533,7 @@ export async function recomputeTenantClocks(tx: Tx, ctx: SlaContext, tenantId: s
 export async function refreshTenantTimers(tx: Tx, ctx: SlaContext, tenantId: string) {
   const sla = await tenantSla(tx, ctx, tenantId);
   if (!sla) return;
-  const open = await tx
-    .select()
-    .from(tickets)
-    .where(and(eq(tickets.tenantId, tenantId), notInArray(tickets.status, ["closed", "cancelled"])))
-    .orderBy(tickets.id)
-    .for("update");
-  for (const ticket of open) {
+  for (const ticket of await lockOpenTickets(tx, tenantId)) {
     await saveClocks(tx, ticket, await loadClocks(tx, ticket.id), sla, ctx.now());
   }
 }

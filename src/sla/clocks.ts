@@ -115,24 +115,27 @@ export function dueAt(clock: ClockRecord, cal: CompiledCalendar): number | null 
   return addBusinessDuration(cal, clock.startedAt, clock.target.minutes! * MINUTE_MS, pauses);
 }
 
-/** When `ratio` of the target has run (the at-risk warning). */
-export function atRiskAt(clock: ClockRecord, cal: CompiledCalendar, ratio: number): number | null {
+/**
+ * The instant `part(total)` of the clock's running time has passed, `total` being the running time from its
+ * start to its due; +Infinity while paused, null without a due.
+ */
+function partOfTargetAt(clock: ClockRecord, cal: CompiledCalendar, part: (total: number) => number) {
   const due = dueAt(clock, cal);
   if (due === null || clock.startedAt === null) return null;
   if (!Number.isFinite(due)) return due;
   const pauses = enginePauses(clock);
   const total = businessElapsed(cal, clock.startedAt, due, pauses);
-  return addBusinessDuration(cal, clock.startedAt, Math.floor(total * ratio), pauses);
+  return addBusinessDuration(cal, clock.startedAt, part(total), pauses);
+}
+
+/** When `ratio` of the target has run (the at-risk warning, and the earlier warnings). */
+export function atRiskAt(clock: ClockRecord, cal: CompiledCalendar, ratio: number): number | null {
+  return partOfTargetAt(clock, cal, (total) => Math.floor(total * ratio));
 }
 
 /** When the update clock's `sla.update_due` falls: `leadMs` of running time before the due (at the start if shorter). */
 export function updateDueWarningAt(clock: ClockRecord, cal: CompiledCalendar, leadMs: number): number | null {
-  const due = dueAt(clock, cal);
-  if (due === null || clock.startedAt === null) return null;
-  if (!Number.isFinite(due)) return due;
-  const pauses = enginePauses(clock);
-  const total = businessElapsed(cal, clock.startedAt, due, pauses);
-  return addBusinessDuration(cal, clock.startedAt, Math.max(0, total - leadMs), pauses);
+  return partOfTargetAt(clock, cal, (total) => Math.max(0, total - leadMs));
 }
 
 /** What the timer watches on a clock besides its due: the plan's (or tenant's) warning settings. */

@@ -1,11 +1,27 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Plan } from "../../schemas/plan.js";
-import { openDatabase } from "../../src/db/client.js";
+import { type Db, openDatabase } from "../../src/db/client.js";
 import { ledgerEntries } from "../../src/db/schema/index.js";
-import { runSlaTimers } from "../../src/services/sla-timers.js";
+import { runSlaTimers, type SlaTimerOptions } from "../../src/services/sla-timers.js";
 import { getPlan, loadPlanCatalog } from "../../src/sla/catalog.js";
 import { createTenant, createTestApp, engine, type TestContext } from "../harness.js";
+
+/** Three workers, two on one pool and one on another, each running `rounds` timer passes at once. */
+async function raceThreeWorkers(
+  first: Db,
+  second: Db,
+  options: Omit<SlaTimerOptions, "workerId">,
+  rounds: number,
+) {
+  for (let round = 0; round < rounds; round++) {
+    await Promise.all([
+      runSlaTimers(first, { ...options, workerId: "worker-a" }),
+      runSlaTimers(second, { ...options, workerId: "worker-b" }),
+      runSlaTimers(first, { ...options, workerId: "worker-c" }),
+    ]);
+  }
+}
 
 // Two workers on separate connection pools racing for one due timer: only PostgreSQL can lose this race.
 describe.runIf(engine === "postgres")("SLA timers, two workers on PostgreSQL", () => {
@@ -24,22 +40,9 @@ describe.runIf(engine === "postgres")("SLA timers, two workers on PostgreSQL", (
     }
     clock.now = new Date("2026-11-23T09:31:00Z");
     const second = await openDatabase({ kind: "postgres", url: ctx.database.testUrl!, maxConnections: 4 });
-    const catalog = loadPlanCatalog();
-    const options = (workerId: string) => ({
-      catalog,
-      now: () => clock.now,
-      workerId,
-      leaseMs: 30_000,
-      batchSize: 3,
-    });
+    const options = { catalog: loadPlanCatalog(), now: () => clock.now, leaseMs: 30_000, batchSize: 3 };
     try {
-      for (let round = 0; round < 10; round++) {
-        await Promise.all([
-          runSlaTimers(ctx.database.db, options("worker-a")),
-          runSlaTimers(second.db, options("worker-b")),
-          runSlaTimers(ctx.database.db, options("worker-c")),
-        ]);
-      }
+      await raceThreeWorkers(ctx.database.db, second.db, options, 10);
     } finally {
       await second.close();
     }
@@ -89,25 +92,13 @@ describe.runIf(engine === "postgres")(
         ids.push(id);
       }
       const second = await openDatabase({ kind: "postgres", url: ctx.database.testUrl!, maxConnections: 4 });
-      const options = (workerId: string) => ({
-        catalog,
-        now: () => clock.now,
-        workerId,
-        leaseMs: 30_000,
-        batchSize: 4,
-      });
+      const options = { catalog, now: () => clock.now, leaseMs: 30_000, batchSize: 4 };
       try {
         // Acknowledged at once, so the update cycle runs 09:00-10:00: warnings at 09:30 and 09:45, update
         // due (and the automatic post) at 09:50.
         for (const instant of ["2026-11-23T09:31:00Z", "2026-11-23T09:46:00Z", "2026-11-23T09:51:00Z"]) {
           clock.now = new Date(instant);
-          for (let round = 0; round < 6; round++) {
-            await Promise.all([
-              runSlaTimers(ctx.database.db, options("worker-a")),
-              runSlaTimers(second.db, options("worker-b")),
-              runSlaTimers(ctx.database.db, options("worker-c")),
-            ]);
-          }
+          await raceThreeWorkers(ctx.database.db, second.db, options, 6);
         }
       } finally {
         await second.close();
