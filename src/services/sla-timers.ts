@@ -53,13 +53,16 @@ export async function runSlaTimers(db: Db, options: SlaTimerOptions): Promise<nu
   // A few clocks at once: many instants falling together (a burst of tickets opened together) would
   // otherwise queue behind each other's transactions. Clocks of one ticket serialise on its row lock.
   const queue = [...claimed];
-  await Promise.all(
+  const lanes = await Promise.allSettled(
     Array.from({ length: Math.min(FIRE_CONCURRENCY, queue.length) }, async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
         await fireClock(db, options, next.ticket_id, next.clock as ClockName);
       }
     }),
   );
+  // Every lane has finished before a failure is reported (a failed clock waits out its lease).
+  const failed = lanes.find((lane) => lane.status === "rejected");
+  if (failed) throw failed.reason;
   return claimed.length;
 }
 
