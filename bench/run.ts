@@ -4,6 +4,7 @@ import { benchDeliveriesUnderFaults, faultsMarkdown } from "./faults.js";
 import { benchCheckpoints, checkpointMarkdown } from "./ledger-checkpoints.js";
 import { machineDescription, median } from "./lib.js";
 import { benchMapping, mappingMarkdown } from "./mapping.js";
+import { benchSlaDetection, slaDetectionMarkdown } from "./sla-detection.js";
 import { benchSlaDueTime } from "./sla-due-time.js";
 import { benchOutboxDispatch, benchWebhookIngest, syncMarkdown } from "./sync.js";
 import { benchTicketCreate, ticketCreateMarkdown } from "./ticket-create.js";
@@ -46,6 +47,9 @@ sections.push(
     `Engine / reference: **${Math.round(engineOps / referenceOps).toLocaleString("en-US")}x**; target ${engineOps >= 200_000 ? "met" : "NOT met"}.`,
   ].join("\n"),
 );
+
+log("SLA detection delay (real clock, about 70 s)...");
+sections.push(slaDetectionMarkdown(await benchSlaDetection({ clocks: quick ? 50 : 200, workers: 2 })));
 
 log("webhook ingest vs bare Hono...");
 const ingest = await benchWebhookIngest({ seconds, runs, connections });

@@ -131,6 +131,78 @@ export const PlanEscalationStep = z
   });
 export type PlanEscalationStep = z.infer<typeof PlanEscalationStep>;
 
+/** The variables an automatic status update's template may use, each written `{{name}}`. */
+export const statusUpdateTemplateVariables = [
+  "ticketId",
+  "title",
+  "status",
+  "priority",
+  "nextUpdateDue",
+] as const;
+
+export const defaultStatusUpdateTemplate =
+  'Automatic status update: your ticket "{{title}}" ({{priority}}) is {{status}}. We are working on it; the next update is due by {{nextUpdateDue}}.';
+
+const templateVariable = /\{\{\s*([^{}]*?)\s*\}\}/g;
+
+const StatusUpdateTemplate = text()
+  .min(1)
+  .max(2000)
+  .superRefine((template, ctx) => {
+    for (const [, name] of template.matchAll(templateVariable)) {
+      if (!(statusUpdateTemplateVariables as readonly string[]).includes(name!)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `unknown variable {{${name}}}; one of: ${statusUpdateTemplateVariables.join(", ")}`,
+        });
+      }
+    }
+  });
+
+export const AutoStatusUpdate = z
+  .strictObject({
+    enabled: z.boolean(),
+    template: StatusUpdateTemplate.default(defaultStatusUpdateTemplate).openapi({
+      description:
+        "The public comment posted; variables `{{ticketId}}`, `{{title}}`, `{{status}}`, `{{priority}}`, `{{nextUpdateDue}}`.",
+    }),
+    meetsUpdateClock: z.boolean().default(false).openapi({
+      description: "Whether the automatic post counts as the provider's update (meets the update clock).",
+    }),
+  })
+  .openapi("AutoStatusUpdate", {
+    description:
+      "A templated public status update the gateway posts for the provider when the update clock's warning instant comes and the provider has been silent.",
+  });
+export type AutoStatusUpdate = z.infer<typeof AutoStatusUpdate>;
+
+export const WarningRatios = z
+  .array(z.number().gt(0).lt(1))
+  .max(10)
+  .refine((ratios) => new Set(ratios).size === ratios.length, "ratios must be distinct")
+  .openapi({
+    description:
+      "Fractions of a target at which a running clock writes an `sla.warning` (e.g. [0.5, 0.75]), besides the at-risk ratio.",
+    example: [0.5, 0.75],
+  });
+
+const UpdateDueWarningMinutes = z.int().positive().max(10_080).openapi({
+  description:
+    "Business minutes before an update cycle's due at which `sla.update_due` is written (and an automatic status update posted).",
+});
+
+/** A tenant's own SLA alerting, overriding its plan's field by field. */
+export const SlaAlertSettings = z
+  .strictObject({
+    warningRatios: WarningRatios.optional(),
+    updateDueWarningMinutes: UpdateDueWarningMinutes.optional(),
+    autoStatusUpdate: AutoStatusUpdate.optional(),
+  })
+  .openapi("SlaAlertSettings", {
+    description: "Per-tenant overrides of the plan's SLA warnings and automatic status updates.",
+  });
+export type SlaAlertSettings = z.infer<typeof SlaAlertSettings>;
+
 export const Plan = z
   .strictObject({
     id: text().regex(kebabCase, { message: "Expected a kebab-case plan id" }).max(100),
@@ -148,6 +220,9 @@ export const Plan = z
     atRiskRatio: z.number().gt(0).lt(1).default(0.8).openapi({
       description: "Fraction of a target after which a running clock is reported at risk.",
     }),
+    warningRatios: WarningRatios.default([]),
+    updateDueWarningMinutes: UpdateDueWarningMinutes.default(15),
+    autoStatusUpdate: AutoStatusUpdate.optional(),
     updateUntil: z.enum(["resolved", "closed"]).openapi({
       description: "Status updates recur until the ticket reaches this status.",
     }),

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { Instant, isoDate, text } from "./common.js";
+import { SlaAlertSettings } from "./plan.js";
 import { PrioritySchemeId, PriorityTableOverride } from "./priority.js";
 
 const timezone = text()
@@ -21,6 +22,9 @@ export const Tenant = z
     name: text(),
     plan: text(),
     timezone: text().nullable().openapi({ description: "IANA zone; null means the plan's default zone." }),
+    slaAlerts: SlaAlertSettings.openapi({
+      description: "The tenant's overrides of its plan's SLA warnings and automatic status updates.",
+    }),
     createdAt: Instant,
     updatedAt: Instant,
   })
@@ -31,6 +35,7 @@ export const CreateTenant = z.strictObject({
   plan: text().trim().min(1).max(100).openapi({ example: "ombori-production" }),
   timezone: timezone.optional(),
   priorityOverrides: z.partialRecord(PrioritySchemeId, PriorityTableOverride).optional(),
+  slaAlerts: SlaAlertSettings.optional(),
 });
 
 export const UpdateTenant = z.strictObject({
@@ -38,6 +43,7 @@ export const UpdateTenant = z.strictObject({
   plan: text().trim().min(1).max(100).optional(),
   timezone: timezone.optional(),
   priorityOverrides: z.partialRecord(PrioritySchemeId, PriorityTableOverride).optional(),
+  slaAlerts: SlaAlertSettings.optional(),
 });
 
 export const ApiKeyInfo = z

@@ -75,6 +75,43 @@ export async function ensurePeriodicJobs(db: Db, now: Date): Promise<void> {
   );
 }
 
+/**
+ * The longest the `sla.timers` job sleeps: it normally wakes at the earliest `next_check_at` (and a ticket
+ * change that creates an earlier one pulls it forward), so this only bounds a wake-up that was missed.
+ */
+export const SLA_TIMER_MAX_SLEEP_MS = 30_000;
+
+/**
+ * Pulls the `sla.timers` job forward to `at` when a clock's next check falls before its next run, in the
+ * caller's transaction. Checks beyond the longest sleep need nothing: the job runs before them anyway. While
+ * the job runs (leased), the row is locked too, so the run's own reschedule, computed under the same row lock,
+ * sees this clock once the caller commits.
+ */
+export async function wakeSlaTimers(tx: Tx, at: Date, now: Date): Promise<void> {
+  if (at.getTime() >= now.getTime() + SLA_TIMER_MAX_SLEEP_MS) return;
+  await tx.execute(
+    sql`update jobs set next_attempt_at = least(next_attempt_at, ${at.toISOString()}::timestamptz)
+        where singleton_key = 'sla.timers' and status = 'pending'
+          and (next_attempt_at > ${at.toISOString()}::timestamptz or locked_until >= ${now.toISOString()}::timestamptz)`,
+  );
+}
+
+/**
+ * When the timers must run next: the earliest next check among the first clocks in `next_check_at` order
+ * (a clock leased by another worker counts from its lease's end), capped at the longest sleep.
+ */
+export async function nextSlaTimerRun(tx: Tx | Db, now: Date): Promise<Date> {
+  const [row] = await queryRows<{ next: string | Date | null }>(
+    tx,
+    sql`select min(greatest(next_check_at, coalesce(locked_until, next_check_at))) as next
+        from (select next_check_at, locked_until from sla_clocks where next_check_at is not null
+              order by next_check_at limit 100) s`,
+  );
+  const cap = now.getTime() + SLA_TIMER_MAX_SLEEP_MS;
+  const next = row?.next ? new Date(row.next).getTime() : cap;
+  return new Date(Math.max(now.getTime(), Math.min(next, cap)));
+}
+
 export interface ClaimOptions {
   workerId: string;
   now: Date;

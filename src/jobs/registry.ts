@@ -6,6 +6,7 @@ import { applyServicedeskNotice, inboxRowOf, markApplied } from "../sync/inbound
 import { deliveryJob, loadJobConnection, servicedeskDeliveries } from "../sync/outbound.js";
 import { pollJobHandler } from "../sync/poller.js";
 import { pruneFinished } from "./prune.js";
+import { nextSlaTimerRun, SLA_TIMER_MAX_SLEEP_MS } from "./queue.js";
 import type { JobHandler, JobHandlers } from "./types.js";
 
 /** Applies a stored vendor notice: the connector kind decides how (a servicedesk record or a delegation). */
@@ -29,7 +30,8 @@ const slaTimers: JobHandler = {
   retryAt: (ctx) => new Date(ctx.now().getTime() + ctx.engine.sync.tickMs),
   run: async (ctx) => {
     const batchSize = 100;
-    // Fires every clock now due (at-risk, breach), a batch at a time, then sleeps one tick.
+    // Fires every clock now due (warnings, at-risk, update due, breach), a batch at a time, then sleeps
+    // until the earliest next check: detection waits for the runner's claim, not for a fixed cadence.
     for (let round = 0; round < 50; round++) {
       const fired = await runSlaTimers(ctx.db, {
         catalog: ctx.catalog,
@@ -40,7 +42,12 @@ const slaTimers: JobHandler = {
       });
       if (fired < batchSize) break;
     }
-    return { outcome: "reschedule", at: new Date(ctx.now().getTime() + ctx.engine.sync.tickMs) };
+    const now = ctx.now();
+    return {
+      outcome: "reschedule",
+      at: new Date(now.getTime() + SLA_TIMER_MAX_SLEEP_MS),
+      wakeAt: (tx) => nextSlaTimerRun(tx, now),
+    };
   },
 };
 

@@ -39,9 +39,11 @@ async function finish(ctx: JobContext, job: JobRow, result: JobResult): Promise<
     const now = ctx.now();
     const release = { lockedBy: null, lockedUntil: null, lastError: null, lastHttpStatus: null };
     if (result.outcome === "reschedule") {
+      const wake = result.wakeAt ? await result.wakeAt(tx) : result.at;
+      const at = new Date(Math.min(wake.getTime(), result.at.getTime()));
       await tx
         .update(jobs)
-        .set({ ...release, attempts: 0, firstAttemptAt: null, nextAttemptAt: result.at })
+        .set({ ...release, attempts: 0, firstAttemptAt: null, nextAttemptAt: at })
         .where(eq(jobs.id, job.id));
     } else {
       await tx

@@ -25,8 +25,16 @@ export interface JobContext {
  */
 export type JobResult =
   | { outcome: "done"; commit?: (tx: Tx) => Promise<void> }
-  /** Periodic jobs: run again at `at` (the row stays pending, its attempts reset). */
-  | { outcome: "reschedule"; at: Date; commit?: (tx: Tx) => Promise<void> }
+  /**
+   * Periodic jobs: run again at `at` (the row stays pending, its attempts reset), or at the earlier instant
+   * `wakeAt` finds in the finishing transaction, under the job's row lock (what committed while it ran).
+   */
+  | {
+      outcome: "reschedule";
+      at: Date;
+      wakeAt?: (tx: Tx) => Promise<Date>;
+      commit?: (tx: Tx) => Promise<void>;
+    }
   /** The job's target is gone (a deleted connection): nothing to do, nothing to retry. */
   | { outcome: "skipped"; reason: string };
 

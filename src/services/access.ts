@@ -11,7 +11,7 @@ import { decodeCursor, page } from "../lib/cursor.js";
 import { newId } from "../lib/ids.js";
 import { isKnownHolidayCountry } from "../sla/tenant-calendar.js";
 import { type ServiceContext, slaContext } from "./context.js";
-import { findPlan, recomputeTenantClocks } from "./sla.js";
+import { findPlan, recomputeTenantClocks, refreshTenantTimers } from "./sla.js";
 
 type TenantRow = typeof tenants.$inferSelect;
 
@@ -22,6 +22,7 @@ export function tenantToApi(row: TenantRow) {
     plan: row.plan,
     timezone: row.timezone,
     priorityOverrides: row.priorityOverrides,
+    slaAlerts: row.slaAlerts,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
@@ -64,6 +65,7 @@ export async function createTenant(ctx: ServiceContext, input: z.infer<typeof Cr
         plan: input.plan,
         timezone: input.timezone ?? null,
         priorityOverrides: input.priorityOverrides ?? {},
+        slaAlerts: input.slaAlerts ?? {},
       })
       .returning();
     const key = await insertKey(tx, { tenantId: row!.id });
@@ -122,6 +124,11 @@ export async function updateTenant(ctx: ServiceContext, id: string, input: z.inf
     if (input.timezone !== undefined && input.timezone !== current.timezone)
       changes.timezone = input.timezone;
     if (input.priorityOverrides !== undefined) changes.priorityOverrides = input.priorityOverrides;
+    if (
+      input.slaAlerts !== undefined &&
+      JSON.stringify(input.slaAlerts) !== JSON.stringify(current.slaAlerts)
+    )
+      changes.slaAlerts = input.slaAlerts;
     if (Object.keys(changes).length === 0) return tenantToApi(current);
     const [row] = await tx
       .update(tenants)
@@ -147,6 +154,8 @@ export async function updateTenant(ctx: ServiceContext, id: string, input: z.inf
     // A new plan or zone changes every open ticket's targets.
     if (changes.plan !== undefined || changes.timezone !== undefined) {
       await recomputeTenantClocks(tx, slaContext(ctx), id, "tenant_changed");
+    } else if (changes.slaAlerts !== undefined) {
+      await refreshTenantTimers(tx, slaContext(ctx), id);
     }
     return tenantToApi(row!);
   });

@@ -1,20 +1,24 @@
 import { and, eq, sql } from "drizzle-orm";
-import type { PlanCatalog } from "../../schemas/plan.js";
-import { type Db, queryRows } from "../db/client.js";
+import type { AutoStatusUpdate, PlanCatalog } from "../../schemas/plan.js";
+import { type Db, queryRows, type Tx } from "../db/client.js";
 import { slaClocks, tenants, tickets } from "../db/schema/index.js";
 import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
+import { renderStatusUpdate } from "../sla/alerts.js";
 import {
-  atRiskAt,
   type ClockName,
+  type ClockRecord,
   dueAt,
-  isActive,
   isEscalation,
   isoSeconds,
+  newClock,
   nextCheckAt,
+  pendingAlerts,
   runningMs,
 } from "../sla/clocks.js";
-import { tenantCalendar } from "../sla/tenant-calendar.js";
-import { findPlan, toRecord } from "./sla.js";
+import { slaOfTenant, type TenantSla, toRecord } from "./sla.js";
+import { insertComment, type TicketRow } from "./ticket-writes.js";
+
+const FIRE_CONCURRENCY = 4;
 
 export interface SlaTimerOptions {
   catalog: PlanCatalog;
@@ -28,7 +32,8 @@ export interface SlaTimerOptions {
  * One pass of the durable SLA timers. Claiming is one committed UPDATE over rows chosen with
  * FOR UPDATE SKIP LOCKED, so concurrent workers take disjoint clocks and no transaction stays open
  * while a clock is handled; each clock is then fired in its own transaction under the ticket's row lock,
- * re-checking what was already recorded, so an at-risk or breach entry is written exactly once.
+ * re-checking what was already recorded, so each warning, at-risk, update-due, breach entry and automatic
+ * status update is written exactly once per cycle.
  */
 export async function runSlaTimers(db: Db, options: SlaTimerOptions): Promise<number> {
   const now = options.now().toISOString();
@@ -45,9 +50,19 @@ export async function runSlaTimers(db: Db, options: SlaTimerOptions): Promise<nu
           for update skip locked)
         returning ticket_id, clock`,
   );
-  for (const { ticket_id: ticketId, clock } of claimed) {
-    await fireClock(db, options, ticketId, clock as ClockName);
-  }
+  // A few clocks at once: many instants falling together (a burst of tickets opened together) would
+  // otherwise queue behind each other's transactions. Clocks of one ticket serialise on its row lock.
+  const queue = [...claimed];
+  const lanes = await Promise.allSettled(
+    Array.from({ length: Math.min(FIRE_CONCURRENCY, queue.length) }, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        await fireClock(db, options, next.ticket_id, next.clock as ClockName);
+      }
+    }),
+  );
+  // Every lane has finished before a failure is reported (a failed clock waits out its lease).
+  const failed = lanes.find((lane) => lane.status === "rejected");
+  if (failed) throw failed.reason;
   return claimed.length;
 }
 
@@ -61,78 +76,22 @@ async function fireClock(db: Db, options: SlaTimerOptions, ticketId: string, clo
     // Someone else (a ticket change, or a worker whose lease this one outlived) took it over.
     if (!ticket || !row || row.lockedBy !== options.workerId) return;
     const [tenant] = await tx.select().from(tenants).where(eq(tenants.id, ticket.tenantId));
-    const plan = tenant ? findPlan(options.catalog, tenant.plan) : undefined;
     const now = options.now().getTime();
+    const sla = tenant ? slaOfTenant(options.catalog, tenant, new Date(now)) : null;
     const update: Partial<typeof slaClocks.$inferInsert> = { lockedBy: null, lockedUntil: null };
     const entries: LedgerEntryInput[] = [];
-    if (plan && tenant) {
-      const cal = tenantCalendar(plan, tenant, new Date(now));
+    let autoPost: AutoStatusUpdate | null = null;
+    if (sla) {
       const record = toRecord(row);
-      const base = {
-        tenantId: ticket.tenantId,
-        ticketId,
-        direction: "internal" as const,
-        actor: { type: "system" as const, id: "sla-timer" },
-        side: "provider" as const,
-      };
-      if (isActive(record) && isEscalation(clockName)) {
-        const due = dueAt(record, cal);
-        const step = plan.escalations?.find((s) => `escalation:${s.name}` === clockName);
-        if (record.breachedAt === null && due !== null && due <= now) {
-          // `breachedAt` marks the step as fired, so it fires once per due.
-          record.breachedAt = now;
-          entries.push({
-            ...base,
-            kind: "sla.escalated",
-            detail: {
-              clock: clockName,
-              cycle: record.cycle,
-              step: clockName.slice("escalation:".length),
-              role: step?.role ?? null,
-              priority: ticket.priority,
-              afterMinutes: record.target?.minutes ?? null,
-              afterBusinessDays: record.target?.businessDays ?? null,
-              dueAt: isoSeconds(due),
-              detectedAt: isoSeconds(now),
-            },
-          });
-        }
-      } else if (isActive(record)) {
-        const due = dueAt(record, cal);
-        const risk = atRiskAt(record, cal, plan.atRiskRatio);
-        if (record.atRiskRecordedAt === null && risk !== null && risk <= now && (due === null || now < due)) {
-          record.atRiskRecordedAt = now;
-          entries.push({
-            ...base,
-            kind: "sla.at_risk",
-            detail: {
-              clock: clockName,
-              cycle: record.cycle,
-              dueAt: due !== null ? isoSeconds(due) : null,
-              ratio: plan.atRiskRatio,
-              businessSeconds: Math.round(runningMs(record, cal, now) / 1000),
-            },
-          });
-        }
-        if (record.breachedAt === null && due !== null && due <= now) {
-          record.breachedAt = now;
-          if (record.atRiskRecordedAt === null) record.atRiskRecordedAt = now;
-          entries.push({
-            ...base,
-            kind: "sla.breached",
-            detail: {
-              clock: clockName,
-              cycle: record.cycle,
-              dueAt: isoSeconds(due),
-              detectedAt: isoSeconds(now),
-            },
-          });
-        }
-      }
-      update.atRiskRecordedAt = record.atRiskRecordedAt === null ? null : new Date(record.atRiskRecordedAt);
-      update.breachedAt = record.breachedAt === null ? null : new Date(record.breachedAt);
-      const next = nextCheckAt(record, cal, plan.atRiskRatio);
-      update.nextCheckAt = next === null ? null : new Date(next);
+      const fired = fireAlerts(record, sla, ticket, now);
+      entries.push(...fired.entries);
+      autoPost = fired.autoPost;
+      update.atRiskRecordedAt = date(record.atRiskRecordedAt);
+      update.breachedAt = date(record.breachedAt);
+      update.warningsRecorded = record.warningsRecorded;
+      update.updateDueRecordedAt = date(record.updateDueRecordedAt);
+      update.autoUpdatePostedAt = date(record.autoUpdatePostedAt);
+      update.nextCheckAt = date(nextCheckAt(record, sla.cal, sla.alerts));
     } else {
       update.nextCheckAt = null;
     }
@@ -141,5 +100,204 @@ async function fireClock(db: Db, options: SlaTimerOptions, ticketId: string, clo
       .set(update)
       .where(and(eq(slaClocks.ticketId, ticketId), eq(slaClocks.clock, clockName)));
     await appendLedger(tx, entries);
+    // After the clock row is written: a post that meets the update clock starts its next cycle.
+    if (autoPost && sla) await postStatusUpdate(tx, options, ticket, toRecord(row), sla, autoPost, now);
   });
+}
+
+const date = (n: number | null) => (n === null ? null : new Date(n));
+
+const businessMsBetween = (record: ClockRecord, sla: TenantSla, from: number, to: number) =>
+  runningMs(record, sla.cal, to) - runningMs(record, sla.cal, from);
+
+/**
+ * Writes what a clock has reached by `now`, each once per cycle, marking it on the record: warnings, at risk
+ * and update due only before the due (a clock first checked after its due gets only the breach), the breach
+ * or escalation at the due.
+ */
+function fireAlerts(record: ClockRecord, sla: TenantSla, ticket: TicketRow, now: number) {
+  const entries: LedgerEntryInput[] = [];
+  let autoPost: AutoStatusUpdate | null = null;
+  const base = {
+    tenantId: ticket.tenantId,
+    ticketId: ticket.id,
+    direction: "internal" as const,
+    actor: { type: "system" as const, id: "sla-timer" },
+    side: "provider" as const,
+  };
+  const due = dueAt(record, sla.cal);
+  const dueIso = due !== null && Number.isFinite(due) ? isoSeconds(due) : null;
+  const beforeDue = due === null || now < due;
+  const reached = pendingAlerts(record, sla.cal, sla.alerts)
+    .filter((alert) => alert.at <= now)
+    .sort((a, b) => a.at - b.at);
+  for (const alert of reached) {
+    switch (alert.kind) {
+      case "warning":
+        record.warningsRecorded = [...record.warningsRecorded, alert.ratio].sort((a, b) => a - b);
+        if (beforeDue) {
+          entries.push({
+            ...base,
+            kind: "sla.warning",
+            detail: {
+              clock: record.name,
+              cycle: record.cycle,
+              ratio: alert.ratio,
+              dueAt: dueIso,
+              businessSeconds: Math.round(runningMs(record, sla.cal, now) / 1000),
+            },
+          });
+        }
+        break;
+      case "at_risk":
+        record.atRiskRecordedAt = now;
+        if (beforeDue) {
+          entries.push({
+            ...base,
+            kind: "sla.at_risk",
+            detail: {
+              clock: record.name,
+              cycle: record.cycle,
+              dueAt: dueIso,
+              ratio: sla.alerts.atRiskRatio,
+              businessSeconds: Math.round(runningMs(record, sla.cal, now) / 1000),
+            },
+          });
+        }
+        break;
+      case "update_due":
+        record.updateDueRecordedAt = now;
+        if (beforeDue) {
+          entries.push({
+            ...base,
+            kind: "sla.update_due",
+            detail: {
+              clock: record.name,
+              cycle: record.cycle,
+              dueAt: dueIso,
+              minutesLeft:
+                due === null
+                  ? null
+                  : Math.max(0, Math.round(businessMsBetween(record, sla, now, due) / 60_000)),
+            },
+          });
+          if (sla.alerts.autoStatusUpdate && record.autoUpdatePostedAt === null) {
+            record.autoUpdatePostedAt = now;
+            autoPost = sla.alerts.autoStatusUpdate;
+          }
+        }
+        break;
+      case "due":
+        record.breachedAt = now;
+        entries.push(
+          isEscalation(record.name)
+            ? escalated(record, sla, ticket, base, alert.at, now)
+            : {
+                ...base,
+                kind: "sla.breached",
+                detail: {
+                  clock: record.name,
+                  cycle: record.cycle,
+                  dueAt: isoSeconds(alert.at),
+                  detectedAt: isoSeconds(now),
+                },
+              },
+        );
+        break;
+    }
+  }
+  return { entries, autoPost };
+}
+
+function escalated(
+  record: ClockRecord,
+  sla: TenantSla,
+  ticket: TicketRow,
+  base: Omit<LedgerEntryInput, "kind" | "detail">,
+  due: number,
+  now: number,
+): LedgerEntryInput {
+  // `breachedAt` marks the step as fired, so it fires once per due.
+  const step = sla.plan.escalations?.find((s) => `escalation:${s.name}` === record.name);
+  return {
+    ...base,
+    kind: "sla.escalated",
+    detail: {
+      clock: record.name,
+      cycle: record.cycle,
+      step: record.name.slice("escalation:".length),
+      role: step?.role ?? null,
+      priority: ticket.priority,
+      afterMinutes: record.target?.minutes ?? null,
+      afterBusinessDays: record.target?.businessDays ?? null,
+      dueAt: isoSeconds(due),
+      detectedAt: isoSeconds(now),
+    },
+  };
+}
+
+/**
+ * Posts the automatic status update through the normal comment path (ledger, outbound sync to the client's
+ * desk), as the system on the provider's side. It is a provider act for the SLA clocks only where the plan
+ * says it meets the update clock.
+ */
+async function postStatusUpdate(
+  tx: Tx,
+  options: SlaTimerOptions,
+  ticket: TicketRow,
+  update: ClockRecord,
+  sla: TenantSla,
+  settings: AutoStatusUpdate,
+  now: number,
+) {
+  const nextDue = settings.meetsUpdateClock
+    ? dueAt(newClock("update", update.target, now), sla.cal)
+    : dueAt(update, sla.cal);
+  const body = renderStatusUpdate(settings.template, {
+    ticketId: ticket.id,
+    title: ticket.title,
+    status: ticket.status.replaceAll("_", " "),
+    priority: ticket.priority,
+    nextUpdateDue: nextDue !== null && Number.isFinite(nextDue) ? isoSeconds(nextDue) : "when work resumes",
+  });
+  const actor = { type: "system" as const, id: "auto-status-update" };
+  const { comment } = await insertComment(
+    tx,
+    {
+      actor,
+      side: "provider",
+      provider: settings.meetsUpdateClock,
+      now: () => new Date(now),
+      catalog: options.catalog,
+      direction: "internal",
+    },
+    ticket,
+    {
+      body,
+      visibility: "public",
+      authorId: actor.id,
+      authorName: "Automatic status update",
+      automatic: true,
+    },
+  );
+  await appendLedger(tx, [
+    {
+      tenantId: ticket.tenantId,
+      ticketId: ticket.id,
+      direction: "internal",
+      kind: "sla.auto_update_posted",
+      actor,
+      side: "provider",
+      detail: {
+        clock: "update",
+        cycle: update.cycle,
+        commentId: comment.id,
+        meetsUpdateClock: settings.meetsUpdateClock,
+        dueAt: (() => {
+          const due = dueAt(update, sla.cal);
+          return due !== null && Number.isFinite(due) ? isoSeconds(due) : null;
+        })(),
+      },
+    },
+  ]);
 }

@@ -5,9 +5,12 @@ import type { Actor } from "../auth/principal.js";
 import type { Queryable, Tx } from "../db/client.js";
 import { slaClocks, tenants, tickets } from "../db/schema/index.js";
 import { GatewayError } from "../errors.js";
+import { wakeSlaTimers } from "../jobs/queue.js";
 import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
+import { type EffectiveAlerts, effectiveAlerts } from "../sla/alerts.js";
 import type { CompiledCalendar } from "../sla/business-time.js";
 import {
+  atRiskAt,
   type ClockName,
   type ClockRecord,
   type ClockView,
@@ -20,6 +23,7 @@ import {
   newClock,
   nextCheckAt,
   runningMs,
+  updateDueWarningAt,
   viewClock,
 } from "../sla/clocks.js";
 import { tenantCalendar } from "../sla/tenant-calendar.js";
@@ -34,9 +38,21 @@ export interface SlaContext {
   actor: Actor;
 }
 
-interface TenantSla {
+export interface TenantSla {
   plan: Plan;
   cal: CompiledCalendar;
+  alerts: EffectiveAlerts;
+}
+
+/** The plan, calendar and alert settings a tenant's clocks run on; null when its plan is not in the catalog. */
+export function slaOfTenant(
+  catalog: PlanCatalog,
+  tenant: typeof tenants.$inferSelect,
+  now: Date,
+): TenantSla | null {
+  const plan = findPlan(catalog, tenant.plan);
+  if (!plan) return null;
+  return { plan, cal: tenantCalendar(plan, tenant, now), alerts: effectiveAlerts(plan, tenant.slaAlerts) };
 }
 
 export function findPlan(catalog: PlanCatalog, id: string): Plan | undefined {
@@ -45,10 +61,7 @@ export function findPlan(catalog: PlanCatalog, id: string): Plan | undefined {
 
 async function tenantSla(db: Queryable, ctx: SlaContext, tenantId: string): Promise<TenantSla | null> {
   const [tenant] = await db.select().from(tenants).where(eq(tenants.id, tenantId));
-  if (!tenant) return null;
-  const plan = findPlan(ctx.catalog, tenant.plan);
-  if (!plan) return null;
-  return { plan, cal: tenantCalendar(plan, tenant, ctx.now()) };
+  return tenant ? slaOfTenant(ctx.catalog, tenant, ctx.now()) : null;
 }
 
 const ms = (d: Date | null) => (d ? d.getTime() : null);
@@ -66,13 +79,16 @@ export function toRecord(row: ClockRow): ClockRecord {
     stoppedAt: ms(row.stoppedAt),
     breachedAt: ms(row.breachedAt),
     atRiskRecordedAt: ms(row.atRiskRecordedAt),
+    warningsRecorded: row.warningsRecorded,
+    updateDueRecordedAt: ms(row.updateDueRecordedAt),
+    autoUpdatePostedAt: ms(row.autoUpdatePostedAt),
     cycle: row.cycle,
   };
 }
 
 function toRow(ticket: TicketRow, clock: ClockRecord, sla: TenantSla): typeof slaClocks.$inferInsert {
   const due = dueAt(clock, sla.cal);
-  const next = nextCheckAt(clock, sla.cal, sla.plan.atRiskRatio);
+  const next = nextCheckAt(clock, sla.cal, sla.alerts);
   return {
     ticketId: ticket.id,
     clock: clock.name,
@@ -85,6 +101,9 @@ function toRow(ticket: TicketRow, clock: ClockRecord, sla: TenantSla): typeof sl
     stoppedAt: date(clock.stoppedAt),
     breachedAt: date(clock.breachedAt),
     atRiskRecordedAt: date(clock.atRiskRecordedAt),
+    warningsRecorded: clock.warningsRecorded,
+    updateDueRecordedAt: date(clock.updateDueRecordedAt),
+    autoUpdatePostedAt: date(clock.autoUpdatePostedAt),
     dueAt: due !== null && Number.isFinite(due) ? new Date(due) : null,
     cycle: clock.cycle,
     elapsedBusinessSeconds:
@@ -93,7 +112,8 @@ function toRow(ticket: TicketRow, clock: ClockRecord, sla: TenantSla): typeof sl
   };
 }
 
-async function saveClocks(tx: Tx, ticket: TicketRow, clocks: ClockRecord[], sla: TenantSla) {
+async function saveClocks(tx: Tx, ticket: TicketRow, clocks: ClockRecord[], sla: TenantSla, now: Date) {
+  let earliest: Date | null = null;
   for (const clock of clocks) {
     const row = toRow(ticket, clock, sla);
     await tx
@@ -103,7 +123,18 @@ async function saveClocks(tx: Tx, ticket: TicketRow, clocks: ClockRecord[], sla:
         target: [slaClocks.ticketId, slaClocks.clock],
         set: { ...row, lockedUntil: null, lockedBy: null },
       });
+    if (row.nextCheckAt && (earliest === null || row.nextCheckAt < earliest)) earliest = row.nextCheckAt;
   }
+  if (earliest) await wakeSlaTimers(tx, earliest, now);
+}
+
+/** Clears a cycle's alert marks: a new cycle warns again. */
+function resetAlerts(clock: ClockRecord) {
+  clock.breachedAt = null;
+  clock.atRiskRecordedAt = null;
+  clock.warningsRecorded = [];
+  clock.updateDueRecordedAt = null;
+  clock.autoUpdatePostedAt = null;
 }
 
 function entry(
@@ -159,7 +190,7 @@ export async function startClocks(tx: Tx, ctx: SlaContext, ticket: TicketRow) {
     if (!target) continue;
     clocks.push(newClock(name, target, startsOn(sla.plan, name) === "opened" ? opened : null));
   }
-  await saveClocks(tx, ticket, clocks, sla);
+  await saveClocks(tx, ticket, clocks, sla, ctx.now());
   await appendLedger(
     tx,
     clocks
@@ -234,8 +265,7 @@ export async function applySlaEvent(tx: Tx, ctx: SlaContext, ticket: TicketRow, 
     update.startedAt = now;
     update.metAt = null;
     update.stoppedAt = null;
-    update.breachedAt = null;
-    update.atRiskRecordedAt = null;
+    resetAlerts(update);
     update.pauses = isPausedStatus(ticket.status, sla.plan) ? [{ from: now, to: null }] : [];
     touch(update);
     entries.push(
@@ -262,8 +292,7 @@ export async function applySlaEvent(tx: Tx, ctx: SlaContext, ticket: TicketRow, 
       clock.startedAt = now;
       clock.metAt = null;
       clock.stoppedAt = null;
-      clock.breachedAt = null;
-      clock.atRiskRecordedAt = null;
+      resetAlerts(clock);
       clock.pauses = isPausedStatus(ticket.status, sla!.plan) ? [{ from: now, to: null }] : [];
       touch(clock);
       entries.push(
@@ -416,6 +445,14 @@ export async function applySlaEvent(tx: Tx, ctx: SlaContext, ticket: TicketRow, 
         if (clock.metAt === null && due !== null && due > now) {
           clock.breachedAt = null;
           clock.atRiskRecordedAt = null;
+          // Warnings whose instant the new target moves into the future may fire again; passed ones stay
+          // recorded, so a recompute does not repeat them. The automatic post stays once per cycle.
+          clock.warningsRecorded = clock.warningsRecorded.filter((ratio) => {
+            const at = atRiskAt(clock!, sla.cal, ratio);
+            return at !== null && at <= now;
+          });
+          const updateDue = updateDueWarningAt(clock, sla.cal, sla.alerts.updateDueLeadMs);
+          if (updateDue === null || updateDue > now) clock.updateDueRecordedAt = null;
         }
         if (clock.startedAt !== null) {
           entries.push(
@@ -432,6 +469,7 @@ export async function applySlaEvent(tx: Tx, ctx: SlaContext, ticket: TicketRow, 
     ticket,
     [...clocks.values()].filter((c) => changed.has(c.name)),
     sla,
+    ctx.now(),
   );
   await appendLedger(tx, entries);
 }
@@ -471,15 +509,33 @@ export async function ticketSla(
   return view;
 }
 
-/** Recomputes the open clocks of every ticket of a tenant (plan, zone or holidays changed). */
-export async function recomputeTenantClocks(tx: Tx, ctx: SlaContext, tenantId: string, reason: string) {
-  const open = await tx
+/** A tenant's tickets that are not closed or cancelled, locked in id order. */
+function lockOpenTickets(tx: Tx, tenantId: string) {
+  return tx
     .select()
     .from(tickets)
     .where(and(eq(tickets.tenantId, tenantId), notInArray(tickets.status, ["closed", "cancelled"])))
     .orderBy(tickets.id)
     .for("update");
-  for (const ticket of open) await applySlaEvent(tx, ctx, ticket, { type: "recompute", reason });
+}
+
+/** Recomputes the open clocks of every ticket of a tenant (plan, zone or holidays changed). */
+export async function recomputeTenantClocks(tx: Tx, ctx: SlaContext, tenantId: string, reason: string) {
+  for (const ticket of await lockOpenTickets(tx, tenantId)) {
+    await applySlaEvent(tx, ctx, ticket, { type: "recompute", reason });
+  }
+}
+
+/**
+ * Rewrites the timers of a tenant's open clocks after its alert settings changed (a new warning ratio may
+ * fall before a clock's stored next check). No ledger entries: targets and dues are unchanged.
+ */
+export async function refreshTenantTimers(tx: Tx, ctx: SlaContext, tenantId: string) {
+  const sla = await tenantSla(tx, ctx, tenantId);
+  if (!sla) return;
+  for (const ticket of await lockOpenTickets(tx, tenantId)) {
+    await saveClocks(tx, ticket, await loadClocks(tx, ticket.id), sla, ctx.now());
+  }
 }
 
 export function assertPlanExists(catalog: PlanCatalog, id: string) {

@@ -185,6 +185,8 @@ export interface NewComment {
   visibility: "public" | "internal";
   authorId: string | null;
   authorName: string | null;
+  /** Posted by the gateway itself (an automatic status update), marked so in the ledger. */
+  automatic?: boolean;
 }
 
 /** Adds a comment to a locked ticket row: bumps its version, ledger entry, SLA update clock, outbound sync. */
@@ -216,7 +218,12 @@ export async function insertComment(tx: Tx, acting: Acting, ticket: TicketRow, i
       ...ledgerBase(acting, ticket),
       kind: "comment.added",
       payloadHash: hashPayload({ body: input.body }),
-      detail: { commentId: comment!.id, visibility: input.visibility, version },
+      detail: {
+        commentId: comment!.id,
+        visibility: input.visibility,
+        version,
+        ...(input.automatic ? { automatic: true } : {}),
+      },
     },
   ]);
   if (input.visibility === "public" && acting.provider) {

@@ -40,6 +40,12 @@ export interface ClockRecord {
   stoppedAt: number | null;
   breachedAt: number | null;
   atRiskRecordedAt: number | null;
+  /** The `warningRatios` already written this cycle. */
+  warningsRecorded: number[];
+  /** Update clock: when this cycle's `sla.update_due` was written. */
+  updateDueRecordedAt: number | null;
+  /** Update clock: when this cycle's automatic status update was posted. */
+  autoUpdatePostedAt: number | null;
   /** Update clocks restart on every provider public update; each restart is a new cycle. */
   cycle: number;
 }
@@ -109,28 +115,81 @@ export function dueAt(clock: ClockRecord, cal: CompiledCalendar): number | null 
   return addBusinessDuration(cal, clock.startedAt, clock.target.minutes! * MINUTE_MS, pauses);
 }
 
-/** When `ratio` of the target has run (the at-risk warning). */
-export function atRiskAt(clock: ClockRecord, cal: CompiledCalendar, ratio: number): number | null {
+/**
+ * The instant `part(total)` of the clock's running time has passed, `total` being the running time from its
+ * start to its due; +Infinity while paused, null without a due.
+ */
+function partOfTargetAt(clock: ClockRecord, cal: CompiledCalendar, part: (total: number) => number) {
   const due = dueAt(clock, cal);
   if (due === null || clock.startedAt === null) return null;
   if (!Number.isFinite(due)) return due;
   const pauses = enginePauses(clock);
   const total = businessElapsed(cal, clock.startedAt, due, pauses);
-  return addBusinessDuration(cal, clock.startedAt, Math.floor(total * ratio), pauses);
+  return addBusinessDuration(cal, clock.startedAt, part(total), pauses);
 }
 
-/** The next instant the timer must look at this clock: at risk, then due; null when nothing is left. */
-export function nextCheckAt(clock: ClockRecord, cal: CompiledCalendar, ratio: number): number | null {
-  if (!isActive(clock)) return null;
-  if (clock.atRiskRecordedAt === null && !isEscalation(clock.name)) {
-    const risk = atRiskAt(clock, cal, ratio);
-    if (risk !== null && Number.isFinite(risk)) return risk;
+/** When `ratio` of the target has run (the at-risk warning, and the earlier warnings). */
+export function atRiskAt(clock: ClockRecord, cal: CompiledCalendar, ratio: number): number | null {
+  return partOfTargetAt(clock, cal, (total) => Math.floor(total * ratio));
+}
+
+/** When the update clock's `sla.update_due` falls: `leadMs` of running time before the due (at the start if shorter). */
+export function updateDueWarningAt(clock: ClockRecord, cal: CompiledCalendar, leadMs: number): number | null {
+  return partOfTargetAt(clock, cal, (total) => Math.max(0, total - leadMs));
+}
+
+/** What the timer watches on a clock besides its due: the plan's (or tenant's) warning settings. */
+export interface ClockAlerts {
+  atRiskRatio: number;
+  warningRatios: readonly number[];
+  /** Business ms before an update cycle's due that `sla.update_due` (and an automatic post) falls. */
+  updateDueLeadMs: number;
+}
+
+export type PendingAlert =
+  | { kind: "warning"; ratio: number; at: number }
+  | { kind: "at_risk"; at: number }
+  | { kind: "update_due"; at: number }
+  | { kind: "due"; at: number };
+
+/**
+ * Everything the timer has yet to write for an active clock this cycle, with its instant (finite instants
+ * only: a paused clock has none). Escalation steps have only their due.
+ */
+export function pendingAlerts(
+  clock: ClockRecord,
+  cal: CompiledCalendar,
+  alerts: ClockAlerts,
+): PendingAlert[] {
+  if (!isActive(clock)) return [];
+  const out: PendingAlert[] = [];
+  if (!isEscalation(clock.name)) {
+    for (const ratio of alerts.warningRatios) {
+      // A ratio equal to the at-risk ratio is the at-risk entry itself.
+      if (ratio === alerts.atRiskRatio || clock.warningsRecorded.includes(ratio)) continue;
+      const at = atRiskAt(clock, cal, ratio);
+      if (at !== null && Number.isFinite(at)) out.push({ kind: "warning", ratio, at });
+    }
+    if (clock.atRiskRecordedAt === null) {
+      const at = atRiskAt(clock, cal, alerts.atRiskRatio);
+      if (at !== null && Number.isFinite(at)) out.push({ kind: "at_risk", at });
+    }
+    if (clock.name === "update" && clock.updateDueRecordedAt === null) {
+      const at = updateDueWarningAt(clock, cal, alerts.updateDueLeadMs);
+      if (at !== null && Number.isFinite(at)) out.push({ kind: "update_due", at });
+    }
   }
   if (clock.breachedAt === null) {
     const due = dueAt(clock, cal);
-    if (due !== null && Number.isFinite(due)) return due;
+    if (due !== null && Number.isFinite(due)) out.push({ kind: "due", at: due });
   }
-  return null;
+  return out;
+}
+
+/** The next instant the timer must look at this clock (a warning, at risk, update due, due); null when nothing is left. */
+export function nextCheckAt(clock: ClockRecord, cal: CompiledCalendar, alerts: ClockAlerts): number | null {
+  const pending = pendingAlerts(clock, cal, alerts);
+  return pending.length === 0 ? null : Math.min(...pending.map((p) => p.at));
 }
 
 /** Business time the clock has run between its start and `until`, pauses excluded. */
@@ -201,6 +260,9 @@ export function newClock(name: ClockName, target: ClockTarget | null, startedAt:
     stoppedAt: null,
     breachedAt: null,
     atRiskRecordedAt: null,
+    warningsRecorded: [],
+    updateDueRecordedAt: null,
+    autoUpdatePostedAt: null,
     cycle: 1,
   };
 }

@@ -375,6 +375,8 @@ describe("loadPlanCatalog with an extra file", () => {
           timezoneOverridable: false,
           pauseOnPendingCustomer: false,
           atRiskRatio: 0.5,
+          warningRatios: [0.25],
+          updateDueWarningMinutes: 30,
           updateUntil: "closed",
           priorityScheme: "roxen",
           targets: { P1: { responseMinutes: 30 } },

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, jsonb, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+import type { SlaAlertSettings } from "../../../schemas/plan.js";
 import { instant, timestamps } from "./columns.js";
 
 export const tenants = pgTable("tenants", {
@@ -14,6 +15,8 @@ export const tenants = pgTable("tenants", {
   holidayCountry: text("holiday_country"),
   /** The tenant's own priority translation overrides per scheme; a connection's own override wins. */
   priorityOverrides: jsonb("priority_overrides").$type<Record<string, unknown>>().notNull().default({}),
+  /** The tenant's overrides of its plan's SLA warnings and automatic status updates. */
+  slaAlerts: jsonb("sla_alerts").$type<SlaAlertSettings>().notNull().default({}),
   ...timestamps,
 });
 

@@ -21,6 +21,12 @@ export const slaClocks = pgTable(
     stoppedAt: instant("stopped_at"),
     breachedAt: instant("breached_at"),
     atRiskRecordedAt: instant("at_risk_recorded_at"),
+    /** The warning ratios already written this cycle (`sla.warning`), so each fires once. */
+    warningsRecorded: jsonb("warnings_recorded").$type<number[]>().notNull().default([]),
+    /** The update clock's `sla.update_due` of this cycle. */
+    updateDueRecordedAt: instant("update_due_recorded_at"),
+    /** The automatic status update of this cycle. */
+    autoUpdatePostedAt: instant("auto_update_posted_at"),
     dueAt: instant("due_at"),
     cycle: integer("cycle").notNull().default(1),
     /** Business seconds from start to met, kept for reports. */
