@@ -30,6 +30,10 @@ export interface SyncSettings {
   /** How often an idle worker looks for work and the SLA timers run. */
   tickMs: number;
   retention: RetentionSettings;
+  /** How often the `connection.health` job evaluates every connection. */
+  healthIntervalMs: number;
+  /** How long a new health state must hold before it is recorded and ledgered (operator pauses excepted). */
+  healthDampingMs: number;
 }
 
 export const defaultSyncSettings: SyncSettings = {
@@ -48,6 +52,8 @@ export const defaultSyncSettings: SyncSettings = {
   connectionConcurrency: 4,
   processConcurrency: 32,
   tickMs: 1000,
+  healthIntervalMs: 30_000,
+  healthDampingMs: 60_000,
   retention: {
     jobsMs: 7 * 86_400_000,
     idempotencyMs: 7 * 86_400_000,

@@ -1,5 +1,6 @@
 export * from "./access.js";
 export * from "./delegations.js";
+export * from "./health.js";
 export * from "./idempotency.js";
 export * from "./jobs.js";
 export * from "./ledger.js";
