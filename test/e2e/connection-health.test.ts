@@ -37,10 +37,18 @@ beforeAll(async () => {
   sim.setInstanceUrl(simServer.url);
   tenant = await createTenant(ctx, { name: "Acme" });
   other = await createTenant(ctx, { name: "Globex" });
+  const res = await connectServiceNow("Acme ServiceNow", "both");
+  connectionId = res.body.id;
+  expect(res.body.health).toMatchObject({ state: "healthy", evaluatedAt: null });
+});
+
+/** A servicedesk connection of the tenant to the simulator. */
+async function connectServiceNow(name: string, direction: "both" | "outbound") {
   const res = await tenant.client.post("/v1/connections", {
     type: "servicenow",
-    name: "Acme ServiceNow",
+    name,
     role: "servicedesk",
+    direction,
     settings: {
       baseUrl: simServer.url,
       auth: { type: "basic", username: sim.integrationUser.username, password: sim.integrationUser.password },
@@ -48,9 +56,9 @@ beforeAll(async () => {
     },
   });
   expect(res.status, res.text).toBe(201);
-  connectionId = res.body.id;
-  expect(res.body.health).toMatchObject({ state: "healthy", evaluatedAt: null });
-});
+  return res;
+}
+
 afterAll(async () => {
   await simServer?.close();
   await ctx?.close();
@@ -319,22 +327,7 @@ describe("damping", () => {
 
   it("alternating successes and failures ledger one change, not one per attempt", async () => {
     const db = ctx.database.db;
-    const res = await tenant.client.post("/v1/connections", {
-      type: "servicenow",
-      name: "Flapping ServiceNow",
-      role: "servicedesk",
-      direction: "outbound",
-      settings: {
-        baseUrl: simServer.url,
-        auth: {
-          type: "basic",
-          username: sim.integrationUser.username,
-          password: sim.integrationUser.password,
-        },
-        webhookSecret,
-      },
-    });
-    expect(res.status, res.text).toBe(201);
+    const res = await connectServiceNow("Flapping ServiceNow", "outbound");
     const id = res.body.id as string;
     // Far enough ahead that the entries of the earlier tests (other connections) do not matter.
     let clock = Date.now() + 3 * 3_600_000;
@@ -363,21 +356,7 @@ describe("damping", () => {
 
   it("two evaluations racing ledger a change once", async () => {
     const db = ctx.database.db;
-    const res = await tenant.client.post("/v1/connections", {
-      type: "servicenow",
-      name: "Raced ServiceNow",
-      role: "servicedesk",
-      direction: "outbound",
-      settings: {
-        baseUrl: simServer.url,
-        auth: {
-          type: "basic",
-          username: sim.integrationUser.username,
-          password: sim.integrationUser.password,
-        },
-        webhookSecret,
-      },
-    });
+    const res = await connectServiceNow("Raced ServiceNow", "outbound");
     const id = res.body.id as string;
     // A dead letter makes the connection degraded; the change is due once observed past the damping period.
     await db.execute(
