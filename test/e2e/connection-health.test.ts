@@ -6,8 +6,9 @@ import {
 } from "../../connectors/servicenow/simulator.js";
 import { createZendeskSimulator, simulatorUsers } from "../../connectors/zendesk/simulator.js";
 import { queryRows } from "../../src/db/client.js";
-import { connections, ledgerEntries } from "../../src/db/schema/index.js";
+import { connections, jobKinds, ledgerEntries, periodicJobKinds } from "../../src/db/schema/index.js";
 import { deploymentJobs, enqueueJobs } from "../../src/jobs/queue.js";
+import { jobHandlers } from "../../src/jobs/registry.js";
 import { JobRunner } from "../../src/jobs/runner.js";
 import { appendLedger } from "../../src/ledger/append.js";
 import { jobContext } from "../../src/runtime.js";
@@ -15,7 +16,9 @@ import {
   dampHealth,
   evaluateAllConnections,
   evaluateConnections,
+  type HealthFigures,
   type ObservedHealth,
+  observeHealth,
 } from "../../src/sync/health.js";
 import { createTenant, engine } from "../harness.js";
 import { createSyncTestApp, type Listening, listen, type SyncTestContext } from "./sync-harness.js";
@@ -298,6 +301,103 @@ describe("GET /v1/connections/{id}/health through the ServiceNow simulator", () 
       ["healthy", "paused", "tenant_key"],
       ["paused", resumed.body.health.state, "tenant_key"],
     ]);
+  });
+});
+
+describe("state rules", () => {
+  const now = new Date("2026-12-07T12:00:00Z");
+  const active = {
+    status: "active" as const,
+    pausedBy: null,
+    pausedReason: null,
+    holdUntil: null,
+    lastPollError: null,
+  };
+  const quiet: HealthFigures = {
+    deliveries15m: 0,
+    failures15m: 0,
+    deliveries24h: 0,
+    failures24h: 0,
+    consecutiveFailures: 0,
+    lastSuccessAt: null,
+    lastFailureAt: null,
+    lastFailureReason: null,
+    pending: 0,
+    oldestPendingAt: null,
+    deadLetters: 0,
+  };
+  const cases: [
+    string,
+    Partial<typeof active> | Record<string, unknown>,
+    Partial<HealthFigures>,
+    string,
+    string,
+  ][] = [
+    ["nothing wrong", {}, { deliveries15m: 10 }, "healthy", ""],
+    ["quiet", {}, {}, "healthy", ""],
+    [
+      "paused by an operator",
+      { status: "paused", pausedBy: "admin", pausedReason: "upgrade" },
+      {},
+      "paused",
+      "paused: upgrade",
+    ],
+    [
+      "settings broken (paused by the engine)",
+      { status: "paused", pausedBy: "system", pausedReason: "auth: required" },
+      {},
+      "failing",
+      "settings_invalid",
+    ],
+    ["failures, no success in 15 min", {}, { failures15m: 2 }, "failing", "no_success"],
+    [
+      "5 failures in a row after successes",
+      {},
+      { deliveries15m: 20, failures15m: 5, consecutiveFailures: 5 },
+      "failing",
+      "consecutive_failures",
+    ],
+    [
+      "more than 25 % failed",
+      {},
+      { deliveries15m: 6, failures15m: 3, consecutiveFailures: 1 },
+      "degraded",
+      "failure_ratio",
+    ],
+    ["25 % failed exactly", {}, { deliveries15m: 3, failures15m: 1, consecutiveFailures: 1 }, "healthy", ""],
+    [
+      "oldest pending job 20 min old",
+      {},
+      { pending: 3, oldestPendingAt: new Date(now.getTime() - 20 * minute) },
+      "degraded",
+      "backlog_old",
+    ],
+    [
+      "pending jobs 5 min old",
+      {},
+      { pending: 3, oldestPendingAt: new Date(now.getTime() - 5 * minute) },
+      "healthy",
+      "",
+    ],
+    ["a dead letter open", {}, { deadLetters: 1 }, "degraded", "dead_letters: 1 open"],
+    ["held by the vendor", { holdUntil: new Date(now.getTime() + minute) }, {}, "degraded", "held"],
+    ["a hold that ended", { holdUntil: new Date(now.getTime() - minute) }, {}, "healthy", ""],
+    ["the last poll failed", { lastPollError: "HTTP 500" }, {}, "degraded", "poll_failed"],
+  ];
+  it.each(cases)("%s", (_name, row, figures, state, reason) => {
+    const observed = observeHealth(
+      { ...active, ...row } as Parameters<typeof observeHealth>[0],
+      { ...quiet, ...figures },
+      now,
+    );
+    expect(observed.state, JSON.stringify(observed)).toBe(state);
+    expect(observed.reasons.join("; ")).toContain(reason);
+  });
+
+  it("every periodic handler is listed as periodic (backlog and drain leave those kinds out)", () => {
+    for (const kind of jobKinds) {
+      expect(jobHandlers[kind].periodic, kind).toBe((periodicJobKinds as readonly string[]).includes(kind));
+    }
   });
 });
 
