@@ -205,15 +205,15 @@ async function recordRateBudget(
     budget === null
       ? { rateLimitRemaining: null, rateLimitResetAt: null, rateLimitSeenAt: null }
       : { rateLimitRemaining: budget.remaining, rateLimitResetAt: budget.resetAt, rateLimitSeenAt: now };
+  const claims =
+    budget === null
+      ? { concurrencyBudget: null }
+      : budget.remaining > 0
+        ? { concurrencyBudget: budget.remaining }
+        : { concurrencyBudget: 1, holdUntil: budget.resetAt };
   await tx
     .update(connections)
-    .set(
-      budget === null
-        ? { concurrencyBudget: null, ...seen }
-        : budget.remaining > 0
-          ? { concurrencyBudget: budget.remaining, ...seen }
-          : { concurrencyBudget: 1, holdUntil: budget.resetAt, ...seen },
-    )
+    .set({ ...claims, ...seen })
     .where(eq(connections.id, connectionId));
 }
 
