@@ -302,6 +302,22 @@ describe("GET /v1/connections/{id}/health through the ServiceNow simulator", () 
       ["paused", resumed.body.health.state, "tenant_key"],
     ]);
   });
+
+  it("shows the vendor's hold after a 429 with Retry-After, and names it among the reasons", async () => {
+    sim.faults.push({ kind: "status", status: 429, retryAfterSeconds: 2, times: 1 });
+    await openTicket("Throttled");
+    // One pass: the attempt is refused and the connection held.
+    await ctx.drain({ settle, timeoutMs: 200 }).catch(() => {});
+    const body = await health();
+    expect(body.holdUntil, JSON.stringify(body)).not.toBeNull();
+    expect(new Date(body.holdUntil).getTime()).toBeGreaterThan(Date.now());
+    await runHealth(new Date());
+    const evaluated = await health();
+    const reasons = [...evaluated.reasons, ...(evaluated.pending?.reasons ?? [])].join(" ");
+    expect(reasons).toContain("held");
+    await drain();
+    expect((await health()).backlog.pending).toBe(0);
+  });
 });
 
 describe("state rules", () => {
