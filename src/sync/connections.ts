@@ -17,7 +17,7 @@ import { newId } from "../lib/ids.js";
 import { issuesToFieldErrors } from "../lib/problem.js";
 import { decryptSecret, encryptSecret } from "../lib/secrets.js";
 import type { EngineDeps, ServiceContext } from "../services/context.js";
-import { evaluateConnections, healthOf, summaryOf } from "./health.js";
+import { evaluateConnections, healthOf, lockHealthSnapshot, summaryOf } from "./health.js";
 import { type AnyConnector, connectorFor } from "./registry.js";
 import { assertReachableBaseUrl } from "./url-guard.js";
 
@@ -509,6 +509,8 @@ export async function setConnectionPaused(
     if (!current || current.status === "deleted")
       throw new GatewayError("NOT_FOUND", `Connection ${id} was not found.`);
     if ((current.status === "paused") === paused) return current;
+    // The health snapshot before the ledger's chain lock, in the order the health job takes them.
+    await lockHealthSnapshot(tx, id);
     const [updated] = await tx
       .update(connections)
       .set(
@@ -542,7 +544,6 @@ export async function setConnectionPaused(
       now,
       dampingMs: ctx.engine.sync.healthDampingMs,
       actor,
-      lock: true,
     });
     return updated!;
   });

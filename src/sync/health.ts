@@ -270,8 +270,6 @@ export interface EvaluateOptions {
   dampingMs: number;
   /** Who caused a change (an operator pausing); the health job otherwise. */
   actor?: Actor;
-  /** Lock the snapshots first (an operator action in its own transaction must not lose its write). */
-  lock?: boolean;
 }
 
 /**
@@ -293,8 +291,10 @@ export async function evaluateConnections(
   const changes: { connectionId: string; tenantId: string | null; change: HealthChange }[] = [];
   for (const row of rows) {
     const change = await db.transaction(async (tx) => {
-      const query = tx.select().from(connectionHealth).where(eq(connectionHealth.connectionId, row.id));
-      const [previous] = options.lock ? await query.for("update") : await query;
+      const [previous] = await tx
+        .select()
+        .from(connectionHealth)
+        .where(eq(connectionHealth.connectionId, row.id));
       const outcome = outcomes.get(row.id);
       const jobs = backlog.get(row.id);
       const secrets = connectionSecrets(options.engine, row);
@@ -361,6 +361,19 @@ export async function evaluateConnections(
     if (change) changes.push({ connectionId: row.id, tenantId: row.tenantId, change });
   }
   return changes;
+}
+
+/**
+ * Locks a connection's snapshot for the caller's transaction (an operator's pause, which must not lose its write
+ * to a concurrent evaluation). Taken before any ledger append: the health job locks the snapshot row, then the
+ * ledger chain, and the same order everywhere cannot deadlock.
+ */
+export async function lockHealthSnapshot(tx: Queryable, connectionId: string): Promise<void> {
+  await tx
+    .select({ id: connectionHealth.connectionId })
+    .from(connectionHealth)
+    .where(eq(connectionHealth.connectionId, connectionId))
+    .for("update");
 }
 
 const BATCH = 200;
