@@ -38,6 +38,66 @@ export const UpdateConnection = z
   })
   .openapi("UpdateConnection");
 
+export const healthStates = ["healthy", "degraded", "failing", "paused"] as const;
+
+const HealthState = z.enum(healthStates).openapi({
+  description:
+    "`failing`: attempts fail and none succeeds (or the settings broke); `degraded`: works with trouble (failure ratio, an old backlog, open dead letters, a vendor hold, a failed poll); `paused`: an operator paused it. Rules in docs/operations-health.md.",
+});
+
+const Backlog = z.object({
+  pending: z.number().int().openapi({ description: "Jobs of this connection waiting to run (live)." }),
+  oldestPendingAgeSeconds: z.number().int().nullable(),
+});
+
+export const ConnectionHealthSummary = z
+  .object({
+    state: HealthState,
+    stateSince: Instant.nullable(),
+    evaluatedAt: Instant.nullable().openapi({
+      description: "The last evaluation by the `connection.health` job; null before the first one.",
+    }),
+    lastSuccessAt: Instant.nullable(),
+    lastFailureAt: Instant.nullable(),
+    backlog: Backlog,
+    deadLetters: z.number().int().openapi({ description: "Open dead letters of this connection (live)." }),
+  })
+  .openapi("ConnectionHealthSummary");
+
+const Outcomes = z.object({
+  deliveries: z.number().int().openapi({
+    description:
+      "Successful vendor work: outbound deliveries (`sync.sent`) and inbound notices applied (`sync.applied`).",
+  }),
+  failures: z.number().int().openapi({ description: "Failed attempts (`sync.failed`)." }),
+});
+
+export const ConnectionHealth = ConnectionHealthSummary.extend({
+  connectionId: text(),
+  reasons: z.array(text()).openapi({ description: "Why the current state holds, one rule per entry." }),
+  pending: z
+    .object({ state: HealthState, since: Instant, reasons: z.array(text()) })
+    .nullable()
+    .openapi({ description: "A different state observed but not yet held for the damping period." }),
+  lastFailureReason: text()
+    .nullable()
+    .openapi({ description: "The last failure's cause and message, the connection's secrets replaced." }),
+  consecutiveFailures: z.number().int(),
+  last15m: Outcomes,
+  last24h: Outcomes,
+  lastPoll: z.object({ at: Instant, ok: z.boolean(), error: text().nullable() }).nullable().openapi({
+    description: "The last reconciliation poll (connections that receive); null before the first.",
+  }),
+  holdUntil: Instant.nullable().openapi({
+    description:
+      "The vendor asked to wait (429, 503 with Retry-After): no job of the connection runs before.",
+  }),
+  rateLimit: z
+    .object({ remaining: z.number().int(), resetAt: Instant, observedAt: Instant })
+    .nullable()
+    .openapi({ description: "The vendor's last reported rate-limit budget, where the connector reads one." }),
+}).openapi("ConnectionHealth");
+
 export const Connection = z.object({
   id: text().openapi({ example: "con_01JD8X4Q2W3E4R5T6Y7U8I9O0P" }),
   type: ConnectorTypeId,
@@ -58,6 +118,7 @@ export const Connection = z.object({
       at: Instant.nullable(),
     })
     .nullable(),
+  health: ConnectionHealthSummary,
   createdAt: Instant,
   updatedAt: Instant,
 });

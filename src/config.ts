@@ -72,6 +72,8 @@ const envSchema = z.object({
   SYNC_HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
   SYNC_CONNECTION_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
   SYNC_PROCESS_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(32),
+  CONNECTION_HEALTH_INTERVAL_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
+  CONNECTION_HEALTH_DAMPING_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
   JOB_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(7),
   IDEMPOTENCY_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(7),
   WEBHOOK_REJECTION_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(7),
@@ -216,6 +218,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       connectionConcurrency: e.SYNC_CONNECTION_CONCURRENCY,
       processConcurrency: e.SYNC_PROCESS_CONCURRENCY,
       tickMs: e.WORKER_TICK_MS,
+      healthIntervalMs: e.CONNECTION_HEALTH_INTERVAL_MS,
+      healthDampingMs: e.CONNECTION_HEALTH_DAMPING_MS,
       retention: {
         jobsMs: e.JOB_RETENTION_DAYS * 86_400_000,
         idempotencyMs: e.IDEMPOTENCY_RETENTION_DAYS * 86_400_000,

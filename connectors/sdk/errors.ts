@@ -114,9 +114,16 @@ export function truncateBody(body: string): string {
 export function failureText(error: unknown, secrets: readonly string[] = []): string {
   const message = error instanceof Error ? error.message : String(error);
   const body = error instanceof HttpError && error.responseBody ? error.responseBody.trim() : "";
-  let text = body === "" ? message : `${message}: ${truncateBody(body)}`;
-  // Longest first, so a secret containing another is replaced whole.
+  return redactSecretValues(body === "" ? message : `${message}: ${truncateBody(body)}`, secrets);
+}
+
+/**
+ * `text` with every given secret value (4 characters or more) replaced by `[redacted]`, longest first so a
+ * secret containing another is replaced whole. Used by {@link failureText} and for any stored failure message.
+ */
+export function redactSecretValues(text: string, secrets: readonly string[]): string {
+  let out = text;
   for (const secret of [...secrets].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length))
-    text = text.split(secret).join("[redacted]");
-  return text;
+    out = out.split(secret).join("[redacted]");
+  return out;
 }

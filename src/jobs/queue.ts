@@ -1,6 +1,6 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { type Db, queryRows, type Tx } from "../db/client.js";
-import { type JobKind, jobs } from "../db/schema/index.js";
+import { type JobKind, jobs, periodicJobKinds } from "../db/schema/index.js";
 import type { JobRow } from "./types.js";
 
 export interface NewJob {
@@ -58,6 +58,7 @@ export const deploymentJobs: NewJob[] = [
   { kind: "sla.timers", priority: 0, singletonKey: "sla.timers" },
   { kind: "jobs.prune", priority: 9, singletonKey: "jobs.prune" },
   { kind: "ledger.checkpoint", priority: 8, singletonKey: "ledger.checkpoint" },
+  { kind: "connection.health", priority: 8, singletonKey: "connection.health" },
 ];
 
 /** Inserts the periodic jobs that are missing: the deployment's own and a poll per receiving connection. */
@@ -239,6 +240,9 @@ export async function releaseJobs(db: Db, workerId: string, ids: number[]): Prom
     .where(and(inArray(jobs.id, ids), eq(jobs.lockedBy, workerId), eq(jobs.status, "pending")));
 }
 
+/** The periodic kinds as SQL literals (a literal list lets the planner match partial indexes). */
+export const periodicKindList = sql.raw(periodicJobKinds.map((kind) => `'${kind}'`).join(", "));
+
 /** Pending effect jobs, the oldest one's age and the open dead letters: information for `/readyz` and health. */
 export async function jobBacklog(
   db: Db,
@@ -250,8 +254,7 @@ export async function jobBacklog(
           min(created_at) filter (where status = 'pending') as oldest,
           count(*) filter (where status = 'dead')::int as dead
         from jobs
-        where kind not in ('connection.poll', 'sla.timers', 'jobs.prune', 'ledger.checkpoint')
-          and status in ('pending', 'dead')`,
+        where kind not in (${periodicKindList}) and status in ('pending', 'dead')`,
   );
   const oldest = row?.oldest ? new Date(row.oldest) : null;
   return {

@@ -2,6 +2,7 @@ import { eventDeliver, eventFanout } from "../events/feed.js";
 import { signCheckpoints } from "../ledger/checkpoints.js";
 import { runSlaTimers } from "../services/sla-timers.js";
 import { applyCarrierNotice, carrierDeliveries } from "../sync/carrier.js";
+import { evaluateAllConnections } from "../sync/health.js";
 import { applyServicedeskNotice, inboxRowOf, markApplied } from "../sync/inbound.js";
 import { deliveryJob, loadJobConnection, servicedeskDeliveries } from "../sync/outbound.js";
 import { pollJobHandler } from "../sync/poller.js";
@@ -84,6 +85,31 @@ const ledgerCheckpoint: JobHandler = {
 };
 
 /**
+ * Evaluates every connection's health from the ledger and the jobs table and stores the snapshots; a state that
+ * held for the damping period is ledgered (`connection.health_changed`). One pending row (a singleton), and the
+ * snapshot writes are compare-and-set, so a run taken over from a dead worker cannot ledger a change twice.
+ */
+const connectionHealthJob: JobHandler = {
+  periodic: true,
+  retryAt: (ctx) => new Date(ctx.now().getTime() + ctx.engine.sync.healthIntervalMs),
+  run: async (ctx) => {
+    const now = ctx.now();
+    const changes = await evaluateAllConnections(ctx.db, {
+      engine: ctx.engine,
+      now,
+      dampingMs: ctx.engine.sync.healthDampingMs,
+    });
+    for (const { connectionId, tenantId, change } of changes) {
+      ctx.logger[change.to === "failing" ? "warn" : "info"](
+        { event: "connection.health_changed", connectionId, tenantId, ...change },
+        "connection health changed",
+      );
+    }
+    return { outcome: "reschedule", at: new Date(now.getTime() + ctx.engine.sync.healthIntervalMs) };
+  },
+};
+
+/**
  * Every job kind's handler, in one exhaustive map: a kind without a handler fails `tsc`. Every process entry
  * (API, worker, demo, tests) runs jobs through this map, so none can lack a handler.
  */
@@ -107,6 +133,7 @@ export const jobHandlers: JobHandlers = {
   "sla.timers": slaTimers,
   "jobs.prune": jobsPrune,
   "ledger.checkpoint": ledgerCheckpoint,
+  "connection.health": connectionHealthJob,
 };
 
 /** The kinds that carry an effect (the rest are periodic): what "idle" means for tests and `drain`. */

@@ -17,6 +17,7 @@ import { newId } from "../lib/ids.js";
 import { issuesToFieldErrors } from "../lib/problem.js";
 import { decryptSecret, encryptSecret } from "../lib/secrets.js";
 import type { EngineDeps, ServiceContext } from "../services/context.js";
+import { evaluateConnections, healthOf, lockHealthSnapshot, summaryOf } from "./health.js";
 import { type AnyConnector, connectorFor } from "./registry.js";
 import { assertReachableBaseUrl } from "./url-guard.js";
 
@@ -99,7 +100,22 @@ export async function loadConnection(db: Queryable, engine: Pick<EngineDeps, "se
   };
 }
 
-function toApi(engine: EngineDeps, loaded: LoadedConnection) {
+async function toApi(ctx: Pick<ServiceContext, "db" | "engine" | "now">, loaded: LoadedConnection) {
+  const [item] = await toApiList(ctx, [loaded]);
+  return item!;
+}
+
+/** Connections as the API shows them, each with its health summary (one query for the page). */
+async function toApiList(ctx: Pick<ServiceContext, "db" | "engine" | "now">, list: LoadedConnection[]) {
+  const health = await healthOf(
+    ctx.db,
+    list.map((l) => l.row),
+    ctx.now(),
+  );
+  return list.map((loaded) => toApiItem(ctx.engine, loaded, summaryOf(health.get(loaded.row.id)!)));
+}
+
+function toApiItem(engine: EngineDeps, loaded: LoadedConnection, health: ReturnType<typeof summaryOf>) {
   const { row } = loaded;
   return {
     id: row.id,
@@ -116,6 +132,7 @@ function toApi(engine: EngineDeps, loaded: LoadedConnection) {
       row.status === "paused"
         ? { reason: row.pausedReason, by: row.pausedBy, at: row.pausedAt?.toISOString() ?? null }
         : null,
+    health,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
@@ -226,7 +243,7 @@ export async function createConnection(ctx: ServiceContext, input: z.infer<typeo
     return inserted!;
   });
   const loaded: LoadedConnection = { row, connector, settings, pathSecret };
-  return { ...toApi(ctx.engine, loaded), ...(generatedSecret ? { webhookSecret: generatedSecret } : {}) };
+  return { ...(await toApi(ctx, loaded)), ...(generatedSecret ? { webhookSecret: generatedSecret } : {}) };
 }
 
 export async function listConnections(
@@ -248,13 +265,23 @@ export async function listConnections(
     .limit(query.limit + 1);
   const result = page(rows, query.limit, (r) => r.id);
   return {
-    items: result.items.map((r) => toApi(ctx.engine, loadConnectionRow(ctx.engine, r))),
+    items: await toApiList(
+      ctx,
+      result.items.map((r) => loadConnectionRow(ctx.engine, r)),
+    ),
     nextCursor: result.nextCursor,
   };
 }
 
 export async function getConnection(ctx: ServiceContext, id: string) {
-  return toApi(ctx.engine, await visibleConnection(ctx, id));
+  return toApi(ctx, await visibleConnection(ctx, id));
+}
+
+/** The full health of a connection the caller may see (docs/operations-health.md). */
+export async function getConnectionHealth(ctx: ServiceContext, id: string) {
+  const loaded = await visibleConnection(ctx, id);
+  const health = await healthOf(ctx.db, [loaded.row], ctx.now());
+  return health.get(id)!;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -343,7 +370,7 @@ export async function updateConnection(
     return updated!;
   });
   const pathSecret = secretChanged ? String(settings["webhookSecret"]) : loaded.pathSecret;
-  return toApi(ctx.engine, { ...loaded, row, settings, pathSecret });
+  return toApi(ctx, { ...loaded, row, settings, pathSecret });
 }
 
 /** Marks the connection deleted, drops its pending work and removes what it registered at the vendor. */
@@ -482,6 +509,8 @@ export async function setConnectionPaused(
     if (!current || current.status === "deleted")
       throw new GatewayError("NOT_FOUND", `Connection ${id} was not found.`);
     if ((current.status === "paused") === paused) return current;
+    // The health snapshot before the ledger's chain lock, in the order the health job takes them.
+    await lockHealthSnapshot(tx, id);
     const [updated] = await tx
       .update(connections)
       .set(
@@ -509,6 +538,13 @@ export async function setConnectionPaused(
         detail: paused ? { reason, by: actorLabel } : { by: actorLabel, pausedReason: current.pausedReason },
       },
     ]);
+    // Pause and resume change the health state at once (no damping), ledgered with the operator as actor.
+    await evaluateConnections(tx, [updated!], {
+      engine: ctx.engine,
+      now,
+      dampingMs: ctx.engine.sync.healthDampingMs,
+      actor,
+    });
     return updated!;
   });
   ctx.logger?.info(
@@ -521,5 +557,5 @@ export async function setConnectionPaused(
     },
     paused ? "connection paused" : "connection resumed",
   );
-  return toApi(ctx.engine, { ...loaded, row });
+  return toApi(ctx, { ...loaded, row });
 }

@@ -168,7 +168,7 @@ export function deliveryJob(handler: DeliveryHandler): JobHandler {
       return {
         outcome: "done",
         commit: async (tx) => {
-          if (budget !== undefined) await recordRateBudget(tx, loaded.row.id, budget);
+          if (budget !== undefined) await recordRateBudget(tx, loaded.row.id, budget, ctx.now());
           await result.commit?.(tx);
           if (!result.noop) {
             await appendLedger(tx, [
@@ -194,22 +194,28 @@ function rateBudgetOf(ctx: Pick<DispatchOptions, "engine">, loaded: LoadedConnec
 
 /**
  * Stores the budget with the connection, so every process's claims respect it: at most `remaining` jobs in
- * flight, and none before the window resets once it is spent.
+ * flight, and none before the window resets once it is spent. The same update keeps the figures connection health
+ * shows, so reporting the budget costs no extra write.
  */
 async function recordRateBudget(
   tx: Tx,
   connectionId: string,
   budget: { remaining: number; resetAt: Date } | null,
+  now: Date,
 ) {
+  const seen =
+    budget === null
+      ? { rateLimitRemaining: null, rateLimitResetAt: null, rateLimitSeenAt: null }
+      : { rateLimitRemaining: budget.remaining, rateLimitResetAt: budget.resetAt, rateLimitSeenAt: now };
+  const claims =
+    budget === null
+      ? { concurrencyBudget: null }
+      : budget.remaining > 0
+        ? { concurrencyBudget: budget.remaining }
+        : { concurrencyBudget: 1, holdUntil: budget.resetAt };
   await tx
     .update(connections)
-    .set(
-      budget === null
-        ? { concurrencyBudget: null }
-        : budget.remaining > 0
-          ? { concurrencyBudget: budget.remaining }
-          : { concurrencyBudget: 1, holdUntil: budget.resetAt },
-    )
+    .set({ ...claims, ...seen })
     .where(eq(connections.id, connectionId));
 }
 

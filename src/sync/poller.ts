@@ -1,5 +1,5 @@
 import { eq, sql } from "drizzle-orm";
-import { HttpError } from "../../connectors/sdk/index.js";
+import { HttpError, redactSecretValues } from "../../connectors/sdk/index.js";
 import { type Db, queryRows } from "../db/client.js";
 import { connections, inbox } from "../db/schema/index.js";
 import { errorMessage } from "../jobs/classify.js";
@@ -8,6 +8,7 @@ import type { JobHandler } from "../jobs/types.js";
 import { appendLedger, chainKeyOf } from "../ledger/append.js";
 import { pollCarrier } from "./carrier.js";
 import { servicedeskClientFor } from "./clients.js";
+import { connectionSecrets } from "./health.js";
 import { inboxJob } from "./inbound.js";
 import { polledChangeKey } from "./notice-keys.js";
 import { loadJobConnection } from "./outbound.js";
@@ -27,7 +28,18 @@ export const pollJobHandler: JobHandler = {
   retryAt: (ctx) => new Date(ctx.now().getTime() + ctx.engine.sync.pollIntervalMs),
   onPeriodicFailure: async (ctx, job, error) => {
     const [row] = await ctx.db.select().from(connections).where(eq(connections.id, job.connectionId!));
-    if (row) await recordPollFailure(ctx.db, row, ctx.now(), error);
+    if (!row) return;
+    await ctx.db
+      .update(connections)
+      .set({
+        lastPolledAt: ctx.now(),
+        lastPollError: redactSecretValues(errorMessage(error), connectionSecrets(ctx.engine, row)).slice(
+          0,
+          300,
+        ),
+      })
+      .where(eq(connections.id, row.id));
+    await recordPollFailure(ctx.db, row, ctx.now(), error);
   },
   run: async (ctx, job) => {
     const now = ctx.now();
@@ -39,9 +51,15 @@ export const pollJobHandler: JobHandler = {
       outcome: "reschedule" as const,
       at: new Date(now.getTime() + ctx.engine.sync.pollIntervalMs),
     };
+    const polled = { lastPolledAt: now, lastPollError: null };
     if (loaded.connector.kind === "carrier") {
       await pollCarrier(ctx.db, ctx.engine, loaded.row.id, now);
-      return next;
+      return {
+        ...next,
+        commit: async (tx) => {
+          await tx.update(connections).set(polled).where(eq(connections.id, loaded.row.id));
+        },
+      };
     }
     const client = servicedeskClientFor(ctx.engine, loaded);
     let cursor = loaded.row.pollCursor;
@@ -86,7 +104,10 @@ export const pollJobHandler: JobHandler = {
     return {
       ...next,
       commit: async (tx) => {
-        await tx.update(connections).set({ pollCursor: cursor }).where(eq(connections.id, loaded.row.id));
+        await tx
+          .update(connections)
+          .set({ pollCursor: cursor, ...polled })
+          .where(eq(connections.id, loaded.row.id));
         if (found > 0) {
           await appendLedger(tx, [
             {

@@ -32,6 +32,10 @@ export interface SyncSettings {
   retention: RetentionSettings;
   /** Where `email` event subscriptions are sent from (SMTP_URL, SMTP_FROM); `url` null: email is off. */
   smtp: { url: string | null; from: string };
+  /** How often the `connection.health` job evaluates every connection. */
+  healthIntervalMs: number;
+  /** How long a new health state must hold before it is recorded and ledgered (operator pauses excepted). */
+  healthDampingMs: number;
 }
 
 export const defaultSyncSettings: SyncSettings = {
@@ -50,6 +54,8 @@ export const defaultSyncSettings: SyncSettings = {
   connectionConcurrency: 4,
   processConcurrency: 32,
   tickMs: 1000,
+  healthIntervalMs: 30_000,
+  healthDampingMs: 60_000,
   retention: {
     jobsMs: 7 * 86_400_000,
     idempotencyMs: 7 * 86_400_000,

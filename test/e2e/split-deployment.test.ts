@@ -9,6 +9,7 @@ import { createJsmSimulator, type JsmSimulatorOptions } from "../../connectors/j
 import { createServiceNowSimulator } from "../../connectors/servicenow/simulator.js";
 import { createZendeskSimulator, simulatorUsers } from "../../connectors/zendesk/simulator.js";
 import { queryRows } from "../../src/db/client.js";
+import { periodicJobKinds } from "../../src/db/schema/index.js";
 import { generateSigningKey } from "../../src/ledger/keys.js";
 import { mefSonataAdapter, tmf621V4Adapter, tmf621V5Adapter } from "../conformance/carrier-adapters.js";
 import type { CarrierConformanceAdapter, CarrierSimulatorHandle } from "../conformance/carrier-kit.js";
@@ -668,7 +669,7 @@ describe.runIf(engine === "postgres")(
         `claims by a process other than the workers ${show(workerPids())}: ${show(tally)}`,
       ).toEqual([]);
       // Both took effect jobs (deliveries, inbox, carrier work) from the one shared queue.
-      const periodic = ["connection.poll", "sla.timers", "jobs.prune"];
+      const periodic: readonly string[] = periodicJobKinds;
       const effectClaimers = new Set(
         claims.filter((c) => !periodic.includes(c.kind)).map((c) => pidOf(c.locked_by)),
       );

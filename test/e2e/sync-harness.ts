@@ -3,6 +3,7 @@ import { serve } from "@hono/node-server";
 import { sql } from "drizzle-orm";
 import type { Hono } from "hono";
 import { queryRows } from "../../src/db/client.js";
+import { periodicKindList } from "../../src/jobs/queue.js";
 import { effectJobKinds } from "../../src/jobs/registry.js";
 import { JobRunner } from "../../src/jobs/runner.js";
 import { jobContext } from "../../src/runtime.js";
@@ -88,7 +89,7 @@ export async function createSyncTestApp(sync: Partial<SyncSettings> = {}): Promi
         const [open] = await queryRows<{ count: number }>(
           ctx.database.db,
           sql`select count(*) as count from jobs o
-              where o.status = 'pending' and o.kind not in ('connection.poll', 'sla.timers', 'jobs.prune')
+              where o.status = 'pending' and o.kind not in (${periodicKindList})
                 and not exists (
                   select 1 from jobs d where d.connection_id = o.connection_id and d.order_key = o.order_key
                     and d.id < o.id and d.status = 'dead' and d.kind <> 'inbox.apply')`,

@@ -1,6 +1,7 @@
 export * from "./access.js";
 export * from "./delegations.js";
 export * from "./events.js";
+export * from "./health.js";
 export * from "./idempotency.js";
 export * from "./jobs.js";
 export * from "./ledger.js";

@@ -39,8 +39,18 @@ export const jobKinds = [
   "sla.timers",
   "jobs.prune",
   "ledger.checkpoint",
+  "connection.health",
 ] as const;
 export type JobKind = (typeof jobKinds)[number];
+
+/** The periodic kinds (their handlers say `periodic: true`): not backlog, never dead letters. */
+export const periodicJobKinds = [
+  "connection.poll",
+  "sla.timers",
+  "jobs.prune",
+  "ledger.checkpoint",
+  "connection.health",
+] as const satisfies readonly JobKind[];
 
 export const jobStatuses = ["pending", "done", "dead", "skipped"] as const;
 export type JobStatus = (typeof jobStatuses)[number];

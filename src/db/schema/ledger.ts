@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { bigint, bigserial, index, jsonb, pgTable, text } from "drizzle-orm/pg-core";
 import { instant } from "./columns.js";
 
@@ -31,6 +32,10 @@ export const ledgerEntries = pgTable(
     index("ledger_chain_idx").on(t.chainKey, t.sequence),
     index("ledger_ticket_idx").on(t.ticketId, t.sequence),
     index("ledger_tenant_idx").on(t.tenantId, t.sequence),
+    // Connection health counts a connection's deliveries and failures of the last 24 h (src/sync/health.ts).
+    index("ledger_connection_outcome_idx")
+      .on(t.connectionId, t.occurredAt)
+      .where(sql`${t.kind} in ('sync.sent', 'sync.applied', 'sync.failed')`),
   ],
 );
 

@@ -47,9 +47,16 @@ export const connections = pgTable(
     holdUntil: instant("hold_until"),
     /** In-flight jobs the vendor's reported budget allows (Zendesk's rate-limit headers), when it reports one. */
     concurrencyBudget: integer("concurrency_budget"),
+    /** The vendor's last reported rate-limit budget, written with the delivery that read it (health shows it). */
+    rateLimitRemaining: integer("rate_limit_remaining"),
+    rateLimitResetAt: instant("rate_limit_reset_at"),
+    rateLimitSeenAt: instant("rate_limit_seen_at"),
     /** Vendor-side registration to tear down on delete (a carrier hub listener id). */
     remoteListenerId: text("remote_listener_id"),
     pollCursor: text("poll_cursor"),
+    /** The last reconciliation poll and, when it failed, why (secrets replaced). */
+    lastPolledAt: instant("last_polled_at"),
+    lastPollError: text("last_poll_error"),
     ...timestamps,
   },
   (t) => [index("connections_tenant_idx").on(t.tenantId)],

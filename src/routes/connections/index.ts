@@ -3,6 +3,7 @@ import { connectorTypes } from "../../../connectors/index.js";
 import { idParam, ListQuery, listOf, text } from "../../../schemas/common.js";
 import {
   Connection as ConnectionBase,
+  ConnectionHealth,
   ConnectionTestResult,
   CreateConnection as CreateConnectionBase,
   CreatedConnection as CreatedConnectionBase,
@@ -86,6 +87,27 @@ export function connectionRoutes() {
     }),
     async (c) =>
       c.json(await connectionsService.getConnection(serviceContext(c), c.req.valid("param").id), 200),
+  );
+
+  router.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/connections/{id}/health",
+      tags,
+      summary:
+        "A connection's health: state, last success and failure, recent outcomes, backlog, polls, limits",
+      description:
+        "The provider, or the tenant owning the connection. Counts come from the last evaluation (every `CONNECTION_HEALTH_INTERVAL_MS`); backlog, dead letters, pause, hold, rate limit and last poll are live. States and rules: docs/operations-health.md.",
+      security: bearerSecurity,
+      request: { params: idParam("connection") },
+      responses: {
+        200: jsonResponse(ConnectionHealth, "The connection's health."),
+        401: unauthorized,
+        404: notFound,
+      },
+    }),
+    async (c) =>
+      c.json(await connectionsService.getConnectionHealth(serviceContext(c), c.req.valid("param").id), 200),
   );
 
   router.openapi(
