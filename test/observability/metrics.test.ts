@@ -15,7 +15,7 @@ import { startMetricsListener } from "../../src/routes/metrics.js";
 import { runSlaTimers } from "../../src/services/sla-timers.js";
 import { createSyncTestApp, type Listening, listen, type SyncTestContext } from "../e2e/sync-harness.js";
 import { createTenant, createTestApp, TEST_ADMIN_TOKEN, type TestContext } from "../harness.js";
-import { parseExposition, type Sample, valueOf } from "./scrape.js";
+import { parseExposition, type Sample, sampleValue } from "./scrape.js";
 
 const webhookSecret = "servicenow-webhook-secret-metrics-0123";
 const metricsToken = "metrics-token-0123456789abcdefghij";
@@ -128,7 +128,7 @@ describe("METRICS_PORT listener", () => {
       const text = await res.text();
       expect(res.status, text).toBe(200);
       expect(
-        valueOf(parseExposition(text), "tsg_jobs_pending", { kind: "sla.timers" }),
+        sampleValue(parseExposition(text), "tsg_jobs_pending", { kind: "sla.timers" }),
       ).toBeGreaterThanOrEqual(0);
       expect(text).toContain("tsg_jobs_pending");
       expect((await fetch(`${base}/v1/tickets`)).status).toBe(404);
@@ -153,7 +153,7 @@ describe("series after real traffic", () => {
     await ctx.drain({ settle: () => sim.settled() });
     const after = await scrape();
     const delta = (name: string, labels: Record<string, string> = {}) =>
-      valueOf(after, name, labels) - valueOf(before, name, labels);
+      sampleValue(after, name, labels) - sampleValue(before, name, labels);
 
     expect(delta("tsg_webhooks_accepted_total", { connector: "servicenow" })).toBe(1);
     expect(delta("tsg_webhooks_rejected_total", { connector: "servicenow", reason: "unverified" })).toBe(1);
@@ -179,7 +179,7 @@ describe("series after real traffic", () => {
       delta("tsg_http_request_duration_seconds_count", { route: "/webhooks/:connectionId", status: "401" }),
     ).toBe(1);
     // Queries ran; none is left in flight between requests.
-    expect(valueOf(after, "tsg_db_queries_in_flight")).toBe(0);
+    expect(sampleValue(after, "tsg_db_queries_in_flight")).toBe(0);
   });
 
   it("counts an unknown webhook URL under connector unknown", async () => {
@@ -191,8 +191,8 @@ describe("series after real traffic", () => {
     expect(res.status).toBe(404);
     const after = await scrape();
     const labels = { connector: "unknown", reason: "unknown_connection" };
-    expect(valueOf(after, "tsg_webhooks_rejected_total", labels)).toBe(
-      valueOf(before, "tsg_webhooks_rejected_total", labels) + 1,
+    expect(sampleValue(after, "tsg_webhooks_rejected_total", labels)).toBe(
+      sampleValue(before, "tsg_webhooks_rejected_total", labels) + 1,
     );
   });
 
@@ -225,9 +225,9 @@ describe("series after real traffic", () => {
     });
     expect(ticket.status).toBe(201);
     const paused = await scrape();
-    expect(valueOf(paused, "tsg_jobs_pending", { kind: "ticket.create" })).toBe(1);
+    expect(sampleValue(paused, "tsg_jobs_pending", { kind: "ticket.create" })).toBe(1);
     expect(
-      valueOf(paused, "tsg_jobs_oldest_pending_age_seconds", { kind: "ticket.create" }),
+      sampleValue(paused, "tsg_jobs_oldest_pending_age_seconds", { kind: "ticket.create" }),
     ).toBeGreaterThanOrEqual(0);
     expect(
       paused.some(
@@ -241,12 +241,12 @@ describe("series after real traffic", () => {
       .set({ status: "dead", deadAt: new Date(), deadReason: "permanent_error: test" })
       .where(and(eq(jobs.kind, "ticket.create"), eq(jobs.status, "pending")));
     const dead = await scrape();
-    expect(valueOf(dead, "tsg_jobs_pending", { kind: "ticket.create" })).toBe(0);
-    expect(valueOf(dead, "tsg_dead_letters_open", { kind: "ticket.create" })).toBe(1);
+    expect(sampleValue(dead, "tsg_jobs_pending", { kind: "ticket.create" })).toBe(0);
+    expect(sampleValue(dead, "tsg_dead_letters_open", { kind: "ticket.create" })).toBe(1);
     await ctx.database.db.execute(
       sql`update jobs set status = 'skipped' where kind = 'ticket.create' and status = 'dead'`,
     );
-    expect(valueOf(await scrape(), "tsg_dead_letters_open", { kind: "ticket.create" })).toBe(0);
+    expect(sampleValue(await scrape(), "tsg_dead_letters_open", { kind: "ticket.create" })).toBe(0);
     expect((await ctx.admin.post(`/v1/connections/${connectionId}/resume`, {})).status).toBe(200);
   });
 
@@ -254,13 +254,13 @@ describe("series after real traffic", () => {
     const before = ctx.deps.config.metrics!;
     ctx.deps.config = { ...ctx.deps.config, metrics: { ...before, cacheMs: 60_000 } };
     try {
-      const first = valueOf(await scrape(), "tsg_jobs_pending");
+      const first = sampleValue(await scrape(), "tsg_jobs_pending");
       await ctx.database.db
         .insert(jobs)
         .values({ kind: "jobs.prune", nextAttemptAt: new Date(Date.now() + 3_600_000) });
-      expect(valueOf(await scrape(), "tsg_jobs_pending"), "cached").toBe(first);
+      expect(sampleValue(await scrape(), "tsg_jobs_pending"), "cached").toBe(first);
       ctx.deps.config = { ...ctx.deps.config, metrics: before };
-      expect(valueOf(await scrape(), "tsg_jobs_pending"), "fresh").toBe(first + 1);
+      expect(sampleValue(await scrape(), "tsg_jobs_pending"), "fresh").toBe(first + 1);
     } finally {
       ctx.deps.config = { ...ctx.deps.config, metrics: before };
       await ctx.database.db.delete(jobs).where(eq(jobs.kind, "jobs.prune"));
@@ -292,19 +292,19 @@ describe("SLA clocks at risk and breached, under a controllable clock", () => {
     expect(res.status, res.text).toBe(201);
     const labels = { plan: "ombori-production", priority: "P1", clock: "response" };
     await fire();
-    expect(valueOf(await scrape(slaCtx), "tsg_sla_clocks_at_risk", labels), "on time").toBe(0);
+    expect(sampleValue(await scrape(slaCtx), "tsg_sla_clocks_at_risk", labels), "on time").toBe(0);
 
     clock.now = new Date("2026-11-23T09:25:00Z");
     await fire();
     const atRisk = await scrape(slaCtx);
-    expect(valueOf(atRisk, "tsg_sla_clocks_at_risk", labels)).toBe(1);
-    expect(valueOf(atRisk, "tsg_sla_clocks_breached", labels)).toBe(0);
+    expect(sampleValue(atRisk, "tsg_sla_clocks_at_risk", labels)).toBe(1);
+    expect(sampleValue(atRisk, "tsg_sla_clocks_breached", labels)).toBe(0);
 
     clock.now = new Date("2026-11-23T09:31:00Z");
     await fire();
     const breached = await scrape(slaCtx);
-    expect(valueOf(breached, "tsg_sla_clocks_at_risk", labels)).toBe(0);
-    expect(valueOf(breached, "tsg_sla_clocks_breached", labels)).toBe(1);
+    expect(sampleValue(breached, "tsg_sla_clocks_at_risk", labels)).toBe(0);
+    expect(sampleValue(breached, "tsg_sla_clocks_breached", labels)).toBe(1);
     const exposition = await slaCtx.app.request("/metrics", {
       headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
     });
@@ -316,7 +316,7 @@ describe("SLA clocks at risk and breached, under a controllable clock", () => {
       metrics: { ...defaultMetricsSettings, cacheMs: 0, tenantLabels: true },
     };
     expect(
-      valueOf(await scrape(slaCtx), "tsg_sla_clocks_breached", { ...labels, tenant: slaTenant.id }),
+      sampleValue(await scrape(slaCtx), "tsg_sla_clocks_breached", { ...labels, tenant: slaTenant.id }),
     ).toBe(1);
   });
 });

@@ -22,13 +22,8 @@ export function parseExposition(text: string): Sample[] {
 }
 
 /** The sum of the samples of `name` whose labels include `labels`. */
-export function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+export function sampleValue(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
   return samples
     .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
     .reduce((sum, s) => sum + s.value, 0);
-}
-
-/** Metric family names as PromQL sees them: histogram `_bucket`/`_sum`/`_count` series included. */
-export function seriesNames(samples: Sample[]): Set<string> {
-  return new Set(samples.map((s) => s.name));
 }
