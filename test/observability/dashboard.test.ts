@@ -48,9 +48,10 @@ describe("the Grafana dashboard", () => {
   );
 
   it("reads its series through the datasource variable", () => {
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a template
-    for (const panel of dashboard.panels.filter((p) => p.type !== "row"))
+    for (const panel of dashboard.panels.filter((p) => p.type !== "row")) {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a template
       expect(panel.datasource?.uid, panel.title).toBe("${datasource}");
+    }
   });
 
   it("queries only series the gateway exposes", () => {
