@@ -18,7 +18,13 @@ import { envVariableNames } from "../src/config.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const require = createRequire(import.meta.url);
-const secretNames = ["DATABASE_URL", "GATEWAY_ADMIN_TOKEN", "LEDGER_SIGNING_KEY", "SECRETS_KEY"];
+const secretNames = [
+  "DATABASE_URL",
+  "GATEWAY_ADMIN_TOKEN",
+  "LEDGER_SIGNING_KEY",
+  "METRICS_TOKEN",
+  "SECRETS_KEY",
+];
 
 // biome-ignore lint/suspicious/noExplicitAny: manifests are untyped YAML, checked field by field below
 type Json = any;
