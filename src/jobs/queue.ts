@@ -36,7 +36,8 @@ export async function enqueueJobs(tx: Tx | Db, rows: NewJob[]): Promise<void> {
         priority: r.priority ?? 3,
         payload: r.payload ?? {},
         singletonKey: r.singletonKey ?? null,
-        traceParent,
+        // A periodic job is rescheduled in place forever: it must not hang every run off one old request.
+        traceParent: r.singletonKey ? null : traceParent,
         ...(r.runAt ? { nextAttemptAt: r.runAt } : {}),
       })),
     )

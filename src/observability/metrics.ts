@@ -176,83 +176,75 @@ async function fromSnapshot(apply: (snapshot: DatabaseSnapshot) => void) {
   apply(snapshot);
 }
 
-new Gauge({
-  name: "tsg_jobs_pending",
-  help: "Queue depth: pending jobs by kind (database-wide, the same from every process).",
-  labelNames: ["kind"] as const,
-  registers: [metricsRegistry],
-  async collect() {
-    await fromSnapshot((s) => {
-      this.reset();
-      for (const row of s.jobs) this.set({ kind: row.kind }, Number(row.pending));
-    });
-  },
-});
+/** A gauge rebuilt from the database snapshot at each scrape: `rows` gives its samples. */
+function databaseGauge<L extends string>(
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+  rows: (snapshot: DatabaseSnapshot) => [Record<L, string>, number][],
+) {
+  return new Gauge({
+    name,
+    help,
+    labelNames,
+    registers: [metricsRegistry],
+    async collect() {
+      await fromSnapshot((snapshot) => {
+        this.reset();
+        for (const [labels, value] of rows(snapshot)) this.set(labels, value);
+      });
+    },
+  });
+}
 
-new Gauge({
-  name: "tsg_jobs_oldest_pending_age_seconds",
-  help: "Age of the oldest pending job by kind (periodic kinds: how long overdue); database-wide.",
-  labelNames: ["kind"] as const,
-  registers: [metricsRegistry],
-  async collect() {
-    await fromSnapshot((s) => {
-      this.reset();
-      for (const row of s.jobs)
-        if (row.oldest_age !== null) this.set({ kind: row.kind }, Math.max(0, Number(row.oldest_age)));
-    });
-  },
-});
+databaseGauge(
+  "tsg_jobs_pending",
+  "Queue depth: pending jobs by kind (database-wide, the same from every process).",
+  ["kind"],
+  (s) => s.jobs.map((row) => [{ kind: row.kind }, Number(row.pending)]),
+);
 
-new Gauge({
-  name: "tsg_dead_letters_open",
-  help: "Dead-lettered jobs not yet replayed or skipped, by kind; database-wide.",
-  labelNames: ["kind"] as const,
-  registers: [metricsRegistry],
-  async collect() {
-    await fromSnapshot((s) => {
-      this.reset();
-      for (const row of s.jobs) if (Number(row.dead) > 0) this.set({ kind: row.kind }, Number(row.dead));
-    });
-  },
-});
+databaseGauge(
+  "tsg_jobs_oldest_pending_age_seconds",
+  "Age of the oldest pending job by kind (periodic kinds: how long overdue); database-wide.",
+  ["kind"],
+  (s) =>
+    s.jobs
+      .filter((row) => row.oldest_age !== null)
+      .map((row) => [{ kind: row.kind }, Math.max(0, Number(row.oldest_age))]),
+);
 
-const slaLabels = ["plan", "priority", "clock", "tenant"] as const;
+databaseGauge(
+  "tsg_dead_letters_open",
+  "Dead-lettered jobs not yet replayed or skipped, by kind; database-wide.",
+  ["kind"],
+  (s) => s.jobs.filter((row) => Number(row.dead) > 0).map((row) => [{ kind: row.kind }, Number(row.dead)]),
+);
 
-new Gauge({
-  name: "tsg_sla_clocks_at_risk",
-  help: "Running SLA clocks past their plan's at-risk point and not yet due, by plan, priority and clock; database-wide.",
-  labelNames: slaLabels,
-  registers: [metricsRegistry],
-  async collect() {
-    await fromSnapshot((s) => {
-      this.reset();
-      for (const row of s.sla)
-        if (Number(row.at_risk) > 0)
-          this.set(
-            { plan: row.plan, priority: row.priority, clock: row.clock, tenant: row.tenant },
-            Number(row.at_risk),
-          );
-    });
-  },
-});
+const slaSamples = (field: "at_risk" | "breached") => (s: DatabaseSnapshot) =>
+  s.sla
+    .filter((row) => Number(row[field]) > 0)
+    .map(
+      (row) =>
+        [
+          { plan: row.plan, priority: row.priority, clock: row.clock, tenant: row.tenant },
+          Number(row[field]),
+        ] as [Record<"plan" | "priority" | "clock" | "tenant", string>, number],
+    );
 
-new Gauge({
-  name: "tsg_sla_clocks_breached",
-  help: "Running SLA clocks past their due time (breached, not yet met or stopped), by plan, priority and clock; database-wide.",
-  labelNames: slaLabels,
-  registers: [metricsRegistry],
-  async collect() {
-    await fromSnapshot((s) => {
-      this.reset();
-      for (const row of s.sla)
-        if (Number(row.breached) > 0)
-          this.set(
-            { plan: row.plan, priority: row.priority, clock: row.clock, tenant: row.tenant },
-            Number(row.breached),
-          );
-    });
-  },
-});
+databaseGauge(
+  "tsg_sla_clocks_at_risk",
+  "Running SLA clocks past their plan's at-risk point and not yet due, by plan, priority and clock; database-wide.",
+  ["plan", "priority", "clock", "tenant"],
+  slaSamples("at_risk"),
+);
+
+databaseGauge(
+  "tsg_sla_clocks_breached",
+  "Running SLA clocks past their due time (breached, not yet met or stopped), by plan, priority and clock; database-wide.",
+  ["plan", "priority", "clock", "tenant"],
+  slaSamples("breached"),
+);
 
 /** The text exposition of every series, the database gauges read from `scrape.db` (cached `cacheMs`). */
 export async function renderMetrics(scrape: ScrapeSource): Promise<string> {

@@ -5,17 +5,15 @@
 import type { AddressInfo } from "node:net";
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  createServiceNowSimulator,
-  type ServiceNowSimulator,
-} from "../../connectors/servicenow/simulator.js";
+import type { ServiceNowSimulator } from "../../connectors/servicenow/simulator.js";
 import { defaultMetricsSettings } from "../../src/config.js";
 import { jobs } from "../../src/db/schema/index.js";
 import { startMetricsListener } from "../../src/routes/metrics.js";
 import { runSlaTimers } from "../../src/services/sla-timers.js";
-import { createSyncTestApp, type Listening, listen, type SyncTestContext } from "../e2e/sync-harness.js";
+import { createSyncTestApp, type Listening, type SyncTestContext } from "../e2e/sync-harness.js";
 import { createTenant, createTestApp, TEST_ADMIN_TOKEN, type TestContext } from "../harness.js";
 import { parseExposition, type Sample, sampleValue } from "./scrape.js";
+import { type ConnectedServiceNow, connectServiceNow } from "./servicenow-connection.js";
 
 const webhookSecret = "servicenow-webhook-secret-metrics-0123";
 const metricsToken = "metrics-token-0123456789abcdefghij";
@@ -23,32 +21,14 @@ const metricsToken = "metrics-token-0123456789abcdefghij";
 let ctx: SyncTestContext;
 let sim: ServiceNowSimulator;
 let simServer: Listening;
-const simOptions: Parameters<typeof createServiceNowSimulator>[0] = {};
-let tenant: Awaited<ReturnType<typeof createTenant>>;
+let tenant: ConnectedServiceNow["tenant"];
 let connectionId: string;
 
 beforeAll(async () => {
   ctx = await createSyncTestApp();
   // Fresh values on every scrape; the cache has its own test below.
   ctx.deps.config = { ...ctx.deps.config, metrics: { ...defaultMetricsSettings, cacheMs: 0 } };
-  sim = createServiceNowSimulator(simOptions);
-  simServer = await listen(sim.app);
-  sim.setInstanceUrl(simServer.url);
-  tenant = await createTenant(ctx, { plan: "ombori-enterprise" });
-  const res = await ctx.admin.post("/v1/connections", {
-    type: "servicenow",
-    name: "Acme ServiceNow",
-    role: "servicedesk",
-    tenantId: tenant.id,
-    settings: {
-      baseUrl: simServer.url,
-      auth: { type: "basic", username: sim.integrationUser.username, password: sim.integrationUser.password },
-      webhookSecret,
-    },
-  });
-  expect(res.status, res.text).toBe(201);
-  connectionId = res.body.id;
-  simOptions.webhook = { url: res.body.webhookUrl, secret: webhookSecret };
+  ({ sim, simServer, tenant, connectionId } = await connectServiceNow(ctx, webhookSecret));
 });
 afterAll(async () => {
   await simServer?.close();

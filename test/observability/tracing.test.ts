@@ -5,15 +5,12 @@
 import { SpanKind } from "@opentelemetry/api";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  createServiceNowSimulator,
-  type ServiceNowSimulator,
-} from "../../connectors/servicenow/simulator.js";
+import type { ServiceNowSimulator } from "../../connectors/servicenow/simulator.js";
 import { loadConfig, tracingOff } from "../../src/config.js";
 import { jobs } from "../../src/db/schema/index.js";
 import { type RunningTracing, startTracing, tracingEnabled } from "../../src/observability/tracing.js";
-import { createSyncTestApp, type Listening, listen, type SyncTestContext } from "../e2e/sync-harness.js";
-import { createTenant } from "../harness.js";
+import { createSyncTestApp, type Listening, type SyncTestContext } from "../e2e/sync-harness.js";
+import { connectServiceNow } from "./servicenow-connection.js";
 
 const webhookSecret = "servicenow-webhook-secret-tracing-0123";
 
@@ -46,35 +43,13 @@ describe("one trace from a webhook through the inbox job to the vendor call", ()
   let ctx: SyncTestContext;
   let sim: ServiceNowSimulator;
   let simServer: Listening;
-  const simOptions: Parameters<typeof createServiceNowSimulator>[0] = {};
   let connectionId: string;
   let tracing: RunningTracing | null = null;
   let exporter: import("@opentelemetry/sdk-trace-node").InMemorySpanExporter;
 
   beforeAll(async () => {
     ctx = await createSyncTestApp();
-    sim = createServiceNowSimulator(simOptions);
-    simServer = await listen(sim.app);
-    sim.setInstanceUrl(simServer.url);
-    const tenant = await createTenant(ctx, { plan: "ombori-enterprise" });
-    const res = await ctx.admin.post("/v1/connections", {
-      type: "servicenow",
-      name: "Acme ServiceNow",
-      role: "servicedesk",
-      tenantId: tenant.id,
-      settings: {
-        baseUrl: simServer.url,
-        auth: {
-          type: "basic",
-          username: sim.integrationUser.username,
-          password: sim.integrationUser.password,
-        },
-        webhookSecret,
-      },
-    });
-    expect(res.status, res.text).toBe(201);
-    connectionId = res.body.id;
-    simOptions.webhook = { url: res.body.webhookUrl, secret: webhookSecret };
+    ({ sim, simServer, connectionId } = await connectServiceNow(ctx, webhookSecret));
   });
   afterAll(async () => {
     await tracing?.shutdown();
@@ -147,5 +122,20 @@ describe("one trace from a webhook through the inbox job to the vendor call", ()
     expect(all).not.toContain(incident["sys_id"]!);
     expect(all).not.toContain(webhookSecret);
     expect(all).not.toContain(sim.integrationUser.password);
+  });
+
+  it("never hangs a periodic job off the request that created it", async () => {
+    expect(tracingEnabled()).toBe(true);
+    const second = await connectServiceNow(ctx, `${webhookSecret}-2`);
+    try {
+      const [poll] = await ctx.database.db
+        .select()
+        .from(jobs)
+        .where(eq(jobs.singletonKey, `poll:${second.connectionId}`));
+      expect(poll, "a poll job per receiving connection").toBeDefined();
+      expect(poll!.traceParent).toBeNull();
+    } finally {
+      await second.simServer.close();
+    }
   });
 });
