@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceNowSimulator } from "../../connectors/servicenow/simulator.js";
 import { defaultMetricsSettings } from "../../src/config.js";
 import { jobs } from "../../src/db/schema/index.js";
+import { dbQueriesInFlight } from "../../src/observability/metrics.js";
 import { startMetricsListener } from "../../src/routes/metrics.js";
 import { runSlaTimers } from "../../src/services/sla-timers.js";
 import { createSyncTestApp, type Listening, type SyncTestContext } from "../e2e/sync-harness.js";
@@ -160,6 +161,32 @@ describe("series after real traffic", () => {
     ).toBe(1);
     // Queries ran; none is left in flight between requests.
     expect(sampleValue(after, "tsg_db_queries_in_flight")).toBe(0);
+  });
+
+  it("counts database queries in flight, inside transactions too", async () => {
+    const inFlight = async () => (await dbQueriesInFlight.get()).values.reduce((sum, v) => sum + v.value, 0);
+    const idle = await inFlight();
+    // The highest count seen while `query` runs (a sleeping statement, so it is seen in flight).
+    const peakWhile = async (query: Promise<unknown>) => {
+      let done = false;
+      const finished = query.then(() => {
+        done = true;
+      });
+      let peak = idle;
+      while (!done) {
+        peak = Math.max(peak, await inFlight());
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await finished;
+      return peak;
+    };
+    expect(await peakWhile(ctx.database.db.execute(sql`select pg_sleep(0.5)`).then())).toBe(idle + 1);
+    expect(await inFlight()).toBe(idle);
+    const peakInTransaction = await ctx.database.db.transaction((tx) =>
+      peakWhile(tx.execute(sql`select pg_sleep(0.5)`).then()),
+    );
+    expect(peakInTransaction).toBe(idle + 1);
+    expect(await inFlight()).toBe(idle);
   });
 
   it("counts an unknown webhook URL under connector unknown", async () => {
