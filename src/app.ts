@@ -8,11 +8,13 @@ import { renderProblem, toGatewayError } from "./lib/problem.js";
 import { authenticate } from "./middleware/auth.js";
 import { idempotency } from "./middleware/idempotency.js";
 import { requestLog } from "./middleware/request-log.js";
+import { traceRequests } from "./observability/tracing.js";
 import { billingRoutes } from "./routes/billing/index.js";
 import { connectionRoutes } from "./routes/connections/index.js";
 import { delegationRoutes } from "./routes/delegations/index.js";
 import { eventSubscriptionRoutes } from "./routes/event-subscriptions/index.js";
 import { ledgerRoutes } from "./routes/ledger/index.js";
+import { metricsRoutes } from "./routes/metrics.js";
 import { documentCommonProblems, documentPlainRoutes } from "./routes/openapi.js";
 import { operatorRoutes } from "./routes/operators/index.js";
 import { slaRoutes } from "./routes/sla/index.js";
@@ -27,6 +29,7 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>();
 
+  app.use(traceRequests());
   app.use(requestId({ headerName: "X-Request-Id" }));
   app.use(async (c, next) => {
     c.set("deps", deps);
@@ -49,6 +52,7 @@ export function createApp(deps: AppDeps) {
     await next();
   });
   app.route("/", systemRoutes());
+  app.route("/", metricsRoutes());
   app.route("/", webhookRoutes());
   app.use("/v1/*", authenticate());
   app.use("/v1/*", idempotency(documentsIdempotencyKey(app)));

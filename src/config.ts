@@ -88,6 +88,17 @@ const envSchema = z.object({
   ALLOW_EMBEDDED_DATABASE: z.enum(["true", "false"]).default("false"),
   // Below Kubernetes' default 30 s grace period, so a drained process exits before it is killed.
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(25_000),
+  METRICS_TOKEN: z.string().min(24, "must be at least 24 characters").optional(),
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  METRICS_TENANT_LABELS: z.enum(["true", "false"]).default("false"),
+  METRICS_CACHE_MS: z.coerce.number().int().min(0).max(300_000).default(5000),
+  // The standard OpenTelemetry variables that decide whether tracing runs; the SDK itself reads the
+  // others it documents (OTEL_EXPORTER_OTLP_HEADERS, OTEL_TRACES_SAMPLER, OTEL_RESOURCE_ATTRIBUTES, ...).
+  OTEL_SDK_DISABLED: z.enum(["true", "false"]).default("false"),
+  OTEL_TRACES_EXPORTER: z.enum(["otlp", "console", "none"]).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default("ticket-sync-gateway"),
 });
 
 function splitList(value: string): string[] {
@@ -119,6 +130,8 @@ export interface Config {
   /** On SIGTERM: how long in-flight requests and the worker's current pass may take before the process exits. */
   shutdownTimeoutMs: number;
   sync: SyncSettings;
+  metrics: MetricsSettings;
+  tracing: TracingSettings;
   /** Where a generated development token lives, for the start banner; never the token itself. */
   generatedSecretsFile: string | null;
 }
@@ -128,6 +141,37 @@ export interface LedgerSettings {
   keyring: LedgerKeyring;
   checkpointIntervalMs: number;
 }
+
+export interface MetricsSettings {
+  /** Bearer token that may read `/metrics` besides the admin token. */
+  token: string | null;
+  /** A second listener serving only `/metrics`, without auth (in-cluster scraping; workers have no API). */
+  port: number | null;
+  /** Adds a `tenant` label to the SLA gauges (one series per tenant: only for few tenants). */
+  tenantLabels: boolean;
+  /** How long the database-derived gauges are reused between scrapes. */
+  cacheMs: number;
+}
+
+export const defaultMetricsSettings: MetricsSettings = {
+  token: null,
+  port: null,
+  tenantLabels: false,
+  cacheMs: 5000,
+};
+
+export interface TracingSettings {
+  /** Off unless an OTLP endpoint or a traces exporter is configured. */
+  enabled: boolean;
+  exporter: "otlp" | "console";
+  serviceName: string;
+}
+
+export const tracingOff: TracingSettings = {
+  enabled: false,
+  exporter: "otlp",
+  serviceName: "ticket-sync-gateway",
+};
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -232,7 +276,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxResponseBytes: e.OUTBOUND_MAX_RESPONSE_BYTES,
       smtp: { url: e.SMTP_URL ?? null, from: e.SMTP_FROM },
     },
+    metrics: {
+      token: e.METRICS_TOKEN ?? null,
+      port: e.METRICS_PORT ?? null,
+      tenantLabels: e.METRICS_TENANT_LABELS === "true",
+      cacheMs: e.METRICS_CACHE_MS,
+    },
+    tracing: tracingSettings(e),
     generatedSecretsFile,
+  };
+}
+
+function tracingSettings(e: Env): TracingSettings {
+  const exporter = e.OTEL_TRACES_EXPORTER ?? "otlp";
+  const configured =
+    e.OTEL_TRACES_EXPORTER !== undefined ||
+    e.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined ||
+    e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined;
+  return {
+    enabled: configured && exporter !== "none" && e.OTEL_SDK_DISABLED !== "true",
+    exporter: exporter === "console" ? "console" : "otlp",
+    serviceName: e.OTEL_SERVICE_NAME,
   };
 }
 

@@ -5,12 +5,21 @@ import { ConfigError, loadConfig } from "./config.js";
 import { DataDirLockedError } from "./db/client.js";
 import type { LoopState } from "./lib/readiness.js";
 import { shutdownGracefully } from "./lib/shutdown.js";
+import { startTracing } from "./observability/tracing.js";
+import { startMetricsListener } from "./routes/metrics.js";
 import { openRuntime, startBackgroundWorker } from "./runtime.js";
 
 async function main() {
   const config = loadConfig();
+  const tracing = await startTracing(config.tracing);
   const runtime = await openRuntime(config);
   const { logger, database } = runtime;
+  const metricsServer =
+    config.metrics.port !== null
+      ? startMetricsListener({ db: database.db, settings: config.metrics, host: config.host }, (port) =>
+          logger.info({ port }, "metrics listening (GET /metrics, no auth)"),
+        )
+      : null;
   let shuttingDown = false;
   const startedAt = Date.now();
   const worker = config.runWorker ? await startBackgroundWorker(runtime) : null;
@@ -65,6 +74,8 @@ async function main() {
     logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, "shutting down");
     const outcome = await shutdownGracefully({
       server,
+      metricsServer,
+      tracing,
       worker,
       database,
       timeoutMs: config.shutdownTimeoutMs,

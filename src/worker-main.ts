@@ -1,5 +1,7 @@
 import { ConfigError, loadConfig } from "./config.js";
 import { shutdownGracefully } from "./lib/shutdown.js";
+import { startTracing } from "./observability/tracing.js";
+import { startMetricsListener } from "./routes/metrics.js";
 import { openRuntime, startBackgroundWorker } from "./runtime.js";
 
 /** `npm run worker`: background work only, for scaling out next to API processes on PostgreSQL. */
@@ -10,7 +12,16 @@ async function main() {
       "DATABASE_URL: `npm run worker` needs PostgreSQL; on embedded PGlite `npm start` runs the API and the worker in one process",
     ]);
   }
+  const tracing = await startTracing(config.tracing);
   const runtime = await openRuntime(config);
+  // A worker serves no API: METRICS_PORT is how it is scraped.
+  const metricsServer =
+    config.metrics.port !== null
+      ? startMetricsListener(
+          { db: runtime.database.db, settings: config.metrics, host: config.host },
+          (port) => runtime.logger.info({ port }, "metrics listening (GET /metrics, no auth)"),
+        )
+      : null;
   const worker = await startBackgroundWorker(runtime);
   runtime.logger.info({ workerId: worker.id }, "worker started");
   let stopping = false;
@@ -19,6 +30,8 @@ async function main() {
     stopping = true;
     runtime.logger.info({ timeoutMs: config.shutdownTimeoutMs }, "worker shutting down");
     const outcome = await shutdownGracefully({
+      metricsServer,
+      tracing,
       worker,
       database: runtime.database,
       timeoutMs: config.shutdownTimeoutMs,

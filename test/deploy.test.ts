@@ -18,8 +18,15 @@ import { envVariableNames } from "../src/config.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const require = createRequire(import.meta.url);
-// SMTP_URL is optional (email event subscriptions) and carries the SMTP credentials.
-const secretNames = ["DATABASE_URL", "GATEWAY_ADMIN_TOKEN", "LEDGER_SIGNING_KEY", "SECRETS_KEY", "SMTP_URL"];
+// SMTP_URL (email event subscriptions, carries the SMTP credentials) and METRICS_TOKEN are optional.
+const secretNames = [
+  "DATABASE_URL",
+  "GATEWAY_ADMIN_TOKEN",
+  "LEDGER_SIGNING_KEY",
+  "METRICS_TOKEN",
+  "SECRETS_KEY",
+  "SMTP_URL",
+];
 
 // biome-ignore lint/suspicious/noExplicitAny: manifests are untyped YAML, checked field by field below
 type Json = any;

@@ -21,9 +21,9 @@ export function hashApiKey(secret: string): string {
   return sha256Hex(secret);
 }
 
-/** Constant-time comparison of a presented token with the configured admin token. */
-export function isAdminToken(presented: string, adminToken: string): boolean {
+/** Constant-time comparison of a presented token with a configured one (the admin token, the metrics token). */
+export function tokenMatches(presented: string, configured: string): boolean {
   const a = Buffer.from(sha256Hex(presented), "hex");
-  const b = Buffer.from(sha256Hex(adminToken), "hex");
+  const b = Buffer.from(sha256Hex(configured), "hex");
   return timingSafeEqual(a, b);
 }

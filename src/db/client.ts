@@ -6,6 +6,7 @@ import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
+import { dbQueriesInFlight } from "../observability/metrics.js";
 import * as schema from "./schema/index.js";
 
 /** One type for both engines: services never know which one they run on. */
@@ -45,19 +46,19 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
       onnotice: () => {},
       connection: { application_name: "ticket-sync-gateway", TimeZone: "UTC" },
     });
-    const db = drizzlePostgres({ client, schema }) as unknown as Db;
+    const db = drizzlePostgres({ client: countingQueries(client, "postgres"), schema }) as unknown as Db;
     return { db, kind: "postgres", url: target.url, pglite: null, close: () => client.end({ timeout: 5 }) };
   }
   if (target.kind === "pglite-memory") {
     const client = await PGlite.create();
-    const db = drizzlePglite({ client, schema }) as unknown as Db;
+    const db = drizzlePglite({ client: countingQueries(client, "pglite"), schema }) as unknown as Db;
     return { db, kind: "pglite", url: null, pglite: client, close: () => client.close() };
   }
   mkdirSync(target.dataDir, { recursive: true });
   const releaseLock = lockDataDir(target.dataDir);
   try {
     const client = await PGlite.create(join(target.dataDir, "pglite"));
-    const db = drizzlePglite({ client, schema }) as unknown as Db;
+    const db = drizzlePglite({ client: countingQueries(client, "pglite"), schema }) as unknown as Db;
     return {
       db,
       kind: "pglite",
@@ -72,6 +73,43 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     releaseLock();
     throw error;
   }
+}
+
+const queryMethods = { postgres: "unsafe", pglite: "query" } as const;
+const transactionMethods = new Set(["begin", "savepoint", "transaction"]);
+
+/**
+ * The driver as drizzle sees it, counting queries in flight (`tsg_db_queries_in_flight`): drizzle sends
+ * every statement through `unsafe` (postgres-js) or `query` (PGlite), inside transactions on the handle
+ * `begin`/`savepoint`/`transaction` pass to their callback, which is wrapped the same way.
+ */
+function countingQueries<T extends object>(client: T, engine: keyof typeof queryMethods): T {
+  return new Proxy(client, {
+    get(target, property) {
+      const value = Reflect.get(target, property);
+      if (typeof value !== "function") return value;
+      if (property === queryMethods[engine]) {
+        return (...args: unknown[]) => {
+          const query = value.apply(target, args) as Promise<unknown>;
+          dbQueriesInFlight.inc();
+          const settled = () => dbQueriesInFlight.dec();
+          // postgres-js runs a query on its first then(), a tick later, after drizzle's synchronous .values().
+          query.then(settled, settled);
+          return query;
+        };
+      }
+      if (typeof property === "string" && transactionMethods.has(property)) {
+        return (...args: unknown[]) => {
+          const callback = args.at(-1) as (inner: object) => unknown;
+          return value.apply(target, [
+            ...args.slice(0, -1),
+            (inner: object) => callback(countingQueries(inner, engine)),
+          ]);
+        };
+      }
+      return value.bind(target);
+    },
+  });
 }
 
 /**

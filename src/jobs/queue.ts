@@ -1,6 +1,7 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { type Db, queryRows, type Tx } from "../db/client.js";
 import { type JobKind, jobs, periodicJobKinds } from "../db/schema/index.js";
+import { activeTraceparent } from "../observability/tracing.js";
 import type { JobRow } from "./types.js";
 
 export interface NewJob {
@@ -23,6 +24,7 @@ export function queuePriority(priority: string | null | undefined): number {
 /** Adds jobs in the caller's transaction, so they commit (or not) with the change that causes them. */
 export async function enqueueJobs(tx: Tx | Db, rows: NewJob[]): Promise<void> {
   if (rows.length === 0) return;
+  const traceParent = activeTraceparent();
   await tx
     .insert(jobs)
     .values(
@@ -34,6 +36,8 @@ export async function enqueueJobs(tx: Tx | Db, rows: NewJob[]): Promise<void> {
         priority: r.priority ?? 3,
         payload: r.payload ?? {},
         singletonKey: r.singletonKey ?? null,
+        // A periodic job is rescheduled in place forever: it must not hang every run off one old request.
+        traceParent: r.singletonKey ? null : traceParent,
         ...(r.runAt ? { nextAttemptAt: r.runAt } : {}),
       })),
     )

@@ -1,9 +1,11 @@
 import { eq, sql } from "drizzle-orm";
 import { failureText, secretValues } from "../../connectors/sdk/index.js";
-import type { Db, Tx } from "../db/client.js";
+import type { Db, Queryable, Tx } from "../db/client.js";
 import { isDatabaseError } from "../db/errors.js";
 import { connections, type JobKind, jobs } from "../db/schema/index.js";
 import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
+import { jobEnqueueToDone, jobRunDuration, jobsTotal } from "../observability/metrics.js";
+import { contextOfTraceparent, inSpan, SpanKind, tracingEnabled } from "../observability/tracing.js";
 import { loadConnection } from "../sync/connections.js";
 import { backoffMs } from "../sync/settings.js";
 import { classifyFailure, errorMessage } from "./classify.js";
@@ -32,9 +34,21 @@ export function jobLedgerEntry(job: JobRow, kind: string, detail: Record<string,
   };
 }
 
-async function finish(ctx: JobContext, job: JobRow, result: JobResult): Promise<boolean> {
+/** How a run ended, for `tsg_jobs_total`. */
+type RunOutcome =
+  | "done"
+  | "skipped"
+  | "rescheduled"
+  | "retry"
+  | "dead"
+  | "failed"
+  | "released"
+  | "lost_lease"
+  | "unrecorded";
+
+async function finish(ctx: JobContext, job: JobRow, result: JobResult): Promise<RunOutcome> {
   return ctx.db.transaction(async (tx) => {
-    if (!(await stillMine(tx, job, ctx.workerId))) return false;
+    if (!(await stillMine(tx, job, ctx.workerId))) return "lost_lease";
     if (result.outcome !== "skipped") await result.commit?.(tx);
     const now = ctx.now();
     const release = { lockedBy: null, lockedUntil: null, lastError: null, lastHttpStatus: null };
@@ -56,7 +70,7 @@ async function finish(ctx: JobContext, job: JobRow, result: JobResult): Promise<
         })
         .where(eq(jobs.id, job.id));
     }
-    return true;
+    return result.outcome === "reschedule" ? "rescheduled" : result.outcome;
   });
 }
 
@@ -92,7 +106,12 @@ async function storedFailureText(ctx: JobContext, job: JobRow, error: unknown): 
   return isDatabaseError(error) ? errorMessage(error) : failureText(error, secrets);
 }
 
-async function recordFailure(ctx: JobContext, job: JobRow, error: unknown, latencyMs: number) {
+async function recordFailure(
+  ctx: JobContext,
+  job: JobRow,
+  error: unknown,
+  latencyMs: number,
+): Promise<RunOutcome> {
   const handler = jobHandlers[job.kind];
   const failure = classifyFailure(error);
   const message = errorMessage(error);
@@ -127,7 +146,7 @@ async function recordFailure(ctx: JobContext, job: JobRow, error: unknown, laten
       { ...logFields, event: "connection.paused" },
       "connection paused: its settings no longer parse",
     );
-    return;
+    return "released";
   }
   if (handler.periodic) {
     await handler.onPeriodicFailure?.(ctx, job, error);
@@ -144,7 +163,7 @@ async function recordFailure(ctx: JobContext, job: JobRow, error: unknown, laten
       })
       .where(eq(jobs.id, job.id));
     ctx.logger.warn({ ...logFields, event: "job.failed", retryAt: at.toISOString() }, "periodic job failed");
-    return;
+    return "failed";
   }
   const tooOld =
     job.firstAttemptAt !== null && now.getTime() - job.firstAttemptAt.getTime() > ctx.engine.sync.maxAgeMs;
@@ -195,13 +214,14 @@ async function recordFailure(ctx: JobContext, job: JobRow, error: unknown, laten
     await appendLedger(tx, entries);
     return true;
   });
-  if (!committed) return;
+  if (!committed) return "lost_lease";
   if (dead) {
     ctx.logger.error({ ...logFields, event: "job.dead_lettered", deadReason }, "job dead-lettered");
   } else {
     ctx.logger.warn({ ...logFields, event: "job.attempt_failed", retryInMs: delay }, "job attempt failed");
   }
   if (dead && job.kind === "inbox.apply") await markInboxDead(ctx.db, job);
+  return dead ? "dead" : "retry";
 }
 
 async function markInboxDead(db: Db, job: JobRow) {
@@ -209,7 +229,7 @@ async function markInboxDead(db: Db, job: JobRow) {
   if (Number.isFinite(inboxId)) await db.execute(sql`update inbox set status = 'dead' where id = ${inboxId}`);
 }
 
-async function connectorTypeOf(tx: Tx, connectionId: string | null): Promise<string | null> {
+async function connectorTypeOf(tx: Queryable, connectionId: string | null): Promise<string | null> {
   if (connectionId === null) return null;
   const [row] = await tx
     .select({ type: connections.type })
@@ -221,12 +241,24 @@ async function connectorTypeOf(tx: Tx, connectionId: string | null): Promise<str
 /** Runs one claimed job to its end: the handler, then the commit under the lease check, or the failure path. */
 export async function runJob(ctx: JobContext, job: JobRow): Promise<void> {
   const started = performance.now();
+  const outcome = tracingEnabled() ? await runTraced(ctx, job) : await runAndRecord(ctx, job);
+  jobsTotal.inc({ kind: job.kind, outcome });
+  jobRunDuration.observe({ kind: job.kind }, (performance.now() - started) / 1000);
+  if (outcome === "done")
+    jobEnqueueToDone.observe(
+      { kind: job.kind },
+      Math.max(0, (ctx.now().getTime() - job.createdAt.getTime()) / 1000),
+    );
+}
+
+async function runAndRecord(ctx: JobContext, job: JobRow): Promise<RunOutcome> {
+  const started = performance.now();
   try {
     const result = await jobHandlers[job.kind].run(ctx, job);
-    await finish(ctx, job, result);
+    return await finish(ctx, job, result);
   } catch (error) {
     try {
-      await recordFailure(ctx, job, error, Math.round(performance.now() - started));
+      return await recordFailure(ctx, job, error, Math.round(performance.now() - started));
     } catch (recordError) {
       // The database itself failed: the lease runs out and the job is taken again; nothing is lost.
       ctx.logger.error(
@@ -238,8 +270,43 @@ export async function runJob(ctx: JobContext, job: JobRow): Promise<void> {
         },
         "could not record a job failure; the job will be retried when its lease ends",
       );
+      return "unrecorded";
     }
   }
+}
+
+// A connection's type never changes: looked up once per connection and process, and only when tracing.
+const connectorTypes = new Map<string, string | null>();
+
+/** The job's run as a span continuing the trace of the request that enqueued it. */
+async function runTraced(ctx: JobContext, job: JobRow): Promise<RunOutcome> {
+  let connector: string | null = null;
+  if (job.connectionId !== null) {
+    connector = connectorTypes.get(job.connectionId) ?? null;
+    if (connector === null) {
+      connector = await connectorTypeOf(ctx.db, job.connectionId).catch(() => null);
+      if (connector !== null) connectorTypes.set(job.connectionId, connector);
+    }
+  }
+  return inSpan(
+    `job ${job.kind}`,
+    {
+      kind: SpanKind.CONSUMER,
+      parent: contextOfTraceparent(job.traceParent),
+      attributes: {
+        "job.kind": job.kind,
+        "job.id": job.id,
+        "job.attempt": job.attempts,
+        ...(job.connectionId !== null ? { "connection.id": job.connectionId } : {}),
+        ...(connector !== null ? { "connector.type": connector } : {}),
+      },
+    },
+    async (span) => {
+      const outcome = await runAndRecord(ctx, job);
+      span?.setAttribute("job.outcome", outcome);
+      return outcome;
+    },
+  );
 }
 
 export interface RunnerOptions {

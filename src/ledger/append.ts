@@ -6,6 +6,7 @@ import { ledgerEntries } from "../db/schema/index.js";
 import { eventJobPriority, eventRuleOf } from "../events/catalog.js";
 import { enqueueJobs } from "../jobs/queue.js";
 import { canonicalJson } from "../lib/hash.js";
+import { ledgerAppendDuration, timed } from "../observability/metrics.js";
 import { chainKeyOf, computeEntryHash, type StoredLedgerEntry } from "./entry-hash.js";
 
 export { chainKeyOf, PROVIDER_CHAIN } from "./entry-hash.js";
@@ -31,6 +32,14 @@ export interface LedgerEntryInput {
  * Each chain (one per tenant) is extended under a transaction-scoped advisory lock on that chain only.
  */
 export async function appendLedger(tx: Tx, entries: LedgerEntryInput[]): Promise<StoredLedgerEntry[]> {
+  if (entries.length === 0) return [];
+  return timed(
+    (seconds) => ledgerAppendDuration.observe(seconds),
+    () => appendChained(tx, entries),
+  );
+}
+
+async function appendChained(tx: Tx, entries: LedgerEntryInput[]): Promise<StoredLedgerEntry[]> {
   const stored: StoredLedgerEntry[] = [];
   // Chain locks are taken in key order, so two transactions appending to the same chains cannot deadlock.
   const ordered = entries.map((input, index) => ({ input, index, chainKey: chainKeyOf(input) }));

@@ -4,6 +4,10 @@ import type { Logger } from "./logger.js";
 export interface ShutdownTargets {
   /** The HTTP server: stops accepting at once, in-flight requests finish, idle keep-alive sockets close. */
   server?: Server | null;
+  /** The METRICS_PORT listener, closed like the server. */
+  metricsServer?: Server | null;
+  /** Tracing: pending spans are flushed before the database closes. */
+  tracing?: { shutdown(): Promise<void> } | null;
   /**
    * The job runner: `stop(deadlineMs)` stops claiming, lets running jobs finish until the deadline and then
    * releases the leases of the unfinished ones, so another worker takes them at once.
@@ -28,21 +32,25 @@ export interface ShutdownOutcome {
  */
 export async function shutdownGracefully(targets: ShutdownTargets): Promise<ShutdownOutcome> {
   const started = Date.now();
-  const { server, worker, logger } = targets;
+  const { worker, logger } = targets;
+  const servers = [targets.server, targets.metricsServer].filter((s): s is Server => Boolean(s));
 
-  const serverClosed = server
-    ? new Promise<void>((resolve) => {
-        // close() only drops keep-alive sockets idle at this instant; one that goes idle after its
-        // response would hold the server open until its keep-alive timeout, so sweep until closed.
-        const sweep = setInterval(() => server.closeIdleConnections(), 100);
-        sweep.unref();
-        server.close(() => {
-          clearInterval(sweep);
-          resolve();
-        });
-        server.closeIdleConnections();
-      })
-    : Promise.resolve();
+  const serverClosed = Promise.all(
+    servers.map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          // close() only drops keep-alive sockets idle at this instant; one that goes idle after its
+          // response would hold the server open until its keep-alive timeout, so sweep until closed.
+          const sweep = setInterval(() => server.closeIdleConnections(), 100);
+          sweep.unref();
+          server.close(() => {
+            clearInterval(sweep);
+            resolve();
+          });
+          server.closeIdleConnections();
+        }),
+    ),
+  );
   const workerStopped = worker
     ? // A second before the deadline, so released leases are committed before the database closes.
       worker
@@ -64,7 +72,18 @@ export async function shutdownGracefully(targets: ShutdownTargets): Promise<Shut
   let drained = result === "drained";
   if (!drained) {
     logger.warn({ timeoutMs: targets.timeoutMs }, "shutdown deadline passed: cutting open requests");
-    server?.closeAllConnections();
+    for (const server of servers) server.closeAllConnections();
+  }
+  if (targets.tracing) {
+    // An unreachable collector must not hold the exit: a few seconds to flush, then go.
+    const flushed = await Promise.race([
+      targets.tracing.shutdown().then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3_000).unref()),
+    ]);
+    if (!flushed) logger.warn("flushing traces failed or timed out");
   }
   try {
     await targets.database.close();

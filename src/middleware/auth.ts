@@ -1,22 +1,26 @@
 import { and, eq, isNull, lt, or } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env.js";
-import { hashApiKey, isAdminToken } from "../auth/api-keys.js";
+import { hashApiKey, tokenMatches } from "../auth/api-keys.js";
 import type { Principal } from "../auth/principal.js";
 import { apiKeys, operators } from "../db/schema/index.js";
 import { GatewayError } from "../errors.js";
 
 const LAST_USED_RESOLUTION_MS = 5 * 60_000;
 
+/** The token of an `Authorization: Bearer <token>` header, or null. */
+export function bearerToken(header: string | undefined): string | null {
+  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  return match ? match[1]! : null;
+}
+
 /** Resolves `Authorization: Bearer <key>` to a principal; anything else is 401. */
 export function authenticate(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const header = c.req.header("authorization");
-    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!match) throw new GatewayError("UNAUTHORIZED", "Send Authorization: Bearer <api key>.");
-    const presented = match[1]!;
+    const presented = bearerToken(c.req.header("authorization"));
+    if (presented === null) throw new GatewayError("UNAUTHORIZED", "Send Authorization: Bearer <api key>.");
     const deps = c.get("deps");
-    if (isAdminToken(presented, deps.config.adminToken)) {
+    if (tokenMatches(presented, deps.config.adminToken)) {
       c.set("principal", { kind: "admin" });
       return next();
     }

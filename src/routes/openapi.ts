@@ -166,6 +166,23 @@ export function documentPlainRoutes(registry: Registry) {
       },
     },
   });
+  registry.registerPath({
+    method: "get",
+    path: "/metrics",
+    tags: ["System"],
+    summary: "Prometheus metrics",
+    description:
+      "The Prometheus text exposition format (docs/operations-metrics.md lists the series). Takes the metrics token (METRICS_TOKEN) or the admin token; with METRICS_PORT set, also served without auth on that port.",
+    security: bearerSecurity,
+    responses: {
+      200: {
+        description: "Every series, text format 0.0.4.",
+        content: { "text/plain": { schema: z.string() } },
+      },
+      401: problemResponses[401],
+      403: problem("The token is neither the metrics token nor the admin token."),
+    },
+  });
   const webhook = (path: string, summary: string, params: z.ZodObject) => {
     registry.registerPath({
       method: "post",

@@ -2,6 +2,7 @@ import { type Context, Hono } from "hono";
 import { idOf, text } from "../../schemas/common.js";
 import type { AppEnv } from "../app-env.js";
 import { GatewayError } from "../errors.js";
+import { webhooksRejected } from "../observability/metrics.js";
 import { acceptWebhook } from "../sync/inbound.js";
 import { serviceContext } from "./openapi.js";
 
@@ -18,7 +19,10 @@ export function webhookRoutes() {
   const handle = async (c: Context<AppEnv>, pathSecret?: string) => {
     const connectionId = c.req.param("connectionId") ?? "";
     // Checked before any query: a malformed id, secret or percent-encoding names no webhook URL.
-    const unknown = () => new GatewayError("NOT_FOUND", "Unknown webhook URL.");
+    const unknown = () => {
+      webhooksRejected.inc({ connector: "unknown", reason: "unknown_connection" });
+      return new GatewayError("NOT_FOUND", "Unknown webhook URL.");
+    };
     if (!connectionIdFormat.safeParse(connectionId).success) throw unknown();
     if (pathSecret !== undefined && !webhookSecretFormat.safeParse(pathSecret).success) throw unknown();
     const prefix = `/webhooks/${connectionId}${pathSecret !== undefined ? `/${pathSecret}` : ""}`;
@@ -26,6 +30,7 @@ export function webhookRoutes() {
     try {
       subPath = decodeURIComponent(c.req.path.slice(prefix.length)).replace(/^\/+/, "");
     } catch {
+      webhooksRejected.inc({ connector: "unknown", reason: "malformed" });
       throw new GatewayError("BAD_REQUEST", "The webhook path is not valid percent-encoding.");
     }
     if (!webhookSecretFormat.safeParse(subPath).success) throw unknown();

@@ -1,11 +1,14 @@
 import {
   type CarrierClient,
   createGuardedFetch,
+  OutboundBlockedError,
   type Resolver,
   type ServicedeskClient,
 } from "../../connectors/sdk/index.js";
 import type { PriorityTableOverride } from "../../schemas/priority.js";
 import { prioritySchemeOf } from "../domain/priority-schemes.js";
+import { methodLabel, vendorRequestDuration } from "../observability/metrics.js";
+import { inSpan, SpanKind } from "../observability/tracing.js";
 import type { EngineDeps } from "../services/context.js";
 import type { LoadedConnection } from "./connections.js";
 import type { ServicedeskConnector } from "./registry.js";
@@ -34,9 +37,57 @@ export function outboundFetchFor(engine: EngineDeps): typeof fetch {
   return guarded;
 }
 
-function clientDeps(engine: EngineDeps) {
+function outcomeOfStatus(status: number): string {
+  return status === 429 ? "429" : `${Math.floor(status / 100)}xx`;
+}
+
+function outcomeOfFailure(error: unknown): string {
+  if (error instanceof OutboundBlockedError) return "blocked";
+  const name = error instanceof Error ? error.name : "";
+  return name === "TimeoutError" || name === "AbortError" ? "timeout" : "network_error";
+}
+
+/**
+ * Every vendor call of a connection's client: timed per connector type (never the URL) and, when tracing,
+ * a client span with the host only (paths and queries can carry ids and secrets).
+ */
+function measuredFetch(guarded: typeof fetch, connector: string): typeof fetch {
+  return (input, init) => {
+    const request = input instanceof Request ? input : null;
+    const method = methodLabel(init?.method ?? request?.method ?? "GET");
+    const target = new URL(request?.url ?? String(input));
+    return inSpan(
+      method,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          "http.request.method": method,
+          "server.address": target.hostname,
+          "connector.type": connector,
+        },
+      },
+      async (span) => {
+        const started = performance.now();
+        let outcome = "network_error";
+        try {
+          const response = await guarded(input, init);
+          outcome = outcomeOfStatus(response.status);
+          span?.setAttribute("http.response.status_code", response.status);
+          return response;
+        } catch (error) {
+          outcome = outcomeOfFailure(error);
+          throw error;
+        } finally {
+          vendorRequestDuration.observe({ connector, method, outcome }, (performance.now() - started) / 1000);
+        }
+      },
+    );
+  };
+}
+
+function clientDeps(engine: EngineDeps, connector: string) {
   return {
-    fetch: outboundFetchFor(engine),
+    fetch: measuredFetch(outboundFetchFor(engine), connector),
     maxResponseBytes: engine.sync.maxResponseBytes,
     timeoutMs: engine.sync.httpTimeoutMs,
     retry: { retries: engine.sync.httpRetries, minTimeoutMs: 200, maxTimeoutMs: 5_000 },
@@ -66,7 +117,7 @@ export function servicedeskClientFor(engine: EngineDeps, loaded: LoadedConnectio
   const cached = servicedeskClients.get(loaded.row.id);
   if (cached && cached.version === version) return cached.client;
   const client = loaded.connector.createClient(loaded.settings, {
-    ...clientDeps(engine),
+    ...clientDeps(engine, loaded.row.type),
     mapping: mappingContextFor({ ...loaded, connector: loaded.connector }),
   });
   servicedeskClients.set(loaded.row.id, { version, client });
@@ -78,7 +129,7 @@ export function carrierClientFor(engine: EngineDeps, loaded: LoadedConnection): 
   const version = loaded.row.updatedAt.getTime();
   const cached = carrierClients.get(loaded.row.id);
   if (cached && cached.version === version) return cached.client;
-  const client = loaded.connector.createCarrierClient(loaded.settings, clientDeps(engine));
+  const client = loaded.connector.createCarrierClient(loaded.settings, clientDeps(engine, loaded.row.type));
   carrierClients.set(loaded.row.id, { version, client });
   return client;
 }

@@ -30,6 +30,7 @@ import { enqueueJobs, queuePriority } from "../jobs/queue.js";
 import type { JobContext, JobResult, JobRow } from "../jobs/types.js";
 import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
 import { newId } from "../lib/ids.js";
+import { webhooksAccepted, webhooksRejected } from "../observability/metrics.js";
 import type { EngineDeps } from "../services/context.js";
 import { inboundPriority } from "../services/default-priority.js";
 import {
@@ -95,7 +96,10 @@ export async function acceptWebhook(
   },
 ): Promise<WebhookResult> {
   const loaded = await loadConnection(db, engine, input.connectionId);
-  if (!loaded) return { status: 404, body: { detail: "Unknown connection." } };
+  if (!loaded) {
+    webhooksRejected.inc({ connector: "unknown", reason: "unknown_connection" });
+    return { status: 404, body: { detail: "Unknown connection." } };
+  }
   const verification = loaded.connector.verifyWebhook(
     {
       headers: input.headers,
@@ -107,6 +111,7 @@ export async function acceptWebhook(
     input.now,
   );
   if (!verification.ok) {
+    webhooksRejected.inc({ connector: loaded.row.type, reason: "unverified" });
     await recordRejection(db, loaded, input.now, verification.reason);
     return { status: 401, body: { detail: "The webhook signature or secret does not verify." } };
   }
@@ -118,6 +123,7 @@ export async function acceptWebhook(
         : loaded.connector.parseWebhook(input.rawBody, input.headers);
   } catch (error) {
     if (error instanceof WebhookPayloadError) {
+      webhooksRejected.inc({ connector: loaded.row.type, reason: "malformed" });
       await recordRejection(db, loaded, input.now, `malformed: ${error.message.slice(0, 200)}`);
       return {
         status: 400,
@@ -170,6 +176,7 @@ export async function acceptWebhook(
     }
     await appendLedger(tx, entries);
   });
+  webhooksAccepted.inc({ connector: loaded.row.type });
   return { status: 202, body: { accepted, duplicates } };
 }
 

@@ -86,6 +86,8 @@ export const jobs = pgTable(
     firstAttemptAt: instant("first_attempt_at"),
     finishedAt: instant("finished_at"),
     deadAt: instant("dead_at"),
+    /** W3C traceparent of the traced request that enqueued the job, so its run continues that trace. */
+    traceParent: text("trace_parent"),
   },
   (t) => [
     // The claim scans due pending rows.

@@ -41,5 +41,9 @@ export const slaClocks = pgTable(
     // The timer scan: only clocks with something left to fire.
     index("sla_clocks_next_check_idx").on(t.nextCheckAt).where(sql`${t.nextCheckAt} is not null`),
     index("sla_clocks_tenant_idx").on(t.tenantId),
+    // The metrics' at-risk and breached gauges count only open clocks already at risk (breach implies it).
+    index("sla_clocks_open_at_risk_idx")
+      .on(t.tenantId)
+      .where(sql`${t.atRiskRecordedAt} is not null and ${t.metAt} is null and ${t.stoppedAt} is null`),
   ],
 );

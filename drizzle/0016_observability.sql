@@ -1,0 +1,2 @@
+ALTER TABLE "jobs" ADD COLUMN "trace_parent" text;--> statement-breakpoint
+CREATE INDEX "sla_clocks_open_at_risk_idx" ON "sla_clocks" USING btree ("tenant_id") WHERE "sla_clocks"."at_risk_recorded_at" is not null and "sla_clocks"."met_at" is null and "sla_clocks"."stopped_at" is null;
