@@ -94,6 +94,8 @@ async function enqueueEventFanout(tx: Tx, stored: StoredLedgerEntry[]) {
       tenantId: tenantIds.size === 1 ? events[0]!.tenantId : null,
       priority: eventJobPriority,
       payload: { sequences: events.map((entry) => entry.sequence) },
+      // Due at once for any worker, whatever its clock (claims order by id, so this jumps no queue).
+      runAt: new Date(0),
     },
   ]);
 }

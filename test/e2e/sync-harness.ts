@@ -95,8 +95,18 @@ export async function createSyncTestApp(sync: Partial<SyncSettings> = {}): Promi
                     and d.id < o.id and d.status = 'dead' and d.kind <> 'inbox.apply')`,
         );
         if (Number(open?.count ?? 0) === 0) return;
-        if (Date.now() > deadline)
-          throw new Error(`drain: ${open?.count} jobs still pending after the timeout`);
+        if (Date.now() > deadline) {
+          const byKind = await queryRows<{ kind: string; count: number; due: string }>(
+            ctx.database.db,
+            sql`select kind, count(*) as count, min(next_attempt_at)::text as due from jobs
+                where status = 'pending' and kind not in (${periodicKindList}) group by kind`,
+          );
+          throw new Error(
+            `drain: ${open?.count} jobs still pending after the timeout (${byKind
+              .map((row) => `${row.kind} ×${row.count} due ${row.due}`)
+              .join(", ")})`,
+          );
+        }
         // Jobs are waiting out a backoff or a Retry-After.
         await new Promise((r) => setTimeout(r, options.pauseMs ?? 50));
       }

@@ -259,14 +259,16 @@ describe("series after real traffic", () => {
 
   it("reuses one database snapshot within METRICS_CACHE_MS", async () => {
     const before = ctx.deps.config.metrics!;
-    ctx.deps.config = { ...ctx.deps.config, metrics: { ...before, cacheMs: 60_000 } };
     try {
+      // A fresh snapshot first (an earlier test's may still be cached), then one kept for a minute.
+      ctx.deps.config = { ...ctx.deps.config, metrics: { ...before, cacheMs: 0 } };
       const first = sampleValue(await scrape(), "tsg_jobs_pending");
+      ctx.deps.config = { ...ctx.deps.config, metrics: { ...before, cacheMs: 60_000 } };
       await ctx.database.db
         .insert(jobs)
         .values({ kind: "jobs.prune", nextAttemptAt: new Date(Date.now() + 3_600_000) });
       expect(sampleValue(await scrape(), "tsg_jobs_pending"), "cached").toBe(first);
-      ctx.deps.config = { ...ctx.deps.config, metrics: before };
+      ctx.deps.config = { ...ctx.deps.config, metrics: { ...before, cacheMs: 0 } };
       expect(sampleValue(await scrape(), "tsg_jobs_pending"), "fresh").toBe(first + 1);
     } finally {
       ctx.deps.config = { ...ctx.deps.config, metrics: before };
