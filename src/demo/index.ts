@@ -14,7 +14,7 @@ import {
   simulatorUsers as zendeskUsers,
 } from "../../connectors/zendesk/simulator.js";
 import { type App, createApp } from "../app.js";
-import type { Config } from "../config.js";
+import { type Config, DEFAULT_CONSOLE_SESSION_TTL_MS } from "../config.js";
 import { LedgerKeyring } from "../ledger/keys.js";
 import { openRuntime, type Runtime, startBackgroundWorker } from "../runtime.js";
 import { defaultSyncSettings } from "../sync/settings.js";
@@ -138,6 +138,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<RunningDemo> {
       workerTickMs: 200,
       runWorker: true,
       shutdownTimeoutMs: 5_000,
+      consoleSessionTtlMs: DEFAULT_CONSOLE_SESSION_TTL_MS,
       // Seconds instead of minutes, so a missed webhook or a retry shows up while the newcomer watches.
       sync: {
         ...defaultSyncSettings,
