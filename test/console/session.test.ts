@@ -49,10 +49,17 @@ async function signIn(key: string): Promise<Browser & { response: Response }> {
 }
 
 function get(browser: Browser, path: string) {
-  return ctx.app.request(path, { headers: browser.cookie ? { cookie: `tsg_session=${browser.cookie}` } : {} });
+  return ctx.app.request(path, {
+    headers: browser.cookie ? { cookie: `tsg_session=${browser.cookie}` } : {},
+  });
 }
 
-function post(browser: Browser, path: string, fields: Record<string, string>, headers: Record<string, string> = {}) {
+function post(
+  browser: Browser,
+  path: string,
+  fields: Record<string, string>,
+  headers: Record<string, string> = {},
+) {
   return ctx.app.request(path, {
     method: "POST",
     headers: {
@@ -194,7 +201,10 @@ describe("tenant isolation in the portal", () => {
     const theirs = await createTenant(ctx, { name: "Theirs" });
     const ticket = await openTicket(mine.client, { title: "Printer on fire" });
     const other = await openTicket(theirs.client, { title: "Secret project" });
-    await ctx.admin.post(`/v1/tickets/${ticket.id}/comments`, { body: "Provider-only note", visibility: "internal" });
+    await ctx.admin.post(`/v1/tickets/${ticket.id}/comments`, {
+      body: "Provider-only note",
+      visibility: "internal",
+    });
     await ctx.admin.post(`/v1/tickets/${ticket.id}/comments`, { body: "We are on it", visibility: "public" });
 
     const browser = await signIn(mine.apiKey);
@@ -211,11 +221,19 @@ describe("tenant isolation in the portal", () => {
     expect(list).not.toContain("Secret project");
 
     expect((await get(browser, `/console/tickets/${other.id}`)).status).toBe(404);
-    for (const path of ["/console/dead-letters", "/console/dead-letters/1", "/console/reports", "/console/reports/sla.csv"]) {
+    for (const path of [
+      "/console/dead-letters",
+      "/console/dead-letters/1",
+      "/console/reports",
+      "/console/reports/sla.csv",
+    ]) {
       expect((await get(browser, path)).status, path).toBe(404);
     }
     expect((await get(browser, "/console")).headers.get("location")).toBe("/console/tickets");
-    const comment = await post(browser, `/console/tickets/${other.id}/comments`, { body: "hi", _csrf: browser.csrf! });
+    const comment = await post(browser, `/console/tickets/${other.id}/comments`, {
+      body: "hi",
+      _csrf: browser.csrf!,
+    });
     expect(comment.status).toBe(404);
     const skip = await post(browser, "/console/dead-letters/1/skip", { _csrf: browser.csrf! });
     expect(skip.status).toBe(404);
@@ -232,8 +250,14 @@ describe("tenant isolation in the portal", () => {
     });
     expect(reply.status).toBe(303);
     const comments = await tenant.client.get(`/v1/tickets/${ticket.id}/comments`);
-    expect(comments.body.items).toEqual([expect.objectContaining({ body: "Still broken", visibility: "public" })]);
-    const opened = await post(browser, "/console/tickets", { title: "New one", priority: "P2", _csrf: browser.csrf! });
+    expect(comments.body.items).toEqual([
+      expect.objectContaining({ body: "Still broken", visibility: "public" }),
+    ]);
+    const opened = await post(browser, "/console/tickets", {
+      title: "New one",
+      priority: "P2",
+      _csrf: browser.csrf!,
+    });
     expect(opened.status).toBe(303);
     const listed = await tenant.client.get("/v1/tickets");
     expect(listed.body.items.map((t: { title: string }) => t.title)).toContain("New one");
