@@ -78,7 +78,7 @@ export function DeadLettersPage(props: {
           Outbox
         </a>
       </nav>
-      <div class="scroll">
+      <div class="scroll" tabindex={0}>
         <table>
           <thead>
             <tr>
@@ -210,7 +210,7 @@ export function DeadLetterPage(props: {
         </Form>
       </div>
       <h2>Attempts</h2>
-      <div class="scroll">
+      <div class="scroll" tabindex={0}>
         <table>
           <thead>
             <tr>
@@ -379,7 +379,7 @@ export function ReportsPage(props: {
   const table = (caption: string, rows: ReportGroup[]) => {
     const columns = rows[0] ? Object.keys(rows[0]) : [];
     return (
-      <div class="scroll">
+      <div class="scroll" tabindex={0}>
         <table>
           <caption>{caption}</caption>
           <thead>

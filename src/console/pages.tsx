@@ -167,7 +167,7 @@ export function TicketsPage(props: {
         />
         <button type="submit">Filter</button>
       </form>
-      <div class="scroll">
+      <div class="scroll" tabindex={0}>
         <table>
           <caption>Sorted by business time remaining, least first</caption>
           <thead>
@@ -325,7 +325,7 @@ export function TicketPage({ viewer, data }: { viewer: Viewer; data: TicketPageD
       {ticket.description && <p class="description">{ticket.description}</p>}
 
       <h2>SLA clocks</h2>
-      <div class="scroll">
+      <div class="scroll" tabindex={0}>
         <table>
           <thead>
             <tr>
@@ -430,7 +430,7 @@ export function TicketPage({ viewer, data }: { viewer: Viewer; data: TicketPageD
       )}
 
       <h2>Delegations</h2>
-      <div class="scroll">
+      <div class="scroll" tabindex={0}>
         <table>
           <thead>
             <tr>
@@ -501,7 +501,7 @@ export function TicketPage({ viewer, data }: { viewer: Viewer; data: TicketPageD
             Ledger timeline {data.chainVerified === true && <span class="badge ok">chain verified</span>}
             {data.chainVerified === false && <span class="badge bad">chain broken</span>}
           </h2>
-          <div class="scroll">
+          <div class="scroll" tabindex={0}>
             <table>
               <thead>
                 <tr>
