@@ -47,7 +47,7 @@ beforeAll(async () => {
   sim.setInstanceUrl(simServer.url);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: launchArgs, headless: true });
   if (screenshots) mkdirSync(screenshotDir, { recursive: true });
-});
+}, 180_000);
 afterAll(async () => {
   await browser?.close();
   await simServer?.close();
