@@ -186,6 +186,8 @@ describe.skipIf(engine !== "postgres")("console in the browser (PostgreSQL pass)
     expect(ticketText).toContain("Suspect the PSU");
     expect(ticketText).toContain("chain verified");
     expect(ticketText).toContain("ticket.created");
+    expect(ticketText).toContain("sync.sent");
+    expect(ticketText).toMatch(/attempt \d+ · \d+ ms/);
     await expect(page.getByRole("link", { name: incidentNumber }).count()).resolves.toBe(1);
     await expectAccessible(page);
     await shoot(page, "ticket");
