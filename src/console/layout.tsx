@@ -152,3 +152,36 @@ export function Notice({ text, kind }: { text: string | undefined; kind: "ok" | 
     </p>
   );
 }
+
+/** A data table with column headers, in a focusable region that scrolls sideways on narrow screens. */
+export function Table(props: {
+  caption?: string;
+  columns: (string | false)[];
+  empty: string;
+  rows: Child[];
+}) {
+  const columns = props.columns.filter((column): column is string => column !== false);
+  return (
+    <div class="scroll" tabindex={0}>
+      <table>
+        {props.caption && <caption>{props.caption}</caption>}
+        <thead>
+          <tr>
+            {columns.map((column) => (
+              <th scope="col">{column}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.length === 0 ? (
+            <tr>
+              <td colspan={columns.length}>{props.empty}</td>
+            </tr>
+          ) : (
+            props.rows
+          )}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,4 +1,4 @@
-import { Form, Notice, Page, type Viewer, When } from "./layout.js";
+import { Form, Notice, Page, Table, type Viewer, When } from "./layout.js";
 
 export function SignInPage(props: { error?: string | undefined }) {
   return (
@@ -30,6 +30,24 @@ export function ErrorPage(props: { viewer: Viewer | null; status: number; detail
         <a href="/console">Back to the console</a>
       </p>
     </Page>
+  );
+}
+
+/** Replay and skip of one dead letter. */
+function SettleActions({ id, viewer }: { id: number; viewer: Viewer }) {
+  return (
+    <>
+      {(["replay", "skip"] as const).map((action) => (
+        <Form
+          action={`/console/dead-letters/${id}/${action}`}
+          csrf={viewer.csrfToken}
+          class="inline"
+          label={`${action === "replay" ? "Replay" : "Skip"} dead letter ${id}`}
+        >
+          <button type="submit">{action === "replay" ? "Replay" : "Skip"}</button>
+        </Form>
+      ))}
+    </>
   );
 }
 
@@ -78,74 +96,40 @@ export function DeadLettersPage(props: {
           Outbox
         </a>
       </nav>
-      <div class="scroll" tabindex={0}>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">#</th>
-              <th scope="col">Source</th>
-              <th scope="col">Job</th>
-              <th scope="col">Connection</th>
-              <th scope="col">Ticket / record</th>
-              <th scope="col">Reason</th>
-              <th scope="col">Died</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.items.length === 0 && (
-              <tr>
-                <td colspan={8}>No dead letters.</td>
-              </tr>
-            )}
-            {props.items.map((d) => (
-              <tr>
-                <td>
-                  <a href={`/console/dead-letters/${d.id}`}>{d.id}</a>
-                </td>
-                <td>{d.source}</td>
-                <td>{d.kind}</td>
-                <td>{d.connectionId}</td>
-                <td>
-                  {d.ticketId ? (
-                    <a href={`/console/tickets/${encodeURIComponent(d.ticketId)}`}>{d.ticketId}</a>
-                  ) : (
-                    (d.externalId ?? "—")
-                  )}
-                </td>
-                <td>
-                  {d.reason ?? "—"}
-                  <div class="muted small">
-                    {d.lastHttpStatus ? `HTTP ${d.lastHttpStatus}: ` : ""}
-                    {d.lastError ?? ""} ({d.attempts} attempts)
-                  </div>
-                </td>
-                <td>
-                  <When at={d.deadAt} zone={viewer.zone} />
-                </td>
-                <td class="actions">
-                  <Form
-                    action={`/console/dead-letters/${d.id}/replay`}
-                    csrf={viewer.csrfToken}
-                    class="inline"
-                    label={`Replay ${d.id}`}
-                  >
-                    <button type="submit">Replay</button>
-                  </Form>
-                  <Form
-                    action={`/console/dead-letters/${d.id}/skip`}
-                    csrf={viewer.csrfToken}
-                    class="inline"
-                    label={`Skip ${d.id}`}
-                  >
-                    <button type="submit">Skip</button>
-                  </Form>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table
+        columns={["#", "Source", "Job", "Connection", "Ticket / record", "Reason", "Died", "Actions"]}
+        empty="No dead letters."
+        rows={props.items.map((d) => (
+          <tr>
+            <td>
+              <a href={`/console/dead-letters/${d.id}`}>{d.id}</a>
+            </td>
+            <td>{d.source}</td>
+            <td>{d.kind}</td>
+            <td>{d.connectionId}</td>
+            <td>
+              {d.ticketId ? (
+                <a href={`/console/tickets/${encodeURIComponent(d.ticketId)}`}>{d.ticketId}</a>
+              ) : (
+                (d.externalId ?? "—")
+              )}
+            </td>
+            <td>
+              {d.reason ?? "—"}
+              <div class="muted small">
+                {d.lastHttpStatus ? `HTTP ${d.lastHttpStatus}: ` : ""}
+                {d.lastError ?? ""} ({d.attempts} attempts)
+              </div>
+            </td>
+            <td>
+              <When at={d.deadAt} zone={viewer.zone} />
+            </td>
+            <td class="actions">
+              <SettleActions id={d.id} viewer={viewer} />
+            </td>
+          </tr>
+        ))}
+      />
       {connections.length > 0 && (
         <Form
           action="/console/dead-letters/replay"
@@ -192,50 +176,25 @@ export function DeadLetterPage(props: {
         <dd>{letter.lastError ?? "—"}</dd>
       </dl>
       <div class="actions">
-        <Form
-          action={`/console/dead-letters/${letter.id}/replay`}
-          csrf={viewer.csrfToken}
-          class="inline"
-          label="Replay"
-        >
-          <button type="submit">Replay</button>
-        </Form>
-        <Form
-          action={`/console/dead-letters/${letter.id}/skip`}
-          csrf={viewer.csrfToken}
-          class="inline"
-          label="Skip"
-        >
-          <button type="submit">Skip</button>
-        </Form>
+        <SettleActions id={letter.id} viewer={viewer} />
       </div>
       <h2>Attempts</h2>
-      <div class="scroll" tabindex={0}>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">#</th>
-              <th scope="col">When</th>
-              <th scope="col">Step</th>
-              <th scope="col">Detail</th>
-            </tr>
-          </thead>
-          <tbody>
-            {letter.attemptHistory.map((a) => (
-              <tr>
-                <td>{a.sequence}</td>
-                <td>
-                  <When at={a.occurredAt} zone={viewer.zone} />
-                </td>
-                <td>{a.kind}</td>
-                <td>
-                  <code class="wrap">{JSON.stringify(a.detail)}</code>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table
+        columns={["#", "When", "Step", "Detail"]}
+        empty=""
+        rows={letter.attemptHistory.map((a) => (
+          <tr>
+            <td>{a.sequence}</td>
+            <td>
+              <When at={a.occurredAt} zone={viewer.zone} />
+            </td>
+            <td>{a.kind}</td>
+            <td>
+              <code class="wrap">{JSON.stringify(a.detail)}</code>
+            </td>
+          </tr>
+        ))}
+      />
       <h2>Payload</h2>
       <pre>{JSON.stringify(letter.payload, null, 2)}</pre>
       {letter.notice && (
@@ -379,32 +338,18 @@ export function ReportsPage(props: {
   const table = (caption: string, rows: ReportGroup[]) => {
     const columns = rows[0] ? Object.keys(rows[0]) : [];
     return (
-      <div class="scroll" tabindex={0}>
-        <table>
-          <caption>{caption}</caption>
-          <thead>
-            <tr>
-              {columns.map((c) => (
-                <th scope="col">{c}</th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {rows.length === 0 && (
-              <tr>
-                <td>Nothing in this window.</td>
-              </tr>
-            )}
-            {rows.map((row) => (
-              <tr>
-                {columns.map((c) => (
-                  <td>{row[c] ?? "—"}</td>
-                ))}
-              </tr>
+      <Table
+        caption={caption}
+        columns={columns}
+        empty="Nothing in this window."
+        rows={rows.map((row) => (
+          <tr>
+            {columns.map((c) => (
+              <td>{row[c] ?? "—"}</td>
             ))}
-          </tbody>
-        </table>
-      </div>
+          </tr>
+        ))}
+      />
     );
   };
   return (

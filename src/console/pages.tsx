@@ -2,7 +2,7 @@ import type { z } from "zod";
 import type { ClockView, TicketSla } from "../../schemas/sla.js";
 import { priorityLevels, type Ticket, ticketStatuses } from "../../schemas/ticket.js";
 import type { ConnectionHealthView } from "./health.js";
-import { Form, isProviderViewer, Notice, Page, type Viewer, When } from "./layout.js";
+import { Form, isProviderViewer, Notice, Page, Table, type Viewer, When } from "./layout.js";
 
 type Clock = z.infer<typeof ClockView>;
 type Sla = z.infer<typeof TicketSla>;
@@ -167,45 +167,28 @@ export function TicketsPage(props: {
         />
         <button type="submit">Filter</button>
       </form>
-      <div class="scroll" tabindex={0}>
-        <table>
-          <caption>Sorted by business time remaining, least first</caption>
-          <thead>
-            <tr>
-              <th scope="col">Ticket</th>
-              {provider && <th scope="col">Tenant</th>}
-              <th scope="col">Priority</th>
-              <th scope="col">Status</th>
-              <th scope="col">SLA</th>
-              <th scope="col">Updated</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.rows.length === 0 && (
-              <tr>
-                <td colspan={provider ? 6 : 5}>No tickets match.</td>
-              </tr>
-            )}
-            {props.rows.map(({ ticket, sla, tenantZone }) => (
-              <tr>
-                <td>
-                  <a href={`/console/tickets/${encodeURIComponent(ticket.id)}`}>{ticket.title}</a>
-                  <div class="muted small">{ticket.id}</div>
-                </td>
-                {provider && <td>{ticket.tenantId}</td>}
-                <td>{ticket.priority}</td>
-                <td>{ticket.status}</td>
-                <td>
-                  <ClockBar clock={nextDue(sla)} tenantZone={tenantZone} viewer={viewer} />
-                </td>
-                <td>
-                  <When at={ticket.updatedAt} zone={viewer.zone} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table
+        caption="Sorted by business time remaining, least first"
+        columns={["Ticket", provider && "Tenant", "Priority", "Status", "SLA", "Updated"]}
+        empty="No tickets match."
+        rows={props.rows.map(({ ticket, sla, tenantZone }) => (
+          <tr>
+            <td>
+              <a href={`/console/tickets/${encodeURIComponent(ticket.id)}`}>{ticket.title}</a>
+              <div class="muted small">{ticket.id}</div>
+            </td>
+            {provider && <td>{ticket.tenantId}</td>}
+            <td>{ticket.priority}</td>
+            <td>{ticket.status}</td>
+            <td>
+              <ClockBar clock={nextDue(sla)} tenantZone={tenantZone} viewer={viewer} />
+            </td>
+            <td>
+              <When at={ticket.updatedAt} zone={viewer.zone} />
+            </td>
+          </tr>
+        ))}
+      />
       {!provider && (
         <section aria-labelledby="open-heading">
           <h2 id="open-heading">Open a ticket</h2>
@@ -325,39 +308,29 @@ export function TicketPage({ viewer, data }: { viewer: Viewer; data: TicketPageD
       {ticket.description && <p class="description">{ticket.description}</p>}
 
       <h2>SLA clocks</h2>
-      <div class="scroll" tabindex={0}>
-        <table>
-          <thead>
+      <Table
+        columns={["Clock", "State", "Remaining", "Met"]}
+        empty=""
+        rows={clockNames.map((name) => {
+          const clock = ticket.sla[name];
+          return (
             <tr>
-              <th scope="col">Clock</th>
-              <th scope="col">State</th>
-              <th scope="col">Remaining</th>
-              <th scope="col">Met</th>
+              <th scope="row">{name}</th>
+              <td>{clock.state}</td>
+              <td>
+                {clock.state === "running" || clock.state === "paused" || clock.state === "breached" ? (
+                  <ClockBar clock={clock} tenantZone={data.tenantZone} viewer={viewer} />
+                ) : (
+                  "—"
+                )}
+              </td>
+              <td>
+                <When at={clock.metAt} zone={viewer.zone} />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {clockNames.map((name) => {
-              const clock = ticket.sla[name];
-              return (
-                <tr>
-                  <th scope="row">{name}</th>
-                  <td>{clock.state}</td>
-                  <td>
-                    {clock.state === "running" || clock.state === "paused" || clock.state === "breached" ? (
-                      <ClockBar clock={clock} tenantZone={data.tenantZone} viewer={viewer} />
-                    ) : (
-                      "—"
-                    )}
-                  </td>
-                  <td>
-                    <When at={clock.metAt} zone={viewer.zone} />
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
+          );
+        })}
+      />
 
       <h2>Comments</h2>
       <ol class="comments">
@@ -430,48 +403,38 @@ export function TicketPage({ viewer, data }: { viewer: Viewer; data: TicketPageD
       )}
 
       <h2>Delegations</h2>
-      <div class="scroll" tabindex={0}>
-        <table>
-          <thead>
-            <tr>
-              {provider && <th scope="col">Carrier</th>}
-              <th scope="col">State</th>
-              {provider && <th scope="col">Carrier ticket</th>}
-              <th scope="col">Delegated</th>
-              <th scope="col">Acknowledged</th>
-              <th scope="col">Resolved</th>
-            </tr>
-          </thead>
-          <tbody>
-            {data.delegations.length === 0 && (
-              <tr>
-                <td colspan={provider ? 6 : 4}>None.</td>
-              </tr>
+      <Table
+        columns={[
+          provider && "Carrier",
+          "State",
+          provider && "Carrier ticket",
+          "Delegated",
+          "Acknowledged",
+          "Resolved",
+        ]}
+        empty="None."
+        rows={data.delegations.map((d) => (
+          <tr>
+            {provider && <td>{d.connectionId}</td>}
+            <td>{d.state}</td>
+            {provider && (
+              <td>
+                {d.carrierTicketId ?? "—"}
+                {d.carrierStatus ? ` (${d.carrierStatus})` : ""}
+              </td>
             )}
-            {data.delegations.map((d) => (
-              <tr>
-                {provider && <td>{d.connectionId}</td>}
-                <td>{d.state}</td>
-                {provider && (
-                  <td>
-                    {d.carrierTicketId ?? "—"}
-                    {d.carrierStatus ? ` (${d.carrierStatus})` : ""}
-                  </td>
-                )}
-                <td>
-                  <When at={d.createdAt} zone={viewer.zone} />
-                </td>
-                <td>
-                  <When at={d.acknowledgedAt} zone={viewer.zone} />
-                </td>
-                <td>
-                  <When at={d.resolvedAt} zone={viewer.zone} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+            <td>
+              <When at={d.createdAt} zone={viewer.zone} />
+            </td>
+            <td>
+              <When at={d.acknowledgedAt} zone={viewer.zone} />
+            </td>
+            <td>
+              <When at={d.resolvedAt} zone={viewer.zone} />
+            </td>
+          </tr>
+        ))}
+      />
       {provider && data.carriers.length > 0 && (
         <Form
           action={`${base}/delegations`}
@@ -501,39 +464,26 @@ export function TicketPage({ viewer, data }: { viewer: Viewer; data: TicketPageD
             Ledger timeline {data.chainVerified === true && <span class="badge ok">chain verified</span>}
             {data.chainVerified === false && <span class="badge bad">chain broken</span>}
           </h2>
-          <div class="scroll" tabindex={0}>
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">#</th>
-                  <th scope="col">When</th>
-                  <th scope="col">Step</th>
-                  <th scope="col">Direction</th>
-                  <th scope="col">Connection</th>
-                  <th scope="col">Actor</th>
-                  <th scope="col">Attempt · status · latency</th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.ledger.map((entry) => (
-                  <tr>
-                    <td>{entry.sequence}</td>
-                    <td>
-                      <When at={entry.occurredAt} zone={viewer.zone} />
-                    </td>
-                    <td>{entry.kind}</td>
-                    <td>{entry.direction}</td>
-                    <td>{entry.connectionId ?? "—"}</td>
-                    <td>
-                      {entry.actor.type}
-                      {entry.actor.id ? ` ${entry.actor.id}` : ""}
-                    </td>
-                    <td>{stepFacts(entry.detail) || "—"}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            columns={["#", "When", "Step", "Direction", "Connection", "Actor", "Attempt · status · latency"]}
+            empty=""
+            rows={data.ledger.map((entry) => (
+              <tr>
+                <td>{entry.sequence}</td>
+                <td>
+                  <When at={entry.occurredAt} zone={viewer.zone} />
+                </td>
+                <td>{entry.kind}</td>
+                <td>{entry.direction}</td>
+                <td>{entry.connectionId ?? "—"}</td>
+                <td>
+                  {entry.actor.type}
+                  {entry.actor.id ? ` ${entry.actor.id}` : ""}
+                </td>
+                <td>{stepFacts(entry.detail) || "—"}</td>
+              </tr>
+            ))}
+          />
         </>
       )}
     </Page>
