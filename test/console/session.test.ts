@@ -111,6 +111,9 @@ describe("sign-in", () => {
     expect(cookie).not.toContain(TEST_ADMIN_TOKEN);
     const overview = await get(browser, "/console");
     expect(overview.status).toBe(200);
+    expect(overview.headers.get("cache-control")).toBe("no-store");
+    expect(overview.headers.get("x-frame-options")).toBe("DENY");
+    expect(overview.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
     const page = await overview.text();
     expect(page).toContain("Overview");
     expect(page).not.toContain(TEST_ADMIN_TOKEN);
