@@ -293,3 +293,45 @@ describe("bad input", () => {
     expect(res.status, `${path}: ${(await res.clone().text()).slice(0, 300)}`).toBeLessThan(500);
   });
 });
+
+describe("actions report back on the page", () => {
+  it("a refused action returns to the page with the service's reason; a done one with a notice", async () => {
+    const tenant = await createTenant(ctx, { name: "Actions" });
+    const ticket = await openTicket(tenant.client);
+    const browser = await signIn(TEST_ADMIN_TOKEN);
+    const delegated = await post(browser, `/console/tickets/${ticket.id}/delegations`, {
+      connectionId: "con_not_a_carrier",
+      _csrf: browser.csrf!,
+    });
+    expect(delegated.status).toBe(303);
+    const back = new URL(delegated.headers.get("location")!, "http://localhost");
+    expect(back.pathname).toBe(`/console/tickets/${ticket.id}`);
+    expect(back.searchParams.get("error")).toMatch(/carrier connection/);
+    const page = await (await get(browser, `${back.pathname}${back.search}`)).text();
+    expect(page).toMatch(/role="alert"[^>]*>[^<]*carrier connection/);
+
+    const replayed = await post(browser, "/console/dead-letters/replay", {
+      connectionId: "con_without_dead_letters",
+      _csrf: browser.csrf!,
+    });
+    expect(new URL(replayed.headers.get("location")!, "http://localhost").searchParams.get("done")).toBe(
+      "0 dead letters of con_without_dead_letters replayed.",
+    );
+  });
+
+  it("a tenant may not make a provider's status move; the page says why", async () => {
+    const tenant = await createTenant(ctx, { name: "Mover" });
+    const ticket = await openTicket(tenant.client);
+    const browser = await signIn(tenant.apiKey);
+    const page = await (await get(browser, `/console/tickets/${ticket.id}`)).text();
+    expect(page).not.toContain('<option value="in_progress">');
+    const moved = await post(browser, `/console/tickets/${ticket.id}/status`, {
+      status: "in_progress",
+      _csrf: browser.csrf!,
+    });
+    expect(new URL(moved.headers.get("location")!, "http://localhost").searchParams.get("error")).toMatch(
+      /provider's act/,
+    );
+    expect((await tenant.client.get(`/v1/tickets/${ticket.id}`)).body.status).toBe("new");
+  });
+});
