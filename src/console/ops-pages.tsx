@@ -274,8 +274,12 @@ export function OverviewPage(props: {
   deliveries: { hour: string; count: number }[];
 }) {
   const { viewer } = props;
-  const counts = (rows: { label: string; count: number }[]) =>
-    rows.map((r) => ({ label: r.label, segments: [{ value: r.count, tone: "ok", name: "" }] }));
+  const counts = (
+    rows: { label: string; count: number }[],
+    tone: (label: string) => string = () => "count",
+  ) => rows.map((r) => ({ label: r.label, segments: [{ value: r.count, tone: tone(r.label), name: "" }] }));
+  const healthTone = (state: string) =>
+    state === "failing" ? "bad" : state === "degraded" || state === "paused" ? "warn" : "ok";
   return (
     <Page title="Overview" viewer={viewer} current="/console">
       <ul class="tiles">
@@ -300,7 +304,7 @@ export function OverviewPage(props: {
       <div class="charts">
         <BarChart title="Open tickets by priority" rows={counts(props.openByPriority)} />
         <BarChart title="Open tickets by state" rows={counts(props.openByStatus)} />
-        <BarChart title="Connections by health" rows={counts(props.connectionsByHealth)} />
+        <BarChart title="Connections by health" rows={counts(props.connectionsByHealth, healthTone)} />
         <BarChart
           title="Resolution SLA, last 30 days (met / breached) per plan and priority"
           rows={props.slaOutcomes.map((r) => ({
