@@ -12,6 +12,8 @@ import {
   createServiceNowSimulator,
   type ServiceNowSimulator,
 } from "../../connectors/servicenow/simulator.js";
+import { createTmf621Simulator, type Tmf621Simulator } from "../../connectors/tmf621/simulator.js";
+import { tmf621Contracts } from "../../connectors/tmf621/test/contract.js";
 import { createSyncTestApp, type Listening, listen, type SyncTestContext } from "../e2e/sync-harness.js";
 import { createTenant, engine, openTicket, TEST_ADMIN_TOKEN } from "../harness.js";
 
@@ -36,6 +38,8 @@ let sim: ServiceNowSimulator;
 let simServer: Listening;
 let browser: Browser;
 const simOptions: Parameters<typeof createServiceNowSimulator>[0] = {};
+/** Closed after the gateway's test app, with the simulator. */
+const extraServers: Listening[] = [];
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
@@ -50,6 +54,7 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(async () => {
   await browser?.close();
+  await Promise.all(extraServers.map((server) => server.close()));
   await simServer?.close();
   await ctx?.close();
 });
@@ -129,7 +134,12 @@ describe.skipIf(engine !== "postgres")("console in the browser (PostgreSQL pass)
   let incidentNumber: string;
   let deadSysId: string;
   let deadRecord: Record<string, string>;
-  const settle = () => sim.settled();
+  let carrier: Tmf621Simulator;
+  let carrierServer: Listening;
+  let carrierId: string;
+  const settle = async () => {
+    await Promise.all([sim.settled(), carrier.settled()]);
+  };
   const incidentOf = (ticketId: string) =>
     [...sim.state.incidents.values()].find((row) => row["correlation_id"] === ticketId);
 
@@ -154,6 +164,34 @@ describe.skipIf(engine !== "postgres")("console in the browser (PostgreSQL pass)
     expect(res.status, res.text).toBe(201);
     connectionId = res.body.id;
     simOptions.webhook = { url: res.body.webhookUrl, secret: webhookSecret };
+    carrier = createTmf621Simulator({ contract: tmf621Contracts() });
+    carrierServer = await listen(carrier.app);
+    extraServers.push(carrierServer);
+    carrier.setOrigin(carrierServer.url);
+    const carrierRes = await ctx.admin.post("/v1/connections", {
+      type: "tmf621",
+      name: "Carrier One",
+      role: "carrier",
+      carrier: {
+        ola: {
+          calendar: {
+            timezone: "UTC",
+            hours: Object.fromEntries(
+              ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].map((d) => [d, [["00:00", "24:00"]]]),
+            ),
+          },
+          targets: { P1: { acknowledgeMinutes: 15, restoreMinutes: 240 } },
+        },
+      },
+      settings: {
+        baseUrl: `${carrierServer.url}/tmf-api/troubleTicket/v5`,
+        auth: { type: "bearer", token: "simulator-token" },
+        version: "v5",
+        webhookSecret: "tmf-carrier-path-secret-000000",
+      },
+    });
+    expect(carrierRes.status, carrierRes.text).toBe(201);
+    carrierId = carrierRes.body.id;
     ticketA = await openTicket(tenantA.client, { title: "Router down in Berlin", priority: "P1" });
     await tenantA.client.post(`/v1/tickets/${ticketA.id}/comments`, {
       body: "Lights are red",
@@ -222,8 +260,24 @@ describe.skipIf(engine !== "postgres")("console in the browser (PostgreSQL pass)
     await page.waitForLoadState("load");
     expect((await ctx.admin.get(`/v1/tickets/${ticketA.id}`)).body.status).toBe("in_progress");
 
+    // Delegate to the carrier from the page; the carrier ticket is opened by a job at the simulator.
+    await page.getByRole("combobox", { name: "Delegate to", exact: true }).selectOption(carrierId);
+    await page.getByRole("textbox", { name: "Reason", exact: true }).fill("Carrier circuit fault");
+    await page.getByRole("button", { name: "Delegate", exact: true }).click();
+    await page.waitForLoadState("load");
+    await ctx.drain({ settle });
+    const [delegation] = (await ctx.admin.get(`/v1/tickets/${ticketA.id}/delegations`)).body.items;
+    expect(delegation, "delegation").toMatchObject({ connectionId: carrierId });
+    expect(delegation.carrierTicketId).toBeTruthy();
+    await page.reload();
+    const delegated = (await page.locator("main").textContent()) ?? "";
+    expect(delegated).toContain(delegation.carrierTicketId);
+    expect(delegated).toContain(delegation.state);
+
     await page.goto(`${ctx.gatewayUrl}/console/reports`);
-    expect((await page.locator("main").textContent()) ?? "").toContain("SLA report");
+    const reports = (await page.locator("main").textContent()) ?? "";
+    expect(reports).toContain("SLA report");
+    expect(reports).toContain("Carrier One"); // the delegation above, in the OLA report
     await expectAccessible(page);
     await shoot(page, "reports");
     const csv = await page.request.get(
@@ -252,18 +306,20 @@ describe.skipIf(engine !== "postgres")("console in the browser (PostgreSQL pass)
     expect(text).toContain("failing"); // one dead letter open
     await expectAccessible(page);
     await shoot(page, "connections");
-    await page.getByRole("button", { name: "Test" }).click();
+    const card = () =>
+      page.locator("section", { has: page.getByRole("heading", { name: /Acme ServiceNow/ }) });
+    await card().getByRole("button", { name: "Test" }).click();
     await page.waitForLoadState("load");
     await expect(page.getByRole("status").textContent()).resolves.toContain("passed");
-    await page.getByLabel("Reason").fill("Vendor maintenance");
-    await page.getByRole("button", { name: "Pause" }).click();
+    await card().getByLabel("Reason").fill("Vendor maintenance");
+    await card().getByRole("button", { name: "Pause" }).click();
     await page.waitForLoadState("load");
     expect((await ctx.admin.get(`/v1/connections/${connectionId}`)).body).toMatchObject({
       state: "paused",
       paused: { reason: "Vendor maintenance" },
     });
     expect((await page.locator("main").textContent()) ?? "").toContain("Vendor maintenance");
-    await page.getByRole("button", { name: "Resume" }).click();
+    await card().getByRole("button", { name: "Resume" }).click();
     await page.waitForLoadState("load");
     expect((await ctx.admin.get(`/v1/connections/${connectionId}`)).body.state).toBe("active");
     await context.close();
@@ -308,6 +364,8 @@ describe.skipIf(engine !== "postgres")("console in the browser (PostgreSQL pass)
     expect(ticket).not.toContain("Suspect the PSU");
     expect(ticket).not.toContain("Engineer dispatched");
     expect(ticket).not.toContain("Ledger timeline");
+    expect(ticket).not.toContain(carrierId);
+    expect(ticket).not.toContain("Carrier ticket");
     await expectAccessible(page);
     await shoot(page, "portal-ticket");
     await page.getByRole("textbox", { name: "Reply", exact: true }).fill("Thanks, waiting");
