@@ -10,7 +10,7 @@ import type { IdempotencyPoint } from "./middleware/idempotency.js";
 export interface AppDeps {
   database: Database;
   config: Pick<Config, "adminToken" | "publicUrl" | "nodeEnv" | "secretsKey" | "sync" | "ledger"> &
-    Partial<Pick<Config, "metrics">>;
+    Partial<Pick<Config, "metrics" | "consoleSessionTtlMs">>;
   logger: Logger;
   /** Support plans (shipped presets plus the operator's file); a tenant's plan must be one of them. */
   catalog: PlanCatalog;

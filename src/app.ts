@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { unstorable } from "../schemas/common.js";
 import type { AppDeps, AppEnv } from "./app-env.js";
+import { consoleRoutes } from "./console/routes.js";
 import { GatewayError } from "./errors.js";
 import { renderProblem, toGatewayError } from "./lib/problem.js";
 import { authenticate } from "./middleware/auth.js";
@@ -53,6 +54,7 @@ export function createApp(deps: AppDeps) {
   });
   app.route("/", systemRoutes());
   app.route("/", metricsRoutes());
+  app.route("/", consoleRoutes());
   app.route("/", webhookRoutes());
   app.use("/v1/*", authenticate());
   app.use("/v1/*", idempotency(documentsIdempotencyKey(app)));

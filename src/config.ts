@@ -27,6 +27,9 @@ const ledgerSigningKey = z
     "must be an Ed25519 private key, PKCS#8 PEM or base64 DER; generate one with: openssl genpkey -algorithm ed25519 -outform DER | base64 -w0",
   );
 
+/** How long a console sign-in lasts: a working day. */
+export const DEFAULT_CONSOLE_SESSION_TTL_MS = 8 * 3_600_000;
+
 /** The one schema for the environment; nothing else reads process.env. */
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -99,6 +102,12 @@ const envSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
   OTEL_SERVICE_NAME: z.string().min(1).default("ticket-sync-gateway"),
+  CONSOLE_SESSION_TTL_MS: z.coerce
+    .number()
+    .int()
+    .min(60_000)
+    .max(30 * 86_400_000)
+    .default(DEFAULT_CONSOLE_SESSION_TTL_MS),
 });
 
 function splitList(value: string): string[] {
@@ -129,6 +138,8 @@ export interface Config {
   runWorker: boolean;
   /** On SIGTERM: how long in-flight requests and the worker's current pass may take before the process exits. */
   shutdownTimeoutMs: number;
+  /** How long a console session lasts after sign-in. */
+  consoleSessionTtlMs: number;
   sync: SyncSettings;
   metrics: MetricsSettings;
   tracing: TracingSettings;
@@ -250,6 +261,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerTickMs: e.WORKER_TICK_MS,
     runWorker: e.RUN_WORKER === "true",
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    consoleSessionTtlMs: e.CONSOLE_SESSION_TTL_MS,
     sync: {
       ...defaultSyncSettings,
       maxAttempts: e.SYNC_MAX_ATTEMPTS,

@@ -157,7 +157,7 @@ describe("the runtime stage's file set", () => {
     );
   }, 120_000);
 
-  it(`migrates, serves /healthz, /readyz and the offline /docs, and runs the worker (${engine})`, async () => {
+  it(`migrates, serves /healthz, /readyz, the offline /docs and the console, and runs the worker (${engine})`, async () => {
     const before = fingerprint(app);
     const database = await processDatabaseEnv();
     const env = { ...database.env, NODE_ENV: "production", ALLOW_EMBEDDED_DATABASE: "true" };
@@ -175,6 +175,12 @@ describe("the runtime stage's file set", () => {
       const bundle = await fetch(`${url}/docs/assets/scalar.js`);
       expect(bundle.status).toBe(200);
       expect((await bundle.text()).length).toBeGreaterThan(1_000_000);
+      // The console's stylesheet (copied by the build) and htmx (from the production dependency).
+      for (const asset of ["console.css", "htmx.min.js"]) {
+        const served = await fetch(`${url}/console/assets/${asset}`);
+        expect(served.status, asset).toBe(200);
+      }
+      expect((await fetch(`${url}/console/sign-in`)).status).toBe(200);
       server.child.kill("SIGTERM");
       expect(await server.exited, server.output()).toBe(0);
 

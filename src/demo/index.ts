@@ -14,7 +14,12 @@ import {
   simulatorUsers as zendeskUsers,
 } from "../../connectors/zendesk/simulator.js";
 import { type App, createApp } from "../app.js";
-import { type Config, defaultMetricsSettings, tracingOff } from "../config.js";
+import {
+  type Config,
+  DEFAULT_CONSOLE_SESSION_TTL_MS,
+  defaultMetricsSettings,
+  tracingOff,
+} from "../config.js";
 import { LedgerKeyring } from "../ledger/keys.js";
 import { openRuntime, type Runtime, startBackgroundWorker } from "../runtime.js";
 import { defaultSyncSettings } from "../sync/settings.js";
@@ -140,6 +145,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<RunningDemo> {
       shutdownTimeoutMs: 5_000,
       metrics: defaultMetricsSettings,
       tracing: tracingOff,
+      consoleSessionTtlMs: DEFAULT_CONSOLE_SESSION_TTL_MS,
       // Seconds instead of minutes, so a missed webhook or a retry shows up while the newcomer watches.
       sync: {
         ...defaultSyncSettings,

@@ -1,8 +1,9 @@
-import { and, eq, isNull, lt, or } from "drizzle-orm";
+import { and, eq, isNull, lt, or, type SQL } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env.js";
 import { hashApiKey, tokenMatches } from "../auth/api-keys.js";
 import type { Principal } from "../auth/principal.js";
+import type { Db } from "../db/client.js";
 import { apiKeys, operators } from "../db/schema/index.js";
 import { GatewayError } from "../errors.js";
 
@@ -25,33 +26,10 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
       return next();
     }
     const db = deps.database.db;
-    const [key] = await db
-      .select({
-        id: apiKeys.id,
-        kind: apiKeys.kind,
-        tenantId: apiKeys.tenantId,
-        operatorId: apiKeys.operatorId,
-        operatorTenantIds: operators.tenantIds,
-        lastUsedAt: apiKeys.lastUsedAt,
-      })
-      .from(apiKeys)
-      .leftJoin(operators, eq(operators.id, apiKeys.operatorId))
-      .where(and(eq(apiKeys.keyHash, hashApiKey(presented)), isNull(apiKeys.revokedAt)))
-      .limit(1);
+    const key = await activeKey(db, eq(apiKeys.keyHash, hashApiKey(presented)));
     if (!key) throw new GatewayError("UNAUTHORIZED", "The API key is unknown or revoked.");
-    let principal: Principal;
-    if (key.kind === "tenant" && key.tenantId) {
-      principal = { kind: "tenant", tenantId: key.tenantId, keyId: key.id };
-    } else if (key.kind === "operator" && key.operatorId) {
-      principal = {
-        kind: "operator",
-        operatorId: key.operatorId,
-        keyId: key.id,
-        tenantIds: key.operatorTenantIds ?? null,
-      };
-    } else {
-      throw new GatewayError("UNAUTHORIZED", "The API key is not usable.");
-    }
+    const principal = principalOfKey(key);
+    if (!principal) throw new GatewayError("UNAUTHORIZED", "The API key is not usable.");
     c.set("principal", principal);
     const now = new Date();
     // Recording every use would turn each read into a write; a coarse timestamp is enough.
@@ -71,6 +49,39 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
     }
     return next();
   };
+}
+
+/** An API key that is not revoked, with what a principal needs; the console checks its sessions' keys with it. */
+export async function activeKey(db: Db, match: SQL) {
+  const [key] = await db
+    .select({
+      id: apiKeys.id,
+      kind: apiKeys.kind,
+      tenantId: apiKeys.tenantId,
+      operatorId: apiKeys.operatorId,
+      operatorTenantIds: operators.tenantIds,
+      lastUsedAt: apiKeys.lastUsedAt,
+    })
+    .from(apiKeys)
+    .leftJoin(operators, eq(operators.id, apiKeys.operatorId))
+    .where(and(match, isNull(apiKeys.revokedAt)))
+    .limit(1);
+  return key ?? null;
+}
+
+export function principalOfKey(key: NonNullable<Awaited<ReturnType<typeof activeKey>>>): Principal | null {
+  if (key.kind === "tenant" && key.tenantId) {
+    return { kind: "tenant", tenantId: key.tenantId, keyId: key.id };
+  }
+  if (key.kind === "operator" && key.operatorId) {
+    return {
+      kind: "operator",
+      operatorId: key.operatorId,
+      keyId: key.id,
+      tenantIds: key.operatorTenantIds ?? null,
+    };
+  }
+  return null;
 }
 
 export function requireAdmin(principal: Principal): void {

@@ -9,8 +9,8 @@ import type { PriorityTableOverride } from "../../schemas/priority.js";
 import { prioritySchemeOf } from "../domain/priority-schemes.js";
 import { methodLabel, vendorRequestDuration } from "../observability/metrics.js";
 import { inSpan, SpanKind } from "../observability/tracing.js";
-import type { EngineDeps } from "../services/context.js";
-import type { LoadedConnection } from "./connections.js";
+import type { EngineDeps, ServiceContext } from "../services/context.js";
+import { type LoadedConnection, visibleConnection } from "./connections.js";
 import type { ServicedeskConnector } from "./registry.js";
 import type { SyncSettings } from "./settings.js";
 import { outboundPolicyOf } from "./url-guard.js";
@@ -132,4 +132,12 @@ export function carrierClientFor(engine: EngineDeps, loaded: LoadedConnection): 
   const client = loaded.connector.createCarrierClient(loaded.settings, clientDeps(engine, loaded.row.type));
   carrierClients.set(loaded.row.id, { version, client });
   return client;
+}
+
+/** Checks reachability and credentials of a connection the caller may see (the API's and the console's test). */
+export async function testConnection(ctx: ServiceContext, id: string) {
+  const loaded = await visibleConnection(ctx, id);
+  return loaded.connector.kind === "carrier"
+    ? carrierClientFor(ctx.engine, loaded).testConnection()
+    : servicedeskClientFor(ctx.engine, loaded).testConnection();
 }

@@ -1,4 +1,5 @@
 export * from "./access.js";
+export * from "./console.js";
 export * from "./delegations.js";
 export * from "./events.js";
 export * from "./health.js";

@@ -13,7 +13,7 @@ import {
   PauseConnection,
   UpdateConnection,
 } from "../../../schemas/connection.js";
-import { carrierClientFor, servicedeskClientFor } from "../../sync/clients.js";
+import { carrierClientFor, testConnection } from "../../sync/clients.js";
 import * as connectionsService from "../../sync/connections.js";
 import * as deadLetters from "../../sync/dead-letters.js";
 import {
@@ -171,15 +171,7 @@ export function connectionRoutes() {
         404: notFound,
       },
     }),
-    async (c) => {
-      const ctx = serviceContext(c);
-      const loaded = await connectionsService.visibleConnection(ctx, c.req.valid("param").id);
-      const result =
-        loaded.connector.kind === "carrier"
-          ? await carrierClientFor(ctx.engine, loaded).testConnection()
-          : await servicedeskClientFor(ctx.engine, loaded).testConnection();
-      return c.json(result, 200);
-    },
+    async (c) => c.json(await testConnection(serviceContext(c), c.req.valid("param").id), 200),
   );
 
   router.openapi(
