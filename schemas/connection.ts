@@ -42,7 +42,7 @@ export const healthStates = ["healthy", "degraded", "failing", "paused"] as cons
 
 const HealthState = z.enum(healthStates).openapi({
   description:
-    "`failing`: attempts fail and none succeeds (or the settings broke); `degraded`: works with trouble (failure ratio, an old backlog, open dead letters, a vendor hold, a failed poll); `paused`: an operator paused it. Rules in docs/operations-health.md.",
+    "`failing`: attempts fail and none succeeds (or the settings broke); `degraded`: works with trouble (failure ratio, an old backlog, open dead letters, a vendor hold, a failed poll); `paused`: an operator paused it. Rules in docs/operations.md#connection-health.",
 });
 
 const Backlog = z.object({

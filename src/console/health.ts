@@ -16,7 +16,7 @@ export interface ConnectionHealthView {
 
 /**
  * A connection's health as the gateway stores it (the `connection.health` job's damped state, the summary every
- * connection carries, docs/operations-health.md), with the newest failure's text from the connection's jobs
+ * connection carries, docs/operations.md#connection-health), with the newest failure's text from the connection's jobs
  * (secrets already replaced there) for the page to show.
  */
 export function connectionHealthView(

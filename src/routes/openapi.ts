@@ -172,7 +172,7 @@ export function documentPlainRoutes(registry: Registry) {
     tags: ["System"],
     summary: "Prometheus metrics",
     description:
-      "The Prometheus text exposition format (docs/operations-metrics.md lists the series). Takes the metrics token (METRICS_TOKEN) or the admin token; with METRICS_PORT set, also served without auth on that port.",
+      "The Prometheus text exposition format (docs/operations.md#metrics-and-tracing lists the series). Takes the metrics token (METRICS_TOKEN) or the admin token; with METRICS_PORT set, also served without auth on that port.",
     security: bearerSecurity,
     responses: {
       200: {

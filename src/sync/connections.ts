@@ -277,7 +277,7 @@ export async function getConnection(ctx: ServiceContext, id: string) {
   return toApi(ctx, await visibleConnection(ctx, id));
 }
 
-/** The full health of a connection the caller may see (docs/operations-health.md). */
+/** The full health of a connection the caller may see (docs/operations.md#connection-health). */
 export async function getConnectionHealth(ctx: ServiceContext, id: string) {
   const loaded = await visibleConnection(ctx, id);
   const health = await healthOf(ctx.db, [loaded.row], ctx.now());

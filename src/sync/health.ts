@@ -12,7 +12,7 @@ import { type ConnectionRow, loadConnectionRow } from "./connections.js";
 
 type HealthSnapshot = typeof connectionHealth.$inferSelect;
 
-/** The thresholds of the state rules (docs/operations-health.md). */
+/** The thresholds of the state rules (docs/operations.md#connection-health). */
 export const healthRules = {
   shortWindowMs: 15 * 60_000,
   longWindowMs: 24 * 3_600_000,

@@ -6,7 +6,7 @@ import { connections } from "./sync.js";
 export type HealthState = (typeof healthStates)[number];
 
 /**
- * The last evaluation of a connection's health by the `connection.health` job (docs/operations-health.md). The
+ * The last evaluation of a connection's health by the `connection.health` job (docs/operations.md#connection-health). The
  * counts are derived from the ledger and the jobs table, so deliveries write nothing extra for health. `state`
  * moves only once an observation has held for the damping period (`pending_state` is the one waiting);
  * `version` makes the write a compare-and-set, so two evaluations racing ledger a change once.

@@ -97,7 +97,7 @@ export function connectionRoutes() {
       summary:
         "A connection's health: state, last success and failure, recent outcomes, backlog, polls, limits",
       description:
-        "The provider, or the tenant owning the connection. Counts come from the last evaluation (every `CONNECTION_HEALTH_INTERVAL_MS`); backlog, dead letters, pause, hold, rate limit and last poll are live. States and rules: docs/operations-health.md.",
+        "The provider, or the tenant owning the connection. Counts come from the last evaluation (every `CONNECTION_HEALTH_INTERVAL_MS`); backlog, dead letters, pause, hold, rate limit and last poll are live. States and rules: docs/operations.md#connection-health.",
       security: bearerSecurity,
       request: { params: idParam("connection") },
       responses: {
