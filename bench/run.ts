@@ -1,6 +1,7 @@
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { benchE2eSync, e2eMarkdown } from "./e2e-sync.js";
 import { benchDeliveriesUnderFaults, faultsMarkdown } from "./faults.js";
+import { benchIngestVsPeer, ingestVsPeerHeading, ingestVsPeerMarkdown } from "./ingest.js";
 import { benchCheckpoints, checkpointMarkdown } from "./ledger-checkpoints.js";
 import { machineDescription, median } from "./lib.js";
 import { benchMapping, mappingMarkdown } from "./mapping.js";
@@ -11,13 +12,35 @@ import { benchTicketCreate, ticketCreateMarkdown } from "./ticket-create.js";
 
 /**
  * `npm run bench`: runs every benchmark and rewrites docs/benchmarks.md with the machine and date.
- * BENCH_QUICK=1 shortens every run (for a smoke check, not for figures).
+ * BENCH_QUICK=1 shortens every run (for a smoke check, not for figures). `npm run bench -- ingest` runs only
+ * the webhook ingest against PostgreSQL's commit rate (under a minute) and replaces that section in place.
  */
 const quick = process.env.BENCH_QUICK === "1";
 const seconds = quick ? 2 : 10;
 const runs = quick ? 1 : 3;
 const connections = 10;
 const log = (line: string) => process.stderr.write(`${line}\n`);
+const ingestSeconds = quick ? 2 : 6;
+
+async function ingestSection() {
+  log("webhook ingest vs PostgreSQL autocommit INSERTs...");
+  const result = await benchIngestVsPeer({ seconds: ingestSeconds, runs, connections });
+  return `${ingestVsPeerMarkdown(result, ingestSeconds, connections)}\n\nMeasured ${new Date().toISOString()} on ${machineDescription()}; the machine's cores are shared with other processes (load generator, PostgreSQL and other work), so compare ratios from one run, not absolute rates across runs.`;
+}
+
+if (process.argv[2] === "ingest") {
+  const section = await ingestSection();
+  const doc = readFileSync("docs/benchmarks.md", "utf8");
+  const start = doc.indexOf(ingestVsPeerHeading);
+  const end = start < 0 ? -1 : doc.indexOf("\n## ", start + ingestVsPeerHeading.length);
+  const updated =
+    start < 0
+      ? `${doc.trimEnd()}\n\n${section}\n`
+      : `${doc.slice(0, start)}${section}${end < 0 ? "\n" : doc.slice(end)}`;
+  writeFileSync("docs/benchmarks.md", updated);
+  log("updated the ingest section of docs/benchmarks.md");
+  process.exit(0);
+}
 
 const sections: string[] = [];
 
@@ -56,6 +79,7 @@ const ingest = await benchWebhookIngest({ seconds, runs, connections });
 log("outbox dispatch vs pg-boss...");
 const dispatch = await benchOutboxDispatch({ jobs: quick ? 40 : 200, runs, workers: 4 });
 sections.push(syncMarkdown(ingest, dispatch, seconds, connections));
+sections.push(await ingestSection());
 
 log("deliveries under vendor faults...");
 sections.push(faultsMarkdown(await benchDeliveriesUnderFaults({ deliveries: quick ? 200 : 1000 })));
