@@ -29,4 +29,4 @@ it("npm run demo: tickets flow both ways and the narrative says so", async () =>
   // Stopped already (keepRunning: false): the gateway no longer answers.
   await expect(fetch(`${demo.gatewayUrl}/healthz`)).rejects.toThrow();
   await demo.stop(); // idempotent
-}, 30_000);
+}, 120_000);
