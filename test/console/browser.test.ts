@@ -303,7 +303,16 @@ describe.skipIf(engine !== "postgres")("console in the browser (PostgreSQL pass)
     const text = (await page.locator("main").textContent()) ?? "";
     expect(text).toContain(`${ctx.gatewayUrl}/webhooks/${connectionId}`);
     expect(text).toContain("Vendor-side setup");
-    expect(text).toContain("failing"); // one dead letter open
+    // The page shows the stored connection health (the `connection.health` job's damped state) and the live
+    // dead-letter count, as the API reports them.
+    const { health } = (await ctx.admin.get(`/v1/connections/${connectionId}`)).body;
+    expect(health.deadLetters).toBe(1);
+    const healthCard = page.locator("section", {
+      has: page.getByRole("heading", { name: /Acme ServiceNow/ }),
+    });
+    const cardText = (await healthCard.textContent()) ?? "";
+    expect(cardText).toContain(health.state);
+    expect(cardText).toMatch(/Dead letters\s*1/);
     await expectAccessible(page);
     await shoot(page, "connections");
     const card = () =>

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { and, eq } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createJsmSimulator,
@@ -230,7 +230,8 @@ describe("attachments between Zendesk and JSM", () => {
     const synced = await ctx.database.db
       .select()
       .from(ledgerEntries)
-      .where(and(eq(ledgerEntries.kind, "attachment.synced"), eq(ledgerEntries.connectionId, jsmConnection)));
+      .where(and(eq(ledgerEntries.kind, "attachment.synced"), eq(ledgerEntries.connectionId, jsmConnection)))
+      .orderBy(asc(ledgerEntries.sequence));
     expect(synced.map((entry) => entry.detail["recovered"] ?? false)).toEqual([false, true]);
     expect(await canonicalAttachments()).toHaveLength(2);
   });
