@@ -2,6 +2,9 @@ import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "@hono/zod-openapi";
 import { type Context, Hono } from "hono";
+import { type CommonFault, createSimulatorKit, isBasic } from "../sdk/testing/simulator-kit.js";
+
+export type { FaultMatch } from "../sdk/testing/simulator-kit.js";
 
 // An in-memory vendor for tests, local development and demos. EXAMPLE: it serves the made-up API of
 // api-types.ts. TODO: serve the vendor's real paths and shapes (validate them against the official spec
@@ -25,35 +28,21 @@ export interface SimulatorWebhookOptions {
 export interface TemplateSimulatorOptions {
   /** The only account Basic auth accepts. Default `svc.ticketsync` / `simulator-password`. */
   integrationUser?: SimulatorCredentials;
-  /** Set after construction (the conformance kit learns the URL once the connection exists). */
+  /**
+   * Where webhooks go. Read at every delivery (the simulator kit never copies it): the gateway's webhook URL
+   * exists only once the connection does, so tests set this, or call `setWebhook`, after construction.
+   */
   webhook?: SimulatorWebhookOptions;
   now?: () => Date;
   /** Delivers webhooks. Defaults to the global `fetch`. */
   fetch?: typeof fetch;
 }
 
-/** Restricts a fault to some requests; all given conditions must hold. */
-export interface FaultMatch {
-  method?: string;
-  pathIncludes?: string;
-}
-
 /**
- * A fault consumed by the next `times` matching requests (or webhooks).
- * - `status`: answer with the status instead of handling the request (nothing is applied).
- * - `timeout`: handle the request (writes are applied), then hold the response `delayMs`.
- * - `drop-webhooks`: lose deliveries.
+ * A fault consumed by the next `times` matching requests (or webhooks): the simulator kit's status, timeout
+ * and drop-webhooks faults. TODO: add the vendor's own (a conflict, an exhausted rate budget) to the union.
  */
-export type SimulatorFault =
-  | {
-      kind: "status";
-      status: 429 | 500 | 502 | 503 | 504;
-      retryAfterSeconds?: number;
-      times: number;
-      match?: FaultMatch;
-    }
-  | { kind: "timeout"; delayMs: number; times: number; match?: FaultMatch }
-  | { kind: "drop-webhooks"; times: number };
+export type SimulatorFault = CommonFault;
 
 export interface SimRecord {
   id: string;
@@ -138,11 +127,8 @@ export function createTemplateSimulator(options: TemplateSimulatorOptions = {}):
   };
   const now = options.now ?? (() => new Date());
   const state: TemplateSimulator["state"] = { records: new Map(), comments: [] };
-  const faults: SimulatorFault[] = [];
-  const requests: RecordedRequest[] = [];
+  const kit = createSimulatorKit<SimulatorFault, RecordedRequest, SimulatorWebhookOptions>(options);
   const webhooks: TemplateSimulator["webhooks"] = { delivered: [], dropped: [] };
-  const deliveries = new Set<Promise<void>>();
-  let webhook = options.webhook;
   let nextKey = 1001;
 
   // The vendor stores whole seconds, like most; same-second updates are what the cursor tie-break is for.
@@ -151,44 +137,30 @@ export function createTemplateSimulator(options: TemplateSimulatorOptions = {}):
       .toISOString()
       .replace(/\.\d{3}Z$/, "Z");
 
-  function takeFault(predicate: (fault: SimulatorFault) => boolean): SimulatorFault | null {
-    const index = faults.findIndex(predicate);
-    const fault = faults[index];
-    if (fault === undefined) return null;
-    fault.times -= 1;
-    if (fault.times <= 0) faults.splice(index, 1);
-    return fault;
-  }
-
   function emitWebhook(record: SimRecord, event: "created" | "updated", user: string): void {
+    // Read now, not when built: the target is set once the gateway's connection exists.
+    const webhook = kit.webhookTarget();
     if (webhook === undefined) return;
     if (user === integrationUser.username && webhook.includeIntegrationUser !== true) return;
-    if (takeFault((fault) => fault.kind === "drop-webhooks") !== null) {
+    if (kit.dropWebhook()) {
       webhooks.dropped.push(record.id);
       return;
     }
-    const target = webhook;
     const body = JSON.stringify({
       record_id: record.id,
       event_id: `${record.id}:${record.version}`,
       event,
       updated_at: record.updated_at,
     });
-    const delivery = (options.fetch ?? globalThis.fetch)(target.url, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${target.secret}` },
-      body,
-      signal: AbortSignal.timeout(10_000),
-    })
-      .then(async (response) => {
-        await response.arrayBuffer();
-        webhooks.delivered.push({ recordId: record.id, status: response.status });
-      })
-      .catch(() => {
-        webhooks.delivered.push({ recordId: record.id, status: null });
-      })
-      .finally(() => deliveries.delete(delivery));
-    deliveries.add(delivery);
+    kit.deliver(
+      webhook.url,
+      {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${webhook.secret}` },
+        body,
+      },
+      ({ status }) => webhooks.delivered.push({ recordId: record.id, status }),
+    );
   }
 
   function save(existing: SimRecord | null, fields: RecordFields, user: string): SimRecord {
@@ -236,8 +208,7 @@ export function createTemplateSimulator(options: TemplateSimulatorOptions = {}):
   const app = new Hono();
 
   app.use("/api/*", async (c, next) => {
-    const expected = `Basic ${Buffer.from(`${integrationUser.username}:${integrationUser.password}`).toString("base64")}`;
-    if (c.req.header("authorization") !== expected) {
+    if (!isBasic(c.req.header("authorization"), integrationUser.username, integrationUser.password)) {
       return c.json({ error: { code: "unauthorized", message: "Bad credentials" } }, 401);
     }
     const body = ["POST", "PATCH"].includes(c.req.method)
@@ -246,13 +217,8 @@ export function createTemplateSimulator(options: TemplateSimulatorOptions = {}):
           .json()
           .catch(() => undefined)
       : undefined;
-    requests.push({ method: c.req.method, path: c.req.path, query: c.req.query(), body });
-    const fault = takeFault(
-      (candidate) =>
-        candidate.kind !== "drop-webhooks" &&
-        (candidate.match?.method === undefined || candidate.match.method === c.req.method) &&
-        (candidate.match?.pathIncludes === undefined || c.req.path.includes(candidate.match.pathIncludes)),
-    );
+    kit.record({ method: c.req.method, path: c.req.path, query: c.req.query(), body });
+    const fault = kit.takeRequestFault(c.req.method, c.req.path);
     if (fault?.kind === "status") {
       if (fault.retryAfterSeconds !== undefined) c.header("Retry-After", String(fault.retryAfterSeconds));
       return c.json({ error: { code: "unavailable", message: `simulated ${fault.status}` } }, fault.status);
@@ -354,18 +320,14 @@ export function createTemplateSimulator(options: TemplateSimulatorOptions = {}):
   return {
     app,
     state,
-    faults,
-    requests,
+    faults: kit.faults,
+    requests: kit.exchanges,
     webhooks,
     integrationUser,
-    setWebhook(next) {
-      webhook = next;
-    },
+    setWebhook: kit.setWebhookTarget,
     simulateAgentCreate: (fields) => save(null, { title: "Untitled", ...fields }, agentUser),
     simulateAgentUpdate: (id, fields) => save(recordOf(id), fields, agentUser),
     simulateAgentComment: (id, comment) => addComment(recordOf(id), comment, agentUser),
-    async settled() {
-      while (deliveries.size > 0) await Promise.allSettled([...deliveries]);
-    },
+    settled: kit.settled,
   };
 }

@@ -2,6 +2,12 @@ import { createHmac, randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "@hono/zod-openapi";
 import { type Context, Hono } from "hono";
+import {
+  type CommonFault,
+  createSimulatorKit,
+  type FaultMatch,
+  readCredentials,
+} from "../sdk/testing/simulator-kit.js";
 import { type AdfNode, canonicalToAdf, fromAdf, toAdf } from "./adf.js";
 import { JqlError, type JqlSubject, matchesJql, offsetAt, parseJql } from "./simulator-jql.js";
 import { parseWiki, renderWiki } from "./wiki-markup.js";
@@ -80,31 +86,16 @@ export interface JsmSimulatorOptions {
   fetch?: typeof fetch;
 }
 
-/** Restricts a fault to some requests; all conditions must hold. */
-export interface FaultMatch {
-  method?: string;
-  pathIncludes?: string;
-}
+export type { FaultMatch };
 
 /**
- * A fault consumed by the next `times` matching requests (or webhooks).
- * - `status`: answer with the status instead of handling the request (nothing is applied); a 429
- *   carries Retry-After and the X-RateLimit-* headers.
- * - `timeout`: handle the request (writes are applied), then hold the response `delayMs`.
- * - `rate-limit-exhausted`: handle the request, but report `X-RateLimit-Remaining: 0` with a reset `resetAfterMs` ahead.
- * - `drop-webhooks`: the delivery is lost.
+ * A fault consumed by the next `times` matching requests (or webhooks): the simulator kit's (a 429 here carries
+ * Retry-After and the X-RateLimit-* headers), and `rate-limit-exhausted`, which handles the request but reports
+ * `X-RateLimit-Remaining: 0` with a reset `resetAfterMs` ahead.
  */
 export type SimulatorFault =
-  | {
-      kind: "status";
-      status: 429 | 500 | 502 | 503 | 504;
-      retryAfterSeconds?: number;
-      times: number;
-      match?: FaultMatch;
-    }
-  | { kind: "timeout"; delayMs: number; times: number; match?: FaultMatch }
-  | { kind: "rate-limit-exhausted"; resetAfterMs: number; times: number; match?: FaultMatch }
-  | { kind: "drop-webhooks"; times: number };
+  | CommonFault
+  | { kind: "rate-limit-exhausted"; resetAfterMs: number; times: number; match?: FaultMatch };
 
 /** A request and the response it got, for assertions and the contract test. */
 export interface RecordedExchange {
@@ -393,10 +384,8 @@ export function createJsmSimulator(options: JsmSimulatorOptions = {}): JsmSimula
       ]),
     ),
   };
-  const faults: SimulatorFault[] = [];
-  const exchanges: RecordedExchange[] = [];
+  const kit = createSimulatorKit<SimulatorFault, RecordedExchange, SimulatorWebhookOptions>(options);
   const webhooks: JsmSimulator["webhooks"] = { delivered: [], dropped: [] };
-  const deliveries = new Set<Promise<void>>();
   let nextIssueId = 10_001;
   let nextIssueNumber = 1;
   let nextCommentId = 10_000;
@@ -619,22 +608,13 @@ export function createJsmSimulator(options: JsmSimulatorOptions = {}): JsmSimula
   // -------------------------------------------------------------------------------------------
   // Changes, history and webhooks
 
-  function takeFault(predicate: (fault: SimulatorFault) => boolean): SimulatorFault | null {
-    const index = faults.findIndex(predicate);
-    const fault = faults[index];
-    if (fault === undefined) return null;
-    fault.times -= 1;
-    if (fault.times <= 0) faults.splice(index, 1);
-    return fault;
-  }
-
   function emit(
     event: string,
     issue: SimIssue,
     accountId: string,
     extra: { changelog?: SimHistory; comment?: SimComment; eventType?: string },
   ): void {
-    const webhook = options.webhook;
+    const webhook = kit.webhookTarget();
     if (webhook === undefined) return;
     if (accountId === integrationAccount.accountId && webhook.includeIntegrationAccount === false) return;
     const payload: Record<string, unknown> = {
@@ -674,29 +654,13 @@ export function createJsmSimulator(options: JsmSimulatorOptions = {}): JsmSimula
       "x-hub-signature": `sha256=${createHmac("sha256", webhook.secret).update(body).digest("hex")}`,
     };
     const delivery: WebhookDelivery = { event, payload, headers, status: null };
-    if (takeFault((fault) => fault.kind === "drop-webhooks") !== null) {
+    if (kit.dropWebhook()) {
       webhooks.dropped.push(delivery);
       return;
     }
-    const fetchImpl = options.fetch ?? globalThis.fetch;
-    const sending = fetchImpl(webhook.url, {
-      method: "POST",
-      headers,
-      body,
-      signal: AbortSignal.timeout(10_000),
-    })
-      .then(async (response) => {
-        await response.arrayBuffer();
-        delivery.status = response.status;
-      })
-      .catch((error: unknown) => {
-        delivery.error = error instanceof Error ? error.message : String(error);
-      })
-      .finally(() => {
-        webhooks.delivered.push(delivery);
-        deliveries.delete(sending);
-      });
-    deliveries.add(sending);
+    kit.deliver(webhook.url, { method: "POST", headers, body }, (outcome) =>
+      webhooks.delivered.push(Object.assign(delivery, outcome)),
+    );
   }
 
   function record(issue: SimIssue, accountId: string, items: ChangeItem[], at: number): SimHistory | null {
@@ -1067,18 +1031,13 @@ export function createJsmSimulator(options: JsmSimulatorOptions = {}): JsmSimula
   // HTTP
 
   function authenticate(c: Context): string | null {
-    const header = c.req.header("authorization") ?? "";
-    const basic = /^Basic\s+(\S+)$/i.exec(header);
-    if (basic?.[1] !== undefined) {
-      const [email, ...rest] = Buffer.from(basic[1], "base64").toString("utf8").split(":");
-      return email === integrationAccount.emailAddress && rest.join(":") === integrationAccount.apiToken
-        ? integrationAccount.accountId
-        : null;
-    }
-    const bearer = /^Bearer\s+(\S+)$/i.exec(header);
-    if (bearer?.[1] !== undefined && (options.bearerTokens ?? []).includes(bearer[1]))
-      return integrationAccount.accountId;
-    return null;
+    const credentials = readCredentials(c.req.header("authorization"));
+    const accepted =
+      credentials?.scheme === "basic"
+        ? credentials.username === integrationAccount.emailAddress &&
+          credentials.password === integrationAccount.apiToken
+        : credentials !== null && (options.bearerTokens ?? []).includes(credentials.token);
+    return accepted ? integrationAccount.accountId : null;
   }
 
   const isServiceDesk = (path: string) => path.startsWith("/rest/servicedeskapi/");
@@ -1141,7 +1100,7 @@ export function createJsmSimulator(options: JsmSimulatorOptions = {}): JsmSimula
       responseBody: undefined,
       faulted: false,
     };
-    exchanges.push(exchange);
+    kit.record(exchange);
     const finish = async (response: Response) => {
       exchange.status = response.status;
       const text = await response.clone().text();
@@ -1157,11 +1116,7 @@ export function createJsmSimulator(options: JsmSimulatorOptions = {}): JsmSimula
       return response;
     }
     c.set("accountId" as never, accountId as never);
-    const applies = (fault: SimulatorFault) =>
-      fault.kind !== "drop-webhooks" &&
-      (fault.match?.method === undefined || fault.match.method === method) &&
-      (fault.match?.pathIncludes === undefined || c.req.path.includes(fault.match.pathIncludes));
-    const fault = takeFault(applies);
+    const fault = kit.takeRequestFault(method, c.req.path);
     if (fault?.kind === "status") {
       exchange.faulted = true;
       if (fault.retryAfterSeconds !== undefined) c.header("Retry-After", String(fault.retryAfterSeconds));
@@ -1779,8 +1734,8 @@ export function createJsmSimulator(options: JsmSimulatorOptions = {}): JsmSimula
   return {
     app,
     state,
-    faults,
-    exchanges,
+    faults: kit.faults,
+    exchanges: kit.exchanges,
     webhooks,
     integrationAccount,
     setSiteUrl(url) {
@@ -1864,9 +1819,7 @@ export function createJsmSimulator(options: JsmSimulatorOptions = {}): JsmSimula
       issue.updated = now().getTime();
       emit("comment_deleted", issue, accountId, { comment });
     },
-    async settled() {
-      while (deliveries.size > 0) await Promise.allSettled([...deliveries]);
-    },
+    settled: kit.settled,
   };
 }
 

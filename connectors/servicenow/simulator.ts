@@ -1,7 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Context, Hono } from "hono";
+import { type CommonFault, createSimulatorKit, readCredentials } from "../sdk/testing/simulator-kit.js";
 import { toServiceNowDateTime } from "./mapping.js";
+
+export type { FaultMatch } from "../sdk/testing/simulator-kit.js";
 
 // An in-memory ServiceNow instance for the Table API calls the connector makes, for tests,
 // local development and demos. It follows the documented behaviour where we know it and
@@ -36,29 +39,11 @@ export interface ServiceNowSimulatorOptions {
   fetch?: typeof fetch;
 }
 
-/** Restricts a fault to some requests; all conditions must hold. */
-export interface FaultMatch {
-  method?: string;
-  pathIncludes?: string;
-}
-
 /**
- * A fault consumed by the next `times` matching Table API requests (or webhooks).
- * - `status`: answer with the status instead of handling the request (nothing is applied).
- * - `timeout`: handle the request (writes are applied), then hold the response `delayMs`,
- *   as an overloaded instance does; the client times out not knowing the outcome.
- * - `drop-webhooks`: the business rule's outbound call is lost (RESTMessageV2 has no retry).
+ * A fault consumed by the next `times` matching Table API requests (or webhooks). `timeout` is an overloaded
+ * instance; `drop-webhooks` a lost business rule call (RESTMessageV2 has no retry).
  */
-export type SimulatorFault =
-  | {
-      kind: "status";
-      status: 429 | 500 | 502 | 503 | 504;
-      retryAfterSeconds?: number;
-      times: number;
-      match?: FaultMatch;
-    }
-  | { kind: "timeout"; delayMs: number; times: number; match?: FaultMatch }
-  | { kind: "drop-webhooks"; times: number };
+export type SimulatorFault = CommonFault;
 
 export interface RecordedRequest {
   method: string;
@@ -347,10 +332,8 @@ export function createServiceNowSimulator(options: ServiceNowSimulatorOptions = 
   const now = options.now ?? (() => new Date());
   let instanceUrl = (options.instanceUrl ?? "http://servicenow.simulator").replace(/\/+$/, "");
   const state: SimulatorState = { incidents: new Map(), journal: [], timeWorked: [], users: new Map() };
-  const faults: SimulatorFault[] = [];
-  const requests: RecordedRequest[] = [];
+  const kit = createSimulatorKit<SimulatorFault, RecordedRequest, SimulatorWebhookOptions>(options);
   const webhooks: ServiceNowSimulator["webhooks"] = { delivered: [], dropped: [] };
-  const deliveries = new Set<Promise<void>>();
   let nextNumber = 10_001;
 
   const seedUser = (sysId: string, userName: string, name: string) =>
@@ -367,17 +350,8 @@ export function createServiceNowSimulator(options: ServiceNowSimulatorOptions = 
   seedUser(simulatorUsers.agent.sys_id, simulatorUsers.agent.user_name, simulatorUsers.agent.name);
   seedUser(simulatorUsers.caller.sys_id, simulatorUsers.caller.user_name, simulatorUsers.caller.name);
 
-  function takeFault(predicate: (fault: SimulatorFault) => boolean): SimulatorFault | null {
-    const index = faults.findIndex(predicate);
-    const fault = faults[index];
-    if (fault === undefined) return null;
-    fault.times -= 1;
-    if (fault.times <= 0) faults.splice(index, 1);
-    return fault;
-  }
-
   function emitWebhook(row: SimulatorRow, operation: BusinessRulePayload["operation"], user: string): void {
-    const webhook = options.webhook;
+    const webhook = kit.webhookTarget();
     if (webhook === undefined) return;
     if (user === integrationUser.username && webhook.includeIntegrationUser !== true) return;
     const payload: BusinessRulePayload = {
@@ -387,31 +361,20 @@ export function createServiceNowSimulator(options: ServiceNowSimulatorOptions = 
       sys_mod_count: row["sys_mod_count"] ?? "",
       operation,
     };
-    if (takeFault((fault) => fault.kind === "drop-webhooks") !== null) {
+    if (kit.dropWebhook()) {
       webhooks.dropped.push(payload);
       return;
     }
-    const fetchImpl = options.fetch ?? globalThis.fetch;
     // The business rule's sn_ws.RESTMessageV2 executeAsync(): fire and forget, no retry.
-    const delivery = fetchImpl(webhook.url, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${webhook.secret}` },
-      body: JSON.stringify(payload),
-      signal: AbortSignal.timeout(10_000),
-    })
-      .then(async (response) => {
-        await response.arrayBuffer();
-        webhooks.delivered.push({ payload, status: response.status });
-      })
-      .catch((error: unknown) => {
-        webhooks.delivered.push({
-          payload,
-          status: null,
-          error: error instanceof Error ? error.message : String(error),
-        });
-      })
-      .finally(() => deliveries.delete(delivery));
-    deliveries.add(delivery);
+    kit.deliver(
+      webhook.url,
+      {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${webhook.secret}` },
+        body: JSON.stringify(payload),
+      },
+      (outcome) => webhooks.delivered.push({ payload, ...outcome }),
+    );
   }
 
   /** Applies a save as the instance would: journal fields append, priority is derived, sys_ fields are the system's. */
@@ -584,12 +547,11 @@ export function createServiceNowSimulator(options: ServiceNowSimulatorOptions = 
   }
 
   function authenticatedUser(c: Context): string | null {
-    const header = c.req.header("authorization") ?? "";
-    const match = /^Basic\s+(\S+)$/i.exec(header);
-    if (match?.[1] === undefined) return null;
-    const [username, ...rest] = Buffer.from(match[1], "base64").toString("utf8").split(":");
-    return username === integrationUser.username && rest.join(":") === integrationUser.password
-      ? username
+    const credentials = readCredentials(c.req.header("authorization"));
+    return credentials?.scheme === "basic" &&
+      credentials.username === integrationUser.username &&
+      credentials.password === integrationUser.password
+      ? credentials.username
       : null;
   }
 
@@ -614,7 +576,7 @@ export function createServiceNowSimulator(options: ServiceNowSimulatorOptions = 
     if (method === "POST" || method === "PATCH" || method === "PUT")
       body = await c.req.json().catch(() => undefined);
     const user = authenticatedUser(c);
-    requests.push({ method, path: c.req.path, query: c.req.query(), body, user });
+    kit.record({ method, path: c.req.path, query: c.req.query(), body, user });
     if (user === null) {
       return c.json(
         {
@@ -624,11 +586,7 @@ export function createServiceNowSimulator(options: ServiceNowSimulatorOptions = 
         401,
       );
     }
-    const applies = (fault: SimulatorFault) =>
-      fault.kind !== "drop-webhooks" &&
-      (fault.match?.method === undefined || fault.match.method === method) &&
-      (fault.match?.pathIncludes === undefined || c.req.path.includes(fault.match.pathIncludes));
-    const fault = takeFault(applies);
+    const fault = kit.takeRequestFault(method, c.req.path);
     if (fault?.kind === "status") {
       if (fault.retryAfterSeconds !== undefined) c.header("Retry-After", String(fault.retryAfterSeconds));
       if (fault.status === 429) {
@@ -753,8 +711,8 @@ export function createServiceNowSimulator(options: ServiceNowSimulatorOptions = 
   return {
     app,
     state,
-    faults,
-    requests,
+    faults: kit.faults,
+    requests: kit.exchanges,
     webhooks,
     integrationUser,
     setInstanceUrl(url) {
@@ -778,9 +736,7 @@ export function createServiceNowSimulator(options: ServiceNowSimulatorOptions = 
     simulateAgentInsert(fields, agentOptions) {
       return agentSave(null, fields, agentOptions?.user ?? simulatorUsers.agent.user_name);
     },
-    async settled() {
-      while (deliveries.size > 0) await Promise.allSettled([...deliveries]);
-    },
+    settled: kit.settled,
   };
 }
 

@@ -1,6 +1,12 @@
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Context, Hono } from "hono";
+import {
+  type CommonFault,
+  createSimulatorKit,
+  type FaultMatch,
+  readCredentials,
+} from "../sdk/testing/simulator-kit.js";
 import { zendeskPriorities } from "./config.js";
 import { toUtcSeconds } from "./mapping.js";
 import { invocationIdHeader, signatureHeader, signatureTimestampHeader } from "./webhook.js";
@@ -60,30 +66,13 @@ export interface ZendeskSimulatorOptions {
   incrementalRequestsPerMinute?: number;
 }
 
-/** Restricts a fault to some requests; all conditions must hold. */
-export interface FaultMatch {
-  method?: string;
-  pathIncludes?: string;
-}
+export type { FaultMatch };
 
 /**
- * A fault consumed by the next `times` matching requests (or webhooks).
- * - `status`: answer with the status instead of handling the request (nothing is applied).
- * - `timeout`: handle the request (writes are applied), then hold the response `delayMs`.
- * - `conflict`: answer a safe_update PUT with 409, as if an agent had saved just before.
- * - `drop-webhooks`: lose deliveries.
+ * A fault consumed by the next `times` matching requests (or webhooks): the simulator kit's, and `conflict`,
+ * which answers a safe_update PUT with 409 as if an agent had saved just before.
  */
-export type SimulatorFault =
-  | {
-      kind: "status";
-      status: 429 | 500 | 502 | 503 | 504;
-      retryAfterSeconds?: number;
-      times: number;
-      match?: FaultMatch;
-    }
-  | { kind: "timeout"; delayMs: number; times: number; match?: FaultMatch }
-  | { kind: "conflict"; times: number; match?: FaultMatch }
-  | { kind: "drop-webhooks"; times: number };
+export type SimulatorFault = CommonFault | { kind: "conflict"; times: number; match?: FaultMatch };
 
 /** One request and the response the simulator gave, for assertions and the contract test. */
 export interface RecordedExchange {
@@ -251,10 +240,8 @@ export function createZendeskSimulator(options: ZendeskSimulatorOptions = {}): Z
     users: new Map(Object.values(simulatorUsers).map((user) => [user.id, { ...user }])),
     uploads: new Map(),
   };
-  const faults: SimulatorFault[] = [];
-  const requests: RecordedExchange[] = [];
+  const kit = createSimulatorKit<SimulatorFault, RecordedExchange, SimulatorWebhookOptions>(options);
   const webhooks: ZendeskSimulator["webhooks"] = { delivered: [], dropped: [] };
-  const deliveries = new Set<Promise<void>>();
   const webhookId = randomBytes(13).toString("hex").toUpperCase();
   let nextTicketId = 1001;
   let nextId = 500_001;
@@ -264,23 +251,6 @@ export function createZendeskSimulator(options: ZendeskSimulatorOptions = {}): Z
 
   const iso = () => toUtcSeconds(now());
   const seconds = () => Math.floor(now().getTime() / 1000);
-
-  function takeFault(predicate: (fault: SimulatorFault) => boolean): SimulatorFault | null {
-    const index = faults.findIndex(predicate);
-    const fault = faults[index];
-    if (fault === undefined) return null;
-    fault.times -= 1;
-    if (fault.times <= 0) faults.splice(index, 1);
-    return fault;
-  }
-
-  function matches(fault: SimulatorFault, method: string, path: string): boolean {
-    if (fault.kind === "drop-webhooks") return false;
-    return (
-      (fault.match?.method === undefined || fault.match.method === method) &&
-      (fault.match?.pathIncludes === undefined || path.includes(fault.match.pathIncludes))
-    );
-  }
 
   // ---- rendering: the shapes of oas.yaml ----
 
@@ -387,9 +357,9 @@ export function createZendeskSimulator(options: ZendeskSimulatorOptions = {}): Z
   // ---- webhooks ----
 
   function deliver(body: Record<string, unknown>): void {
-    const webhook = options.webhook;
+    const webhook = kit.webhookTarget();
     if (webhook === undefined) return;
-    if (takeFault((fault) => fault.kind === "drop-webhooks") !== null) {
+    if (kit.dropWebhook()) {
       webhooks.dropped.push(body);
       return;
     }
@@ -398,37 +368,26 @@ export function createZendeskSimulator(options: ZendeskSimulatorOptions = {}): Z
     const signature = createHmac("sha256", webhook.secret)
       .update(timestamp + rawBody)
       .digest("base64");
-    const fetchImpl = options.fetch ?? globalThis.fetch;
-    const delivery = fetchImpl(webhook.url, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json; charset=utf-8",
-        "user-agent": "Zendesk Webhook",
-        "x-zendesk-webhook-id": webhookId,
-        [invocationIdHeader]: randomUUID(),
-        [signatureTimestampHeader]: timestamp,
-        [signatureHeader]: signature,
+    kit.deliver(
+      webhook.url,
+      {
+        method: "POST",
+        headers: {
+          "content-type": "application/json; charset=utf-8",
+          "user-agent": "Zendesk Webhook",
+          "x-zendesk-webhook-id": webhookId,
+          [invocationIdHeader]: randomUUID(),
+          [signatureTimestampHeader]: timestamp,
+          [signatureHeader]: signature,
+        },
+        body: rawBody,
       },
-      body: rawBody,
-      signal: AbortSignal.timeout(10_000),
-    })
-      .then(async (response) => {
-        await response.arrayBuffer();
-        webhooks.delivered.push({ body, status: response.status });
-      })
-      .catch((error: unknown) => {
-        webhooks.delivered.push({
-          body,
-          status: null,
-          error: error instanceof Error ? error.message : String(error),
-        });
-      })
-      .finally(() => deliveries.delete(delivery));
-    deliveries.add(delivery);
+      (outcome) => webhooks.delivered.push({ body, ...outcome }),
+    );
   }
 
   function notify(ticket: SimTicket, audit: SimAudit, created: boolean): void {
-    const webhook = options.webhook;
+    const webhook = kit.webhookTarget();
     if (webhook === undefined) return;
     if (audit.author_id === simulatorUsers.integration.id && webhook.includeIntegrationUser !== true) return;
     if (webhook.kind === "trigger") {
@@ -690,16 +649,14 @@ export function createZendeskSimulator(options: ZendeskSimulatorOptions = {}): Z
   // ---- HTTP ----
 
   function authenticatedUser(c: Context): number | null {
-    const header = c.req.header("authorization") ?? "";
-    const basic = /^Basic\s+(\S+)$/i.exec(header);
-    if (basic?.[1] !== undefined) {
-      const decoded = Buffer.from(basic[1], "base64").toString("utf8");
-      return decoded === `${simulatorUsers.integration.email}/token:${apiToken}`
-        ? simulatorUsers.integration.id
-        : null;
-    }
-    const bearer = /^Bearer\s+(\S+)$/i.exec(header);
-    return bearer?.[1] === oauthToken ? simulatorUsers.integration.id : null;
+    const credentials = readCredentials(c.req.header("authorization"));
+    // API tokens are Basic `{email}/token:{token}`; OAuth access tokens are Bearer.
+    const accepted =
+      credentials?.scheme === "basic"
+        ? credentials.username === `${simulatorUsers.integration.email}/token` &&
+          credentials.password === apiToken
+        : credentials?.token === oauthToken;
+    return accepted ? simulatorUsers.integration.id : null;
   }
 
   /** Spends one unit of the account-wide per-minute budget and reports it on the response. */
@@ -748,7 +705,7 @@ export function createZendeskSimulator(options: ZendeskSimulatorOptions = {}): Z
       status: 0,
       responseBody: undefined,
     };
-    requests.push(exchange);
+    kit.record(exchange);
     c.set("exchange", exchange);
     let fault: SimulatorFault | null = null;
     const budget = spendRateBudget(c);
@@ -757,9 +714,7 @@ export function createZendeskSimulator(options: ZendeskSimulatorOptions = {}): Z
     } else if (userId === null) {
       c.res = c.json({ error: "Couldn't authenticate you" }, 401);
     } else {
-      fault = takeFault(
-        (candidate) => candidate.kind !== "conflict" && matches(candidate, method, c.req.path),
-      );
+      fault = kit.takeRequestFault(method, c.req.path, (candidate) => candidate.kind !== "conflict");
       if (fault?.kind === "status") {
         if (fault.status === 429) c.res = tooManyRequests(c, fault.retryAfterSeconds ?? 1);
         else {
@@ -828,7 +783,7 @@ export function createZendeskSimulator(options: ZendeskSimulatorOptions = {}): Z
         typeof input["updated_stamp"] === "string" ? Date.parse(input["updated_stamp"]) : Number.NaN;
       if (Number.isNaN(stamp))
         throw recordInvalid("updated_stamp", "Updated stamp: is required with safe_update");
-      const injected = takeFault((fault) => fault.kind === "conflict" && matches(fault, "PUT", c.req.path));
+      const injected = kit.takeRequestFault("PUT", c.req.path, (fault) => fault.kind === "conflict");
       if (injected !== null || stamp < Date.parse(existing.updated_at)) {
         throw new ZendeskApiError(409, {
           error: "UpdateConflict",
@@ -998,8 +953,8 @@ export function createZendeskSimulator(options: ZendeskSimulatorOptions = {}): Z
   return {
     app,
     state,
-    faults,
-    requests,
+    faults: kit.faults,
+    requests: kit.exchanges,
     webhooks,
     apiToken,
     oauthToken,
@@ -1038,8 +993,6 @@ export function createZendeskSimulator(options: ZendeskSimulatorOptions = {}): Z
       const input = { comment: { body: "Created in Zendesk", public: true }, ...fields };
       return save(null, input, authorId).ticket;
     },
-    async settled() {
-      while (deliveries.size > 0) await Promise.allSettled([...deliveries]);
-    },
+    settled: kit.settled,
   };
 }
