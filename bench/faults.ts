@@ -218,11 +218,13 @@ export async function benchDeliveriesUnderFaults(options: { deliveries: number }
   return runs;
 }
 
+export const faultsHeading = "## Deliveries under vendor faults";
+
 export function faultsMarkdown(runs: FaultRun[]): string {
   const clean = runs.find((r) => !r.faults);
   const faulty = runs.find((r) => r.faults);
   return [
-    "## Deliveries under vendor faults",
+    faultsHeading,
     "",
     "A backlog of ticket creates for four tenants' ServiceNow connections (one simulator process behind a fault proxy), drained by two job runners on two connection pools in one process, with the default concurrency (4 per connection, 32 per process); timeout 1 s, backoff 200 ms doubling to 5 s. With faults, the proxy answers 10 % of calls 503, 5 % 429 (Retry-After: 1 s, which holds the connection) and holds 2 % for 3 s after forwarding them (the write lands; the client times out not knowing). The peer is the same backlog without faults, in the same run. Latency runs from enqueue to done. Exactly once is checked: every ticket has one record at the vendor.",
     "",

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { benchE2eSync, e2eMarkdown } from "./e2e-sync.js";
-import { benchDeliveriesUnderFaults, faultsMarkdown } from "./faults.js";
+import { benchDeliveriesUnderFaults, faultsHeading, faultsMarkdown } from "./faults.js";
 import { benchIngestVsPeer, ingestVsPeerHeading, ingestVsPeerMarkdown } from "./ingest.js";
 import { benchCheckpoints, checkpointMarkdown } from "./ledger-checkpoints.js";
 import { machineDescription, median } from "./lib.js";
@@ -13,7 +13,8 @@ import { benchTicketCreate, ticketCreateMarkdown } from "./ticket-create.js";
 /**
  * `npm run bench`: runs every benchmark and rewrites docs/benchmarks.md with the machine and date.
  * BENCH_QUICK=1 shortens every run (for a smoke check, not for figures). `npm run bench -- ingest` runs only
- * the webhook ingest against PostgreSQL's commit rate (under a minute) and replaces that section in place.
+ * the webhook ingest against PostgreSQL's commit rate (under a minute) and replaces that section in place;
+ * `npm run bench -- faults` likewise runs only the deliveries under vendor faults.
  */
 const quick = process.env.BENCH_QUICK === "1";
 const seconds = quick ? 2 : 10;
@@ -28,17 +29,33 @@ async function ingestSection() {
   return `${ingestVsPeerMarkdown(result, ingestSeconds, connections)}\n\nMeasured ${new Date().toISOString()} on ${machineDescription()}; the machine's cores are shared with other processes (load generator, PostgreSQL and other work), so compare ratios from one run, not absolute rates across runs.`;
 }
 
-if (process.argv[2] === "ingest") {
-  const section = await ingestSection();
+/** Sections that `npm run bench -- <name>` runs alone, replacing (or appending) only their part of the document. */
+const singleSections: Record<string, { heading: string; build: () => Promise<string> }> = {
+  ingest: { heading: ingestVsPeerHeading, build: ingestSection },
+  faults: {
+    heading: faultsHeading,
+    build: async () =>
+      `${faultsMarkdown(await benchDeliveriesUnderFaults({ deliveries: quick ? 200 : 1000 }))}\n\nMeasured ${new Date().toISOString()} on ${machineDescription()}.`,
+  },
+};
+
+const only = process.argv[2];
+if (only !== undefined) {
+  const single = singleSections[only];
+  if (!single) {
+    log(`unknown section "${only}"; known: ${Object.keys(singleSections).join(", ")}`);
+    process.exit(2);
+  }
+  const section = await single.build();
   const doc = readFileSync("docs/benchmarks.md", "utf8");
-  const start = doc.indexOf(ingestVsPeerHeading);
-  const end = start < 0 ? -1 : doc.indexOf("\n## ", start + ingestVsPeerHeading.length);
+  const start = doc.indexOf(single.heading);
+  const end = start < 0 ? -1 : doc.indexOf("\n## ", start + single.heading.length);
   const updated =
     start < 0
       ? `${doc.trimEnd()}\n\n${section}\n`
       : `${doc.slice(0, start)}${section}${end < 0 ? "\n" : doc.slice(end)}`;
   writeFileSync("docs/benchmarks.md", updated);
-  log("updated the ingest section of docs/benchmarks.md");
+  log(`updated the ${only} section of docs/benchmarks.md`);
   process.exit(0);
 }
 
