@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { generateSigningKey } from "../src/ledger/keys.js";
@@ -12,7 +12,11 @@ const BENCH_LEDGER_SIGNING_KEY = generateSigningKey();
 
 export function machineDescription(): string {
   const cpu = cpus()[0]?.model ?? "unknown CPU";
-  return `${cpus().length} x ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ${process.platform}`;
+  // The load average tells a reader whether other work shared the cores while the figures were taken.
+  const load = loadavg()
+    .map((value) => value.toFixed(1))
+    .join(" / ");
+  return `${cpus().length} x ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ${process.platform}, load average ${load} (1/5/15 min) when written`;
 }
 
 export function postgresBaseUrl(): string {

@@ -2,7 +2,7 @@ import type { Tx } from "../db/client.js";
 import type { tickets } from "../db/schema/index.js";
 import { enqueueJobs, queuePriority } from "../jobs/queue.js";
 import type { EngineDeps } from "../services/context.js";
-import { servicedeskCopyTargets } from "./inbound.js";
+import { servicedeskCopyTargets } from "./copy-targets.js";
 
 /** A canonical work log as a `worklog.add` job carries it to one servicedesk. */
 export interface WorklogCopy {
