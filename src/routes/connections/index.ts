@@ -26,7 +26,6 @@ import {
   serviceContext,
 } from "../openapi.js";
 
-const { 400: badRequest, 401: unauthorized, 403: forbidden, 404: notFound } = problemResponses;
 const tags = ["Connections"];
 
 // The type enum comes from the connector registry, which schemas/ cannot import.
@@ -68,7 +67,6 @@ export function connectionRoutes() {
       request: { query: ListQuery },
       responses: {
         200: jsonResponse(listOf(Connection, "ConnectionList"), "A page of connections."),
-        401: unauthorized,
       },
     }),
     async (c) =>
@@ -83,7 +81,7 @@ export function connectionRoutes() {
       summary: "Read a connection (secrets redacted)",
       security: bearerSecurity,
       request: { params: idParam("connection") },
-      responses: { 200: jsonResponse(Connection, "The connection."), 401: unauthorized, 404: notFound },
+      responses: { 200: jsonResponse(Connection, "The connection.") },
     }),
     async (c) =>
       c.json(await connectionsService.getConnection(serviceContext(c), c.req.valid("param").id), 200),
@@ -102,8 +100,6 @@ export function connectionRoutes() {
       request: { params: idParam("connection") },
       responses: {
         200: jsonResponse(ConnectionHealth, "The connection's health."),
-        401: unauthorized,
-        404: notFound,
       },
     }),
     async (c) =>
@@ -120,9 +116,6 @@ export function connectionRoutes() {
       request: { params: idParam("connection"), body: jsonBody(UpdateConnection) },
       responses: {
         200: jsonResponse(Connection, "The connection."),
-        400: badRequest,
-        401: unauthorized,
-        404: notFound,
       },
     }),
     async (c) =>
@@ -144,7 +137,7 @@ export function connectionRoutes() {
       summary: "Delete a connection; what it registered at the vendor is torn down",
       security: bearerSecurity,
       request: { params: idParam("connection") },
-      responses: { 204: { description: "Deleted." }, 401: unauthorized, 404: notFound },
+      responses: { 204: { description: "Deleted." } },
     }),
     async (c) => {
       const ctx = serviceContext(c);
@@ -167,8 +160,6 @@ export function connectionRoutes() {
       request: { params: idParam("connection") },
       responses: {
         200: jsonResponse(ConnectionTestResult, "What the vendor answered."),
-        401: unauthorized,
-        404: notFound,
       },
     }),
     async (c) => c.json(await testConnection(serviceContext(c), c.req.valid("param").id), 200),
@@ -184,9 +175,6 @@ export function connectionRoutes() {
       request: { params: idParam("connection") },
       responses: {
         202: jsonResponse(z.object({ enqueued: z.number().int() }), "Queued as jobs."),
-        400: badRequest,
-        401: unauthorized,
-        404: notFound,
       },
     }),
     async (c) =>
@@ -212,10 +200,6 @@ export function connectionRoutes() {
             : { params: idParam("connection") },
         responses: {
           200: jsonResponse(Connection, "The connection."),
-          400: badRequest,
-          401: unauthorized,
-          403: forbidden,
-          404: notFound,
         },
       }),
       async (c) => {
@@ -246,7 +230,6 @@ export function connectionRoutes() {
       request: { query: ListQuery.extend(DeadLetterQuery.shape) },
       responses: {
         200: jsonResponse(listOf(DeadLetter, "DeadLetterList"), "A page of dead letters."),
-        401: unauthorized,
       },
     }),
     async (c) => c.json(await deadLetters.listDeadLetters(serviceContext(c), c.req.valid("query")), 200),
@@ -264,8 +247,6 @@ export function connectionRoutes() {
       request: { params: DeadLetterId },
       responses: {
         200: jsonResponse(DeadLetterDetail, "The dead letter."),
-        401: unauthorized,
-        404: notFound,
       },
     }),
     async (c) => c.json(await deadLetters.getDeadLetter(serviceContext(c), c.req.valid("param").id), 200),
@@ -282,7 +263,7 @@ export function connectionRoutes() {
             : "Drop a dead job and unblock the jobs behind it (provider)",
         security: bearerSecurity,
         request: { params: DeadLetterId },
-        responses: { 200: jsonResponse(settled, "Done."), 401: unauthorized, 403: forbidden, 404: notFound },
+        responses: { 200: jsonResponse(settled, "Done.") },
       }),
       async (c) =>
         c.json(await deadLetters.settleDeadLetter(serviceContext(c), c.req.valid("param").id, action), 200),
@@ -299,8 +280,6 @@ export function connectionRoutes() {
       request: { body: jsonBody(DeadLetterQuery.strict()) },
       responses: {
         200: jsonResponse(z.object({ replayed: z.number().int() }), "Replayed."),
-        401: unauthorized,
-        403: forbidden,
       },
     }),
     async (c) => c.json(await deadLetters.replayDeadLetters(serviceContext(c), c.req.valid("json")), 200),

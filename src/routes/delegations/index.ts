@@ -19,7 +19,7 @@ import {
 } from "../openapi.js";
 
 const tags = ["Delegations"];
-const { 400: badRequest, 401: unauthorized, 403: forbidden, 404: notFound, 409: conflict } = problemResponses;
+const { 409: conflict } = problemResponses;
 
 export function delegationRoutes() {
   const router = createRouter();
@@ -36,10 +36,6 @@ export function delegationRoutes() {
       request: { params: idParam("ticket"), body: jsonBody(CreateDelegation) },
       responses: {
         201: jsonResponse(Delegation, "The delegation."),
-        400: badRequest,
-        401: unauthorized,
-        403: forbidden,
-        404: notFound,
         409: conflict,
       },
     }),
@@ -60,8 +56,6 @@ export function delegationRoutes() {
       request: { params: idParam("ticket") },
       responses: {
         200: jsonResponse(listOf(Delegation, "DelegationList"), "Delegations, oldest first."),
-        401: unauthorized,
-        404: notFound,
       },
     }),
     async (c) => c.json(await service.listTicketDelegations(serviceContext(c), c.req.valid("param").id), 200),
@@ -75,7 +69,7 @@ export function delegationRoutes() {
       summary: "Read a delegation",
       security: bearerSecurity,
       request: { params: idParam("delegation") },
-      responses: { 200: jsonResponse(Delegation, "The delegation."), 401: unauthorized, 404: notFound },
+      responses: { 200: jsonResponse(Delegation, "The delegation.") },
     }),
     async (c) => c.json(await service.getDelegation(serviceContext(c), c.req.valid("param").id), 200),
   );
@@ -91,9 +85,6 @@ export function delegationRoutes() {
         request: { params: idParam("delegation"), body: { ...jsonBody(DelegationAction), required: false } },
         responses: {
           202: jsonResponse(Delegation.extend({ accepted: z.boolean() }), "Queued for the carrier."),
-          401: unauthorized,
-          403: forbidden,
-          404: notFound,
           409: conflict,
         },
       }),
@@ -122,10 +113,6 @@ export function delegationRoutes() {
       request: { params: idParam("delegation"), body: jsonBody(DelegationNote) },
       responses: {
         202: jsonResponse(Delegation.extend({ noteCommentId: text() }), "Queued for the carrier."),
-        400: badRequest,
-        401: unauthorized,
-        403: forbidden,
-        404: notFound,
         409: conflict,
       },
     }),
@@ -153,9 +140,6 @@ export function delegationRoutes() {
           z.object({ from: text(), to: text(), carriers: z.array(CarrierReportRow) }),
           "The report.",
         ),
-        400: badRequest,
-        401: unauthorized,
-        403: forbidden,
       },
     }),
     async (c) => c.json(await service.carrierReport(serviceContext(c), c.req.valid("query")), 200),

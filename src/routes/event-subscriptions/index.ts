@@ -21,7 +21,6 @@ import {
   serviceContext,
 } from "../openapi.js";
 
-const { 400: badRequest, 401: unauthorized, 404: notFound } = problemResponses;
 const tags = ["Events"];
 const params = idParam("eventSubscription");
 
@@ -61,7 +60,6 @@ export function eventSubscriptionRoutes() {
       request: { query: ListQuery },
       responses: {
         200: jsonResponse(listOf(EventSubscription, "EventSubscriptionList"), "A page of subscriptions."),
-        401: unauthorized,
       },
     }),
     async (c) => c.json(await service.listEventSubscriptions(serviceContext(c), c.req.valid("query")), 200),
@@ -77,8 +75,6 @@ export function eventSubscriptionRoutes() {
       request: { params },
       responses: {
         200: jsonResponse(EventSubscription, "The subscription."),
-        401: unauthorized,
-        404: notFound,
       },
     }),
     async (c) => c.json(await service.getEventSubscription(serviceContext(c), c.req.valid("param").id), 200),
@@ -94,9 +90,6 @@ export function eventSubscriptionRoutes() {
       request: { params, body: jsonBody(UpdateEventSubscription) },
       responses: {
         200: jsonResponse(EventSubscription, "The subscription."),
-        400: badRequest,
-        401: unauthorized,
-        404: notFound,
       },
     }),
     async (c) =>
@@ -118,7 +111,7 @@ export function eventSubscriptionRoutes() {
       summary: "Delete a subscription and its delivery log; queued deliveries are dropped",
       security: bearerSecurity,
       request: { params },
-      responses: { 204: { description: "Deleted." }, 401: unauthorized, 404: notFound },
+      responses: { 204: { description: "Deleted." } },
     }),
     async (c) => {
       await service.deleteEventSubscription(serviceContext(c), c.req.valid("param").id);
@@ -137,8 +130,6 @@ export function eventSubscriptionRoutes() {
       parameters: [idempotencyHeader],
       responses: {
         200: jsonResponse(EventSubscriptionWithSecret, "The new secret, shown only now."),
-        401: unauthorized,
-        404: notFound,
       },
     }),
     async (c) => {
@@ -157,7 +148,7 @@ export function eventSubscriptionRoutes() {
       security: bearerSecurity,
       request: { params },
       parameters: [idempotencyHeader],
-      responses: { 202: jsonResponse(EventQueued, "Queued."), 401: unauthorized, 404: notFound },
+      responses: { 202: jsonResponse(EventQueued, "Queued.") },
     }),
     async (c) => c.json(await service.sendTestEvent(serviceContext(c), c.req.valid("param").id), 202),
   );
@@ -172,8 +163,6 @@ export function eventSubscriptionRoutes() {
       request: { params, query: ListQuery },
       responses: {
         200: jsonResponse(listOf(EventDelivery, "EventDeliveryList"), "A page of attempts."),
-        401: unauthorized,
-        404: notFound,
       },
     }),
     async (c) =>
@@ -196,9 +185,6 @@ export function eventSubscriptionRoutes() {
       parameters: [idempotencyHeader],
       responses: {
         202: jsonResponse(EventQueued, "Queued."),
-        400: badRequest,
-        401: unauthorized,
-        404: notFound,
       },
     }),
     async (c) => {

@@ -23,7 +23,7 @@ import {
 } from "../openapi.js";
 
 const tags = ["Ledger"];
-const { 400: badRequest, 401: unauthorized, 403: forbidden, 404: notFound } = problemResponses;
+const { 404: notFound } = problemResponses;
 
 export function ledgerRoutes() {
   const router = createRouter();
@@ -40,8 +40,6 @@ export function ledgerRoutes() {
       request: { query: z.object({ tenantId: text().min(1).optional() }) },
       responses: {
         200: jsonResponse(LedgerVerification, "Verification result."),
-        401: unauthorized,
-        403: forbidden,
       },
     }),
     async (c) => {
@@ -62,8 +60,6 @@ export function ledgerRoutes() {
       request: { body: jsonBody(LedgerCheckpointVerifyRequest) },
       responses: {
         200: jsonResponse(LedgerCheckpointVerification, "One result per checkpoint, in request order."),
-        400: badRequest,
-        401: unauthorized,
         404: notFound,
       },
     }),
@@ -82,7 +78,7 @@ export function ledgerRoutes() {
       description:
         "Ed25519 keys as RFC 8037 JWKs; `kid` is the RFC 7638 thumbprint. After a rotation the previous keys stay listed, so old checkpoints still verify.",
       security: bearerSecurity,
-      responses: { 200: jsonResponse(LedgerKeys, "The key set."), 401: unauthorized },
+      responses: { 200: jsonResponse(LedgerKeys, "The key set.") },
     }),
     (c) => c.json(c.get("deps").config.ledger.keyring.jwks, 200),
   );
@@ -99,8 +95,6 @@ export function ledgerRoutes() {
       request: { query: ListQuery.extend(LedgerCheckpointQuery.shape) },
       responses: {
         200: jsonResponse(listOf(LedgerCheckpoint, "LedgerCheckpointPage"), "A page of checkpoints."),
-        400: badRequest,
-        401: unauthorized,
         404: notFound,
       },
     }),
@@ -121,8 +115,6 @@ export function ledgerRoutes() {
             'NDJSON: first `{"type":"ledger.checkpoint","checkpoint":LedgerCheckpoint}` lines (the newest checkpoint of each scope covered), then one LedgerEntry per line.',
           content: { "application/x-ndjson": { schema: text() } },
         },
-        400: badRequest,
-        401: unauthorized,
         404: notFound,
       },
     }),
@@ -153,8 +145,6 @@ export function ledgerRoutes() {
       request: { query: ListQuery.extend(LedgerQuery.shape) },
       responses: {
         200: jsonResponse(listOf(LedgerEntry, "LedgerPage"), "A page of entries in sequence order."),
-        400: badRequest,
-        401: unauthorized,
         404: notFound,
       },
     }),

@@ -14,7 +14,6 @@ import {
 } from "../openapi.js";
 
 const tags = ["Operators"];
-const { 400: badRequest, 401: unauthorized, 403: forbidden, 404: notFound } = problemResponses;
 
 export function operatorRoutes() {
   const router = createRouter();
@@ -37,9 +36,6 @@ export function operatorRoutes() {
       parameters: [idempotencyHeader],
       responses: {
         201: jsonResponse(CreatedOperator, "Created; apiKey is shown only here."),
-        400: badRequest,
-        401: unauthorized,
-        403: forbidden,
         409: problemResponses[409],
       },
     }),
@@ -60,8 +56,6 @@ export function operatorRoutes() {
       request: { query: ListQuery },
       responses: {
         200: jsonResponse(listOf(Operator, "OperatorList"), "A page of operators."),
-        401: unauthorized,
-        403: forbidden,
       },
     }),
     async (c) => c.json(await access.listOperators(serviceContext(c), c.req.valid("query")), 200),
@@ -75,7 +69,7 @@ export function operatorRoutes() {
       summary: "Revoke an operator key (admin)",
       security: bearerSecurity,
       request: { params: idParam("operator").extend({ keyId: idOf("apiKey") }) },
-      responses: { 204: { description: "Revoked." }, 401: unauthorized, 403: forbidden, 404: notFound },
+      responses: { 204: { description: "Revoked." } },
     }),
     async (c) => {
       const { id, keyId } = c.req.valid("param");

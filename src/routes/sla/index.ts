@@ -31,7 +31,7 @@ import {
   serviceContext,
 } from "../openapi.js";
 
-const { 400: badRequest, 401: unauthorized, 404: notFound } = problemResponses;
+const { 404: notFound } = problemResponses;
 
 // Scheme ids are the seeds plus the registered connectors' schemes, known here and not in schemas/.
 const SchemeId = z.enum(prioritySchemeIds).openapi("PrioritySchemeId");
@@ -53,8 +53,6 @@ export function slaRoutes() {
       request: { body: jsonBody(SlaPreviewRequest) },
       responses: {
         200: jsonResponse(SlaPreviewResponse, "Due times; null where there is no target."),
-        400: badRequest,
-        401: unauthorized,
         404: notFound,
       },
     }),
@@ -68,7 +66,7 @@ export function slaRoutes() {
       tags: ["SLA"],
       summary: "The plan catalog",
       security: bearerSecurity,
-      responses: { 200: jsonResponse(listOf(Plan, "PlanList"), "Every plan."), 401: unauthorized },
+      responses: { 200: jsonResponse(listOf(Plan, "PlanList"), "Every plan.") },
     }),
     async (c) => c.json({ items: c.get("deps").catalog.plans, nextCursor: null }, 200),
   );
@@ -81,7 +79,7 @@ export function slaRoutes() {
       summary: "One plan: calendar and targets per priority",
       security: bearerSecurity,
       request: { params: z.object({ id: text().min(1).max(100) }) },
-      responses: { 200: jsonResponse(Plan, "The plan."), 401: unauthorized, 404: notFound },
+      responses: { 200: jsonResponse(Plan, "The plan.") },
     }),
     async (c) => {
       const plan = findPlan(c.get("deps").catalog, c.req.valid("param").id);
@@ -100,7 +98,6 @@ export function slaRoutes() {
       security: bearerSecurity,
       responses: {
         200: jsonResponse(listOf(PrioritySchemeView, "PrioritySchemeList"), "Every built-in scheme."),
-        401: unauthorized,
       },
     }),
     async (c) =>
@@ -134,8 +131,6 @@ export function slaRoutes() {
       request: { body: jsonBody(TranslatePriority) },
       responses: {
         200: jsonResponse(TranslatedPriority, "The translation."),
-        400: badRequest,
-        401: unauthorized,
         404: notFound,
       },
     }),
@@ -188,8 +183,6 @@ export function slaRoutes() {
           description: "The report.",
           content: { "application/json": { schema: SlaReport }, "text/csv": { schema: text() } },
         },
-        400: badRequest,
-        401: unauthorized,
         404: notFound,
       },
     }),

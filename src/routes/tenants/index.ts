@@ -30,7 +30,6 @@ const CreateTenant = CreateTenantBase.extend({ priorityOverrides }).openapi("Cre
 const UpdateTenant = UpdateTenantBase.extend({ priorityOverrides }).openapi("UpdateTenant");
 
 const tags = ["Tenants"];
-const { 400: badRequest, 401: unauthorized, 403: forbidden, 404: notFound } = problemResponses;
 
 const billingPath = /^\/v1\/tenants\/[^/]+\/(billing|statements)(\/|$)/;
 
@@ -57,9 +56,6 @@ export function tenantRoutes() {
       parameters: [idempotencyHeader],
       responses: {
         201: jsonResponse(CreatedTenant, "Created; apiKey is shown only here."),
-        400: badRequest,
-        401: unauthorized,
-        403: forbidden,
         409: problemResponses[409],
         422: problemResponses[422],
       },
@@ -81,8 +77,6 @@ export function tenantRoutes() {
       request: { query: ListQuery },
       responses: {
         200: jsonResponse(listOf(Tenant, "TenantList"), "A page of tenants."),
-        401: unauthorized,
-        403: forbidden,
       },
     }),
     async (c) => c.json(await access.listTenants(serviceContext(c), c.req.valid("query")), 200),
@@ -98,9 +92,6 @@ export function tenantRoutes() {
       request: { params: idParam("tenant") },
       responses: {
         200: jsonResponse(Tenant, "The tenant."),
-        401: unauthorized,
-        403: forbidden,
-        404: notFound,
       },
     }),
     async (c) => c.json(await access.getTenant(serviceContext(c), c.req.valid("param").id), 200),
@@ -116,10 +107,6 @@ export function tenantRoutes() {
       request: { params: idParam("tenant"), body: jsonBody(UpdateTenant) },
       responses: {
         200: jsonResponse(Tenant, "The updated tenant."),
-        400: badRequest,
-        401: unauthorized,
-        403: forbidden,
-        404: notFound,
       },
     }),
     async (c) =>
@@ -136,9 +123,6 @@ export function tenantRoutes() {
       request: { params: idParam("tenant") },
       responses: {
         200: jsonResponse(listOf(ApiKeyInfo, "ApiKeyList"), "The tenant's keys, newest first."),
-        401: unauthorized,
-        403: forbidden,
-        404: notFound,
       },
     }),
     async (c) => c.json(await access.listTenantKeys(serviceContext(c), c.req.valid("param").id), 200),
@@ -155,9 +139,6 @@ export function tenantRoutes() {
       parameters: [idempotencyHeader],
       responses: {
         201: jsonResponse(CreatedApiKey, "Created; apiKey is shown only here."),
-        401: unauthorized,
-        403: forbidden,
-        404: notFound,
         409: problemResponses[409],
       },
     }),
@@ -176,7 +157,7 @@ export function tenantRoutes() {
       summary: "Revoke a tenant API key (admin); it stops working at once",
       security: bearerSecurity,
       request: { params: idParam("tenant").extend({ keyId: idOf("apiKey") }) },
-      responses: { 204: { description: "Revoked." }, 401: unauthorized, 403: forbidden, 404: notFound },
+      responses: { 204: { description: "Revoked." } },
     }),
     async (c) => {
       const { id, keyId } = c.req.valid("param");
@@ -196,10 +177,6 @@ export function tenantRoutes() {
       request: { params: idParam("tenant"), body: jsonBody(TenantHolidays) },
       responses: {
         200: jsonResponse(TenantHolidaysView, "The tenant's holidays."),
-        400: badRequest,
-        401: unauthorized,
-        403: forbidden,
-        404: notFound,
       },
     }),
     async (c) =>
@@ -219,9 +196,6 @@ export function tenantRoutes() {
       request: { params: idParam("tenant") },
       responses: {
         200: jsonResponse(TenantHolidaysView, "The tenant's holidays."),
-        401: unauthorized,
-        403: forbidden,
-        404: notFound,
       },
     }),
     async (c) => c.json(await access.getTenantHolidays(serviceContext(c), c.req.valid("param").id), 200),

@@ -32,7 +32,6 @@ import {
 } from "../openapi.js";
 
 const tags = ["Tickets"];
-const { 400: badRequest, 401: unauthorized, 403: forbidden, 404: notFound } = problemResponses;
 const etagHeader = {
   ETag: { schema: { type: "string" as const }, description: 'Strong ETag: `"<version>"`.' },
 };
@@ -84,8 +83,6 @@ export function ticketRoutes() {
       request: { query: ListQuery.extend(TicketListQuery.shape) },
       responses: {
         200: jsonResponse(listOf(Ticket, "TicketList"), "A page of tickets, oldest first."),
-        400: badRequest,
-        401: unauthorized,
       },
     }),
     async (c) => c.json(await tickets.listTickets(serviceContext(c), c.req.valid("query")), 200),
@@ -107,8 +104,6 @@ export function ticketRoutes() {
           ),
           headers: etagHeader,
         },
-        401: unauthorized,
-        404: notFound,
       },
     }),
     async (c) => {
@@ -267,8 +262,6 @@ export function ticketRoutes() {
       request: { params: idParam("ticket"), query: ListQuery },
       responses: {
         200: jsonResponse(listOf(Comment, "CommentList"), "A page of comments, oldest first."),
-        401: unauthorized,
-        404: notFound,
       },
     }),
     async (c) =>
@@ -288,8 +281,6 @@ export function ticketRoutes() {
       request: { params: idParam("ticket"), query: ListQuery },
       responses: {
         200: jsonResponse(listOf(Attachment, "AttachmentList"), "A page of attachments, oldest first."),
-        401: unauthorized,
-        404: notFound,
       },
     }),
     async (c) =>
@@ -309,9 +300,6 @@ export function ticketRoutes() {
       request: { params: idParam("ticket"), query: ListQuery },
       responses: {
         200: jsonResponse(listOf(LedgerEntry, "TicketLedger"), "A page of ledger entries in sequence order."),
-        401: unauthorized,
-        403: forbidden,
-        404: notFound,
       },
     }),
     async (c) =>
