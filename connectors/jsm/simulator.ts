@@ -209,6 +209,11 @@ export interface JsmSimulator {
   webhooks: { delivered: WebhookDelivery[]; dropped: WebhookDelivery[] };
   integrationAccount: SimulatorIntegrationAccount;
   setSiteUrl(url: string): void;
+  /**
+   * Gateway connection settings that fit this simulated site (its desk, request type, project, correlation
+   * field and integration account), so every test connects the same way.
+   */
+  connectionSettings(baseUrl: string, webhookSecret: string): Record<string, unknown>;
   issue(idOrKey: string): SimIssue;
   /** A human creating an issue in Jira. */
   simulateAgentCreate(
@@ -1741,6 +1746,21 @@ export function createJsmSimulator(options: JsmSimulatorOptions = {}): JsmSimula
     setSiteUrl(url) {
       siteUrl = url.replace(/\/+$/, "");
     },
+    connectionSettings: (baseUrl, webhookSecret) => ({
+      baseUrl,
+      auth: {
+        type: "basic",
+        username: integrationAccount.emailAddress,
+        password: integrationAccount.apiToken,
+      },
+      serviceDeskId,
+      requestTypeId,
+      projectKey,
+      correlationFieldId,
+      integrationAccountId: integrationAccount.accountId,
+      jqlTimeZone: "UTC",
+      webhookSecret,
+    }),
     issue: findIssue,
     simulateAgentCreate(fields, accountId = agent) {
       const issue = newIssue({

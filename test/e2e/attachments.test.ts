@@ -67,19 +67,7 @@ beforeAll(async () => {
   zdConnection = zdConn.id;
   zdOptions.webhook = { url: zdConn.webhookUrl, secret, kind: "trigger" };
   const jsmConn = await connect("jsm", {
-    baseUrl: jsmServer!.url,
-    auth: {
-      type: "basic",
-      username: jsm.integrationAccount.emailAddress,
-      password: jsm.integrationAccount.apiToken,
-    },
-    serviceDeskId: "1",
-    requestTypeId: "10",
-    projectKey: "HELP",
-    correlationFieldId: "customfield_10050",
-    integrationAccountId: jsm.integrationAccount.accountId,
-    jqlTimeZone: "UTC",
-    webhookSecret: secret,
+    ...jsm.connectionSettings(jsmServer!.url, secret),
     maxAttachmentBytes: jsmCap,
   });
   jsmConnection = jsmConn.id;

@@ -28,19 +28,7 @@ beforeAll(async () => {
     name: "JSM",
     role: "servicedesk",
     settings: {
-      baseUrl: server.url,
-      auth: {
-        type: "basic",
-        username: sim.integrationAccount.emailAddress,
-        password: sim.integrationAccount.apiToken,
-      },
-      serviceDeskId: "1",
-      requestTypeId: "10",
-      projectKey: "HELP",
-      correlationFieldId: "customfield_10050",
-      integrationAccountId: sim.integrationAccount.accountId,
-      jqlTimeZone: "UTC",
-      webhookSecret: secret,
+      ...sim.connectionSettings(server.url, secret),
     },
   });
   expect(res.status, res.text).toBe(201);

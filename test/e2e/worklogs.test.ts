@@ -74,19 +74,7 @@ beforeAll(async () => {
     return { id: res.body.id as string, webhookUrl: res.body.webhookUrl as string };
   };
   const jsmConn = await connect("jsm", {
-    baseUrl: jsmServer!.url,
-    auth: {
-      type: "basic",
-      username: jsm.integrationAccount.emailAddress,
-      password: jsm.integrationAccount.apiToken,
-    },
-    serviceDeskId: "1",
-    requestTypeId: "10",
-    projectKey: "HELP",
-    correlationFieldId: "customfield_10050",
-    integrationAccountId: jsm.integrationAccount.accountId,
-    jqlTimeZone: "UTC",
-    webhookSecret: secret,
+    ...jsm.connectionSettings(jsmServer!.url, secret),
   });
   jsmConnection = jsmConn.id;
   jsmOptions.webhook = { url: jsmConn.webhookUrl, secret };

@@ -18,21 +18,7 @@ export const conformance: ConformanceAdapter = {
     const sim = createJsmSimulator(options);
     return {
       app: sim.app,
-      settings: (baseUrl, webhookSecret) => ({
-        baseUrl,
-        auth: {
-          type: "basic",
-          username: sim.integrationAccount.emailAddress,
-          password: sim.integrationAccount.apiToken,
-        },
-        serviceDeskId: "1",
-        requestTypeId: "10",
-        projectKey: "HELP",
-        correlationFieldId: "customfield_10050",
-        integrationAccountId: sim.integrationAccount.accountId,
-        jqlTimeZone: "UTC",
-        webhookSecret,
-      }),
+      settings: (baseUrl, webhookSecret) => sim.connectionSettings(baseUrl, webhookSecret),
       setWebhookTarget: (url, secret) => {
         options.webhook = { url, secret };
       },
