@@ -34,7 +34,9 @@ let other: Awaited<ReturnType<typeof createTenant>>;
 let connectionId: string;
 
 beforeAll(async () => {
-  ctx = await createSyncTestApp({ maxAttempts: 3, healthDampingMs: dampingMs });
+  // No case here injects timeouts: a generous client timeout keeps a slow simulator answer on a loaded
+  // machine from turning a poll meant to succeed into a failed one (seen once in CI).
+  ctx = await createSyncTestApp({ maxAttempts: 3, healthDampingMs: dampingMs, httpTimeoutMs: 15_000 });
   sim = createServiceNowSimulator({});
   simServer = await listen(sim.app);
   sim.setInstanceUrl(simServer.url);
