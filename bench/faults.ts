@@ -237,7 +237,7 @@ export function faultsMarkdown(runs: FaultRun[]): string {
     "",
     clean && faulty ? `With faults / without: **${fmt(faulty.perSec / clean.perSec, 2)}**.` : "",
     faulty
-      ? `Where the time goes with faults: each 429 holds its connection for the 1 s the vendor asks, so the ${faulty.injected.status429} injected hold the four connections about ${fmt(faulty.injected.status429 / 4, 0)} s each, most of the run; the gateway honours Retry-After rather than racing it.`
+      ? `Where the time goes with faults: each 429 holds its connection for the 1 s the vendor asks, so the ${faulty.injected.status429} injected hold the four connections about ${fmt(faulty.injected.status429 / 4, 0)} s each, of a ${fmt(faulty.seconds, 0)} s run; the gateway honours Retry-After rather than racing it.`
       : "",
   ].join("\n");
 }
