@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import type { SetupStep } from "../../connectors/sdk/index.js";
 import type { ClockView, TicketSla } from "../../schemas/sla.js";
 import { priorityLevels, type Ticket, ticketStatuses } from "../../schemas/ticket.js";
 import type { ConnectionHealthView } from "./health.js";
@@ -496,24 +497,28 @@ export interface ConnectionRowView {
   type: string;
   role: string;
   tenantId: string | null;
-  webhookUrl: string;
+  setup: { webhookUrl: string; steps: readonly SetupStep[] };
   paused: { reason: string | null; by: string | null; at: string | null } | null;
   health: ConnectionHealthView;
 }
 
-/** What to do at the vendor so its events reach the gateway; the connector's doc has the details. */
+/** What the vendor's admin sets up so its events reach the gateway, as the connection's connector says. */
 function SetupSteps({ connection }: { connection: ConnectionRowView }) {
   return (
     <details>
       <summary>Vendor-side setup</summary>
-      <ol>
+      <ol class="setup">
+        {connection.setup.steps.map((step) => (
+          <li>
+            <strong>{step.title}.</strong> {step.detail}
+            {step.code && <pre>{step.code}</pre>}
+            <div class="muted small">
+              docs/connectors/{connection.type}.md#{step.docAnchor}
+            </div>
+          </li>
+        ))}
         <li>
-          At the vendor, send change events to <code>{connection.webhookUrl}</code>.
-        </li>
-        <li>Sign them with the webhook secret shown once when the connection was created.</li>
-        <li>Press “Test” here: it checks reachability and credentials.</li>
-        <li>
-          Details for {connection.type}: <code>docs/connectors/{connection.type}.md</code>
+          <strong>Test.</strong> Press “Test” here: it checks reachability and credentials.
         </li>
       </ol>
     </details>
@@ -575,7 +580,7 @@ export function ConnectionsPage(props: {
               )}
               <dt>Webhook URL</dt>
               <dd>
-                <code>{c.webhookUrl}</code>
+                <code>{c.setup.webhookUrl}</code>
               </dd>
             </dl>
             <SetupSteps connection={c} />

@@ -44,7 +44,7 @@ import {
   updateTicket,
 } from "../services/tickets.js";
 import { testConnection } from "../sync/clients.js";
-import { listConnections, setConnectionPaused } from "../sync/connections.js";
+import { connectionSetup, listConnections, setConnectionPaused } from "../sync/connections.js";
 import { getDeadLetter, listDeadLetters, replayDeadLetters, settleDeadLetter } from "../sync/dead-letters.js";
 import { connectionHealthView } from "./health.js";
 import type { Viewer } from "./layout.js";
@@ -191,7 +191,7 @@ async function connectionRows(ctx: ServiceContext): Promise<ConnectionRowView[]>
     type: c.type,
     role: c.role,
     tenantId: c.tenantId,
-    webhookUrl: c.webhookUrl,
+    setup: connectionSetup(c),
     paused: c.paused,
     health: connectionHealthView(c, facts.get(c.id)!),
   }));

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { consoleSessions } from "../../src/db/schema/index.js";
+import { pruneFinished } from "../../src/jobs/prune.js";
 import { createLogger } from "../../src/lib/logger.js";
 import {
   createOperator,
@@ -195,6 +196,22 @@ describe("session end", () => {
     expect((await get(browser, "/console")).status).toBe(200);
     clock += 8 * 3_600_000 + 1000;
     expect((await get(browser, "/console")).status).toBe(303);
+  });
+
+  it("the retention job deletes expired sessions and keeps live ones", async () => {
+    const expired = await signIn(TEST_ADMIN_TOKEN);
+    clock += 8 * 3_600_000 + 1000;
+    const live = await signIn(TEST_ADMIN_TOKEN);
+    const stored = async () => (await ctx.database.db.select().from(consoleSessions)).length;
+    const before = await stored();
+    const pruned = await pruneFinished(ctx.database.db, ctx.deps.config.sync.retention, new Date(clock));
+    expect(pruned.consoleSessions).toBeGreaterThanOrEqual(1);
+    expect(await stored()).toBe(before - pruned.consoleSessions);
+    expect(
+      (await ctx.database.db.select().from(consoleSessions)).every((s) => s.expiresAt.getTime() > clock),
+    ).toBe(true);
+    expect((await get(live, "/console")).status).toBe(200);
+    expect((await get(expired, "/console")).status).toBe(303);
   });
 });
 
