@@ -259,6 +259,8 @@ export interface TicketPageData {
   chainVerified: boolean | null;
   carriers: { id: string; name: string }[];
   statuses: readonly string[];
+  /** The ticket's ETag as drawn: the status form sends it back as If-Match. */
+  etag: string;
   notice?: string | undefined;
   error?: string | undefined;
 }
@@ -370,6 +372,7 @@ export function TicketPage({ viewer, data }: { viewer: Viewer; data: TicketPageD
 
       {data.statuses.length > 0 && (
         <Form action={`${base}/status`} csrf={viewer.csrfToken} class="inline" label="Change status">
+          <input type="hidden" name="ifMatch" value={data.etag} />
           <div class="field">
             <label for="new-status">Change status to</label>
             <select id="new-status" name="status">

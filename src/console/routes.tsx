@@ -28,7 +28,7 @@ import { isProvider } from "../auth/principal.js";
 import { isAllowedTransition, isClientTransition } from "../domain/ticket-status.js";
 import { GatewayError } from "../errors.js";
 import { toGatewayError } from "../lib/problem.js";
-import { serviceContext } from "../routes/openapi.js";
+import { etagOf, parseIfMatch, serviceContext } from "../routes/openapi.js";
 import { getTenant, listTenants } from "../services/access.js";
 import type { ServiceContext } from "../services/context.js";
 import { carrierReport, createDelegation, listTicketDelegations } from "../services/delegations.js";
@@ -416,6 +416,7 @@ export function consoleRoutes() {
           chainVerified,
           carriers: carriers.map((con) => ({ id: con.id, name: con.name })),
           statuses,
+          etag: etagOf(ticket.version),
           ...messages(c),
         },
       }) as HtmlEscapedString,
@@ -442,7 +443,17 @@ export function consoleRoutes() {
     const body = await form(c);
     return act(c, `/console/tickets/${encodeURIComponent(id)}`, async () => {
       const status = parseForm(TicketStatus, body.status);
-      await updateTicket(ctx, id, { status });
+      // The form carries the ETag the page was drawn at: a change made meanwhile is not overwritten.
+      const ifMatchVersion = parseIfMatch(body.ifMatch ?? "");
+      try {
+        await updateTicket(ctx, id, { status }, { ifMatchVersion });
+      } catch (error) {
+        if (toGatewayError(error).status !== 412) throw error;
+        throw new GatewayError(
+          "PRECONDITION_FAILED",
+          `The ticket changed meanwhile, so its status was not changed to ${status}. Here is its current state: check it and try again.`,
+        );
+      }
       return `Status changed to ${status}.`;
     });
   });

@@ -344,6 +344,7 @@ describe("actions report back on the page", () => {
     expect(page).not.toContain('<option value="in_progress">');
     const moved = await post(browser, `/console/tickets/${ticket.id}/status`, {
       status: "in_progress",
+      ifMatch: drawnEtag(page),
       _csrf: browser.csrf!,
     });
     expect(new URL(moved.headers.get("location")!, "http://localhost").searchParams.get("error")).toMatch(
@@ -351,4 +352,41 @@ describe("actions report back on the page", () => {
     );
     expect((await tenant.client.get(`/v1/tickets/${ticket.id}`)).body.status).toBe("new");
   });
+
+  it("a status change made meanwhile is not overwritten: the form's ETag is sent as If-Match", async () => {
+    const tenant = await createTenant(ctx, { name: "Racer" });
+    const ticket = await openTicket(tenant.client);
+    const browser = await signIn(TEST_ADMIN_TOKEN);
+    const page = await (await get(browser, `/console/tickets/${ticket.id}`)).text();
+    const etag = drawnEtag(page);
+    const elsewhere = await ctx.admin.patch(`/v1/tickets/${ticket.id}`, { status: "acknowledged" });
+    expect(elsewhere.status, elsewhere.text).toBe(200);
+    const stale = await post(browser, `/console/tickets/${ticket.id}/status`, {
+      status: "in_progress",
+      ifMatch: etag,
+      _csrf: browser.csrf!,
+    });
+    const back = new URL(stale.headers.get("location")!, "http://localhost");
+    expect(back.searchParams.get("error")).toMatch(/changed meanwhile/);
+    expect((await ctx.admin.get(`/v1/tickets/${ticket.id}`)).body.status).toBe("acknowledged");
+    // Drawn again, the page carries the new ETag and the change goes through.
+    const fresh = await (await get(browser, `${back.pathname}${back.search}`)).text();
+    expect(fresh).toMatch(/role="alert"[^>]*>[^<]*changed meanwhile/);
+    const moved = await post(browser, `/console/tickets/${ticket.id}/status`, {
+      status: "in_progress",
+      ifMatch: drawnEtag(fresh),
+      _csrf: browser.csrf!,
+    });
+    expect(new URL(moved.headers.get("location")!, "http://localhost").searchParams.get("done")).toMatch(
+      /in_progress/,
+    );
+    expect((await ctx.admin.get(`/v1/tickets/${ticket.id}`)).body.status).toBe("in_progress");
+  });
 });
+
+/** The ETag the ticket page drew into its status form. */
+function drawnEtag(page: string): string {
+  const value = /name="ifMatch" value="([^"]+)"/.exec(page)?.[1];
+  expect(value).toBeDefined();
+  return value!.replaceAll("&quot;", '"');
+}

@@ -27,6 +27,7 @@ import {
   idempotencyHeader,
   jsonBody,
   jsonResponse,
+  parseIfMatch,
   problemResponses,
   serviceContext,
 } from "../openapi.js";
@@ -36,17 +37,6 @@ const { 400: badRequest, 401: unauthorized, 403: forbidden, 404: notFound } = pr
 const etagHeader = {
   ETag: { schema: { type: "string" as const }, description: 'Strong ETag: `"<version>"`.' },
 };
-
-/** `If-Match: "3"` (or W/"3", or a list): the version the client last saw; `*` matches any. */
-function parseIfMatch(header: string | undefined): number | null {
-  if (header === undefined || header.trim() === "*") return null;
-  const versions = header.split(",").map((tag) => /^\s*(?:W\/)?"(\d+)"\s*$/.exec(tag)?.[1]);
-  const first = versions[0];
-  if (versions.length !== 1 || first === undefined) {
-    throw new GatewayError("PRECONDITION_FAILED", 'If-Match must be a single ETag such as "3".');
-  }
-  return Number(first);
-}
 
 export function ticketRoutes() {
   const router = createRouter();
