@@ -17,7 +17,6 @@ import {
   TicketListQuery,
   UpdateTicket,
 } from "../../../schemas/ticket.js";
-import { GatewayError } from "../../errors.js";
 import { listTicketLedger } from "../../services/ledger.js";
 import * as tickets from "../../services/tickets.js";
 import {
