@@ -4,28 +4,12 @@ import type { ClockView, TicketSla } from "../../schemas/sla.js";
 import { priorityLevels, type Ticket, ticketStatuses } from "../../schemas/ticket.js";
 import type { ConnectionHealthView } from "./health.js";
 import { Form, isProviderViewer, Notice, Page, Table, type Viewer, When } from "./layout.js";
+import { nextDue } from "./queries.js";
 
 type Clock = z.infer<typeof ClockView>;
 type Sla = z.infer<typeof TicketSla>;
 
 const clockNames = ["response", "update", "resolution"] as const;
-
-/** The worst of a ticket's clocks, for filtering: breached, running, paused, met, none. */
-export function slaState(sla: Sla): Clock["state"] {
-  const states = clockNames.map((name) => sla[name].state);
-  for (const state of ["breached", "running", "paused", "met"] as const)
-    if (states.includes(state)) return state;
-  return "none";
-}
-
-/** The clock that runs out first, for sorting and the bar. */
-export function nextDue(sla: Sla): Clock | null {
-  const running = clockNames
-    .map((name) => sla[name])
-    .filter((clock) => clock.state === "running" || clock.state === "paused" || clock.state === "breached");
-  running.sort((a, b) => (a.remainingBusinessSeconds ?? 0) - (b.remainingBusinessSeconds ?? 0));
-  return running[0] ?? null;
-}
 
 function duration(seconds: number): string {
   const sign = seconds < 0 ? "-" : "";
@@ -114,6 +98,10 @@ export function TicketsPage(props: {
   viewer: Viewer;
   rows: TicketRowView[];
   filters: TicketFilters;
+  page: number;
+  size: number;
+  pages: number;
+  total: number;
   tenantIds: string[];
   plans: string[];
   notice?: string | undefined;
@@ -121,6 +109,14 @@ export function TicketsPage(props: {
 }) {
   const { viewer } = props;
   const provider = isProviderViewer(viewer);
+  const pageHref = (page: number) => {
+    const query = new URLSearchParams(
+      Object.entries(props.filters).filter((e): e is [string, string] => typeof e[1] === "string"),
+    );
+    query.set("page", String(page));
+    if (props.size !== 50) query.set("size", String(props.size));
+    return `/console/tickets?${query}`;
+  };
   return (
     <Page title={provider ? "Tickets" : "Your tickets"} viewer={viewer} current="/console/tickets">
       <Notice text={props.notice} kind="ok" />
@@ -169,7 +165,7 @@ export function TicketsPage(props: {
         <button type="submit">Filter</button>
       </form>
       <Table
-        caption="Sorted by business time remaining, least first"
+        caption={`Sorted by business time remaining, least first; then settled tickets, latest update first. ${props.total} tickets.`}
         columns={["Ticket", provider && "Tenant", "Priority", "Status", "SLA", "Updated"]}
         empty="No tickets match."
         rows={props.rows.map(({ ticket, sla, tenantZone }) => (
@@ -190,6 +186,23 @@ export function TicketsPage(props: {
           </tr>
         ))}
       />
+      {props.pages > 1 && (
+        <nav aria-label="Pages" class="pages">
+          {props.page > 1 && (
+            <a href={pageHref(props.page - 1)} rel="prev">
+              Previous
+            </a>
+          )}
+          <span aria-current="page">
+            Page {props.page} of {props.pages}
+          </span>
+          {props.page < props.pages && (
+            <a href={pageHref(props.page + 1)} rel="next">
+              Next
+            </a>
+          )}
+        </nav>
+      )}
       {!provider && (
         <section aria-labelledby="open-heading">
           <h2 id="open-heading">Open a ticket</h2>

@@ -384,6 +384,44 @@ describe("actions report back on the page", () => {
   });
 });
 
+describe("the ticket list", () => {
+  it("pages by business time remaining with the filters kept: open clocks first, settled tickets after", async () => {
+    const tenant = await createTenant(ctx, { name: "Pager", plan: "ombori-enterprise" });
+    const opened: Record<string, string> = {};
+    for (const priority of ["P3", "P1", "P4", "P2"] as const) {
+      opened[priority] = (await openTicket(tenant.client, { title: `Pager ${priority}`, priority })).id;
+    }
+    const cancelled = await openTicket(tenant.client, { title: "Pager cancelled", priority: "P1" });
+    expect((await tenant.client.patch(`/v1/tickets/${cancelled.id}`, { status: "cancelled" })).status).toBe(
+      200,
+    );
+    const browser = await signIn(TEST_ADMIN_TOKEN);
+    const listed = async (query: string) => {
+      const page = await (await get(browser, `/console/tickets?tenantId=${tenant.id}&${query}`)).text();
+      return {
+        ids: [...page.matchAll(/<div class="muted small">(tkt_[^<]+)<\/div>/g)].map((m) => m[1]),
+        next: /<a href="([^"]+)" rel="next">/.exec(page)?.[1]?.replaceAll("&amp;", "&"),
+        text: page,
+      };
+    };
+    const first = await listed("size=2");
+    expect(first.ids).toEqual([opened.P1, opened.P2]);
+    expect(first.text).toContain("Page 1 of 3");
+    // The Next link keeps the tenant filter and the page size.
+    expect(first.next).toContain(`tenantId=${tenant.id}`);
+    const second = await (await get(browser, first.next!)).text();
+    expect([...second.matchAll(/<div class="muted small">(tkt_[^<]+)<\/div>/g)].map((m) => m[1])).toEqual([
+      opened.P3,
+      opened.P4,
+    ]);
+    expect((await listed("size=2&page=3")).ids).toEqual([cancelled.id]);
+    expect((await listed("sla=running")).ids).toEqual([opened.P1, opened.P2, opened.P3, opened.P4]);
+    expect((await listed("sla=none")).ids).toEqual([cancelled.id]);
+    expect((await listed("sla=running&priority=P2")).ids).toEqual([opened.P2]);
+    expect((await listed("status=cancelled&sla=running")).ids).toEqual([]);
+  });
+});
+
 /** The ETag the ticket page drew into its status form. */
 function drawnEtag(page: string): string {
   const value = /name="ifMatch" value="([^"]+)"/.exec(page)?.[1];
