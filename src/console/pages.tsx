@@ -2,6 +2,7 @@ import type { z } from "zod";
 import type { SetupStep } from "../../connectors/sdk/index.js";
 import type { ClockView, TicketSla } from "../../schemas/sla.js";
 import { priorityLevels, type Ticket, ticketStatuses } from "../../schemas/ticket.js";
+import type { OlaMeasure } from "../sync/carrier.js";
 import type { ConnectionHealthView } from "./health.js";
 import { Form, isProviderViewer, Notice, Page, Table, type Viewer, When } from "./layout.js";
 import { nextDue } from "./queries.js";
@@ -259,6 +260,8 @@ export interface TicketPageData {
     acknowledgedAt: string | null;
     resolvedAt: string | null;
     createdAt: string;
+    /** The provider's OLA view; null in the portal. */
+    ola: { acknowledge: OlaMeasure; restore: OlaMeasure } | null;
   }[];
   ledger: {
     sequence: number;
@@ -293,6 +296,18 @@ function stepFacts(detail: Record<string, unknown>): string {
       parts.push(label === "ms" ? `${value} ms` : `${label} ${value}`);
   }
   return parts.join(" · ");
+}
+
+/** Business time taken against the OLA target, with its mark (met, breached, running). */
+function OlaCell({ measure }: { measure: OlaMeasure }) {
+  const taken = duration(measure.businessSeconds);
+  if (measure.targetSeconds === null) return <span class="muted">{taken} · no target</span>;
+  const tone = measure.state === "breached" ? "bad" : measure.state === "met" ? "ok" : "warn";
+  return (
+    <span>
+      {taken} of {duration(measure.targetSeconds)} <span class={`badge ${tone}`}>{measure.state}</span>
+    </span>
+  );
 }
 
 export function TicketPage({ viewer, data }: { viewer: Viewer; data: TicketPageData }) {
@@ -428,6 +443,8 @@ export function TicketPage({ viewer, data }: { viewer: Viewer; data: TicketPageD
           "Delegated",
           "Acknowledged",
           "Resolved",
+          provider && "OLA acknowledge",
+          provider && "OLA restore",
         ]}
         empty="None."
         rows={data.delegations.map((d) => (
@@ -449,6 +466,16 @@ export function TicketPage({ viewer, data }: { viewer: Viewer; data: TicketPageD
             <td>
               <When at={d.resolvedAt} zone={viewer.zone} />
             </td>
+            {d.ola && (
+              <>
+                <td>
+                  <OlaCell measure={d.ola.acknowledge} />
+                </td>
+                <td>
+                  <OlaCell measure={d.ola.restore} />
+                </td>
+              </>
+            )}
           </tr>
         ))}
       />

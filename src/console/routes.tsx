@@ -31,7 +31,12 @@ import { toGatewayError } from "../lib/problem.js";
 import { etagOf, parseIfMatch, serviceContext } from "../routes/openapi.js";
 import { listTenants } from "../services/access.js";
 import type { ServiceContext } from "../services/context.js";
-import { carrierReport, createDelegation, listTicketDelegations } from "../services/delegations.js";
+import {
+  carrierReport,
+  createDelegation,
+  listTicketDelegations,
+  ticketDelegationOla,
+} from "../services/delegations.js";
 import { listTicketLedger, verify } from "../services/ledger.js";
 import { slaReport } from "../services/sla-reports.js";
 import { addComment, createTicket, getTicket, listComments, updateTicket } from "../services/tickets.js";
@@ -365,6 +370,7 @@ export function consoleRoutes() {
       tenantZone(ctx, ticket.tenantId),
     ]);
     const ledger = provider ? (await listTicketLedger(ctx, id, { limit: 200 })).items : [];
+    const ola = provider ? await ticketDelegationOla(ctx, id) : new Map();
     const chainVerified = provider ? (await verify(ctx, ticket.tenantId)).ok : null;
     const carriers = provider
       ? (await listConnections(ctx, { limit: 200 })).items.filter(
@@ -384,7 +390,7 @@ export function consoleRoutes() {
           tenantZone: zone,
           comments: comments.items,
           links: provider ? await ticketLinks(ctx.db, id) : [],
-          delegations: delegations.items,
+          delegations: delegations.items.map((d) => ({ ...d, ola: ola.get(d.id) ?? null })),
           ledger,
           chainVerified,
           carriers: carriers.map((con) => ({ id: con.id, name: con.name })),
