@@ -436,6 +436,7 @@ export function TicketPage({ viewer, data }: { viewer: Viewer; data: TicketPageD
 
       <h2>Delegations</h2>
       <Table
+        caption={provider ? "Delegations with OLA business time against the carrier's targets" : undefined}
         columns={[
           provider && "Carrier",
           "State",
