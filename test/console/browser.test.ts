@@ -490,4 +490,57 @@ describe.skipIf(engine !== "postgres")("console in the browser (PostgreSQL pass)
     await shoot(phone.page, "portal-ticket-phone");
     await phone.context.close();
   }, 90_000);
+
+  it("keyboard: the skip link leads into the page; times follow the viewer's zone with the tenant's shown; provider pages fit a phone", async () => {
+    const { context, page } = await signedIn(TEST_ADMIN_TOKEN);
+    await page.goto(`${ctx.gatewayUrl}/console/tickets/${ticketA.id}`);
+    const focused = () =>
+      page.evaluate(() => {
+        const active = (globalThis as unknown as { document: { activeElement: HtmlLike | null } }).document
+          .activeElement;
+        return { text: active?.textContent?.trim() ?? "", inMain: active?.closest("main") != null };
+      });
+    await page.keyboard.press("Tab");
+    expect((await focused()).text).toBe("Skip to content");
+    await page.keyboard.press("Enter");
+    await page.keyboard.press("Tab");
+    expect((await focused()).inMain).toBe(true);
+
+    // The viewer picks New York; the tenant's clocks run in Berlin, shown beside each due instant.
+    await page.getByLabel("Times in").selectOption("America/New_York");
+    await page.getByRole("button", { name: "Set", exact: true }).click();
+    await page.waitForLoadState("load");
+    expect(new URL(page.url()).pathname).toBe(`/console/tickets/${ticketA.id}`);
+    const text = (await page.locator("main").textContent()) ?? "";
+    expect(text).toContain("(zone Europe/Berlin)");
+    expect(text).toMatch(/due \d{4}-\d\d-\d\d \d\d:\d\d E[SD]T \(\d{4}-\d\d-\d\d \d\d:\d\d GMT\+[12]\)/);
+    await shoot(page, "ticket-zones");
+    await context.close();
+
+    const phone = await signedIn(TEST_ADMIN_TOKEN, 375);
+    for (const path of [
+      "/console",
+      "/console/tickets",
+      `/console/tickets/${ticketA.id}`,
+      "/console/connections",
+      "/console/dead-letters",
+      "/console/reports",
+    ]) {
+      await phone.page.goto(`${ctx.gatewayUrl}${path}`);
+      const overflow = await phone.page.evaluate(() => {
+        const root = (globalThis as unknown as { document: { documentElement: Record<string, number> } })
+          .document.documentElement;
+        return root["scrollWidth"]! - root["clientWidth"]!;
+      });
+      expect(overflow, path).toBeLessThanOrEqual(0);
+    }
+    await shoot(phone.page, "reports-phone");
+    await phone.context.close();
+  }, 90_000);
 });
+
+/** The little of a DOM element the keyboard test reads. */
+interface HtmlLike {
+  textContent: string | null;
+  closest(selector: string): unknown;
+}
