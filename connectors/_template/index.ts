@@ -7,6 +7,7 @@ import {
   templateMapping,
   templateMappingContext,
 } from "./mapping.js";
+import { templateSetupSteps } from "./setup.js";
 import { parseTemplateWebhook, verifyTemplateWebhook } from "./webhook.js";
 
 // The template is never registered in connectors/index.ts. When you copy it (docs/connectors.md):
@@ -46,4 +47,6 @@ export const template = defineConnector<TemplateSettings, TemplateMappingContext
   verifyWebhook: verifyTemplateWebhook,
   parseWebhook: parseTemplateWebhook,
   mapping: templateMapping,
+  // The vendor-side setup the console shows for a connection, from the connector's doc.
+  setupSteps: templateSetupSteps,
 });

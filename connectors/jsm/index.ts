@@ -3,6 +3,7 @@ import { createJsmClient } from "./client.js";
 import { JsmSettings } from "./config.js";
 import { type JsmMappingContext, jsmMapping, jsmMappingContext } from "./mapping.js";
 import { jiraPriorityTable } from "./priority.js";
+import { jsmSetupSteps } from "./setup.js";
 import { parseJsmWebhook, verifyJsmWebhook } from "./webhook.js";
 
 export { adfToCanonical, canonicalToAdf, lossyAdfNodes } from "./adf.js";
@@ -53,4 +54,5 @@ export const jsm = defineConnector<JsmSettings, JsmMappingContext>({
   verifyWebhook: verifyJsmWebhook,
   parseWebhook: parseJsmWebhook,
   mapping: jsmMapping,
+  setupSteps: jsmSetupSteps,
 });

@@ -22,6 +22,8 @@ export {
   mefStatusTable,
   troubleTicketTransitions,
 } from "./mapping.js";
+
+import { mefSonataSetupSteps } from "./setup.js";
 // The simulator is not re-exported, so the production build (which follows the registry) carries none:
 // tests, the demo and benchmarks import ./simulator.js directly.
 
@@ -44,4 +46,5 @@ export const mefSonata = defineCarrierConnector<MefSonataSettings>({
   verifyWebhook: verifyMefSonataWebhook,
   parseWebhook: parseMefSonataWebhook,
   mapping: mefSonataMapping,
+  setupSteps: mefSonataSetupSteps,
 });

@@ -8,6 +8,8 @@ import type {
   ExternalRef,
   GuardedUrl,
   InboundNotice,
+  SetupContext,
+  SetupStep,
   WebhookInput,
 } from "./connector.js";
 import type { BaseConnectionSettings } from "./settings.js";
@@ -154,6 +156,8 @@ export interface CarrierConnector<Settings extends BaseConnectionSettings = Base
   /** Event body (and the path the carrier appended) -> carrier ticket ids to re-read. */
   parseWebhook(rawBody: Uint8Array, headers: Headers, subPath: string): InboundNotice[];
   readonly mapping: CarrierMapping;
+  /** As {@link Connector.setupSteps}: what the carrier's side needs, from the connector's doc. */
+  setupSteps(context: SetupContext, settings: Settings): readonly SetupStep[];
 }
 
 export function defineCarrierConnector<Settings extends BaseConnectionSettings>(

@@ -50,6 +50,32 @@ export interface ConnectorPriorityFacts {
   readonly otherPrioritySchemes?: readonly PrioritySchemeTable[];
 }
 
+/**
+ * One step of what the vendor's (or carrier's) admin sets up so the connection's events reach the gateway,
+ * shown on the console's connections page. A summary of the connector's doc, which has the details.
+ */
+export interface SetupStep {
+  title: string;
+  /** What to do, in plain text. */
+  detail: string;
+  /** Text to paste at the vendor (a script, a JSON body, a URL), with the webhook URL filled in. */
+  code?: string;
+  /**
+   * The heading of `docs/connectors/<type>.md` this step summarises, as its anchor without `#`
+   * (`3-the-webhook-business-rule`); tested to exist.
+   */
+  docAnchor: string;
+}
+
+/** What a connector's {@link Connector.setupSteps} are built from. Never a secret. */
+export interface SetupContext {
+  /**
+   * The connection's webhook URL. For connections reached at a path secret it ends in a placeholder
+   * instead of the secret.
+   */
+  webhookUrl: string;
+}
+
 /** What a connector can stand in for. */
 export interface ConnectorCapabilities {
   /** A client's servicedesk: tickets sync both ways with a tenant's own tool. */
@@ -505,6 +531,11 @@ export interface Connector<
    */
   parseWebhook(rawBody: Uint8Array, headers: Headers): InboundNotice[];
   readonly mapping: ConnectorMapping<Settings>;
+  /**
+   * The vendor-side setup of one connection, in order, from the connector's doc: settings fill in names
+   * (the integration user, the project), never secret values.
+   */
+  setupSteps(context: SetupContext, settings: Settings): readonly SetupStep[];
 }
 
 /** Identity helper that keeps a connector literal's types precise. */

@@ -3,6 +3,7 @@ import { createServiceNowClient } from "./client.js";
 import { integrationUserOf, ServiceNowSettings } from "./config.js";
 import { type ServiceNowMappingContext, serviceNowMapping } from "./mapping.js";
 import { serviceNowMappingContext, serviceNowPriorityTable } from "./priority.js";
+import { serviceNowSetupSteps } from "./setup.js";
 import { parseServiceNowWebhook, verifyServiceNowWebhook } from "./webhook.js";
 
 export { createServiceNowClient } from "./client.js";
@@ -27,4 +28,5 @@ export const servicenow = defineConnector<ServiceNowSettings, ServiceNowMappingC
   verifyWebhook: verifyServiceNowWebhook,
   parseWebhook: parseServiceNowWebhook,
   mapping: serviceNowMapping,
+  setupSteps: serviceNowSetupSteps,
 });

@@ -8,6 +8,7 @@ import { createTmf621Client } from "./client.js";
 import { Tmf621Settings } from "./config.js";
 import { tmf621Mapping } from "./mapping.js";
 import { tmf621PriorityTable } from "./priority.js";
+import { tmf621SetupSteps } from "./setup.js";
 import { parseTmf621Webhook, verifyTmf621Webhook } from "./webhook.js";
 
 export { troubleTicketEventNames } from "./api-types.js";
@@ -32,4 +33,5 @@ export const tmf621 = defineCarrierConnector<Tmf621Settings>({
   verifyWebhook: verifyTmf621Webhook,
   parseWebhook: parseTmf621Webhook,
   mapping: tmf621Mapping,
+  setupSteps: tmf621SetupSteps,
 });

@@ -3,6 +3,7 @@ import { createZendeskClient } from "./client.js";
 import { integrationUserOf, ZendeskSettings } from "./config.js";
 import { type ZendeskMappingContext, zendeskMapping, zendeskMappingContext } from "./mapping.js";
 import { zendeskPriorityTable } from "./priority.js";
+import { zendeskSetupSteps } from "./setup.js";
 import { parseZendeskWebhook, verifyZendeskWebhook } from "./webhook.js";
 
 export {
@@ -45,4 +46,5 @@ export const zendesk = defineConnector<ZendeskSettings, ZendeskMappingContext>({
   verifyWebhook: verifyZendeskWebhook,
   parseWebhook: parseZendeskWebhook,
   mapping: zendeskMapping,
+  setupSteps: zendeskSetupSteps,
 });

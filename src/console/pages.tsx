@@ -1,30 +1,16 @@
 import type { z } from "zod";
+import type { SetupStep } from "../../connectors/sdk/index.js";
 import type { ClockView, TicketSla } from "../../schemas/sla.js";
 import { priorityLevels, type Ticket, ticketStatuses } from "../../schemas/ticket.js";
+import type { OlaMeasure } from "../sync/carrier.js";
 import type { ConnectionHealthView } from "./health.js";
 import { Form, isProviderViewer, Notice, Page, Table, type Viewer, When } from "./layout.js";
+import { nextDue } from "./queries.js";
 
 type Clock = z.infer<typeof ClockView>;
 type Sla = z.infer<typeof TicketSla>;
 
 const clockNames = ["response", "update", "resolution"] as const;
-
-/** The worst of a ticket's clocks, for filtering: breached, running, paused, met, none. */
-export function slaState(sla: Sla): Clock["state"] {
-  const states = clockNames.map((name) => sla[name].state);
-  for (const state of ["breached", "running", "paused", "met"] as const)
-    if (states.includes(state)) return state;
-  return "none";
-}
-
-/** The clock that runs out first, for sorting and the bar. */
-export function nextDue(sla: Sla): Clock | null {
-  const running = clockNames
-    .map((name) => sla[name])
-    .filter((clock) => clock.state === "running" || clock.state === "paused" || clock.state === "breached");
-  running.sort((a, b) => (a.remainingBusinessSeconds ?? 0) - (b.remainingBusinessSeconds ?? 0));
-  return running[0] ?? null;
-}
 
 function duration(seconds: number): string {
   const sign = seconds < 0 ? "-" : "";
@@ -113,6 +99,10 @@ export function TicketsPage(props: {
   viewer: Viewer;
   rows: TicketRowView[];
   filters: TicketFilters;
+  page: number;
+  size: number;
+  pages: number;
+  total: number;
   tenantIds: string[];
   plans: string[];
   notice?: string | undefined;
@@ -120,6 +110,14 @@ export function TicketsPage(props: {
 }) {
   const { viewer } = props;
   const provider = isProviderViewer(viewer);
+  const pageHref = (page: number) => {
+    const query = new URLSearchParams(
+      Object.entries(props.filters).filter((e): e is [string, string] => typeof e[1] === "string"),
+    );
+    query.set("page", String(page));
+    if (props.size !== 50) query.set("size", String(props.size));
+    return `/console/tickets?${query}`;
+  };
   return (
     <Page title={provider ? "Tickets" : "Your tickets"} viewer={viewer} current="/console/tickets">
       <Notice text={props.notice} kind="ok" />
@@ -168,7 +166,7 @@ export function TicketsPage(props: {
         <button type="submit">Filter</button>
       </form>
       <Table
-        caption="Sorted by business time remaining, least first"
+        caption={`Sorted by business time remaining, least first; then settled tickets, latest update first. ${props.total} tickets.`}
         columns={["Ticket", provider && "Tenant", "Priority", "Status", "SLA", "Updated"]}
         empty="No tickets match."
         rows={props.rows.map(({ ticket, sla, tenantZone }) => (
@@ -189,6 +187,23 @@ export function TicketsPage(props: {
           </tr>
         ))}
       />
+      {props.pages > 1 && (
+        <nav aria-label="Pages" class="pages">
+          {props.page > 1 && (
+            <a href={pageHref(props.page - 1)} rel="prev">
+              Previous
+            </a>
+          )}
+          <span aria-current="page">
+            Page {props.page} of {props.pages}
+          </span>
+          {props.page < props.pages && (
+            <a href={pageHref(props.page + 1)} rel="next">
+              Next
+            </a>
+          )}
+        </nav>
+      )}
       {!provider && (
         <section aria-labelledby="open-heading">
           <h2 id="open-heading">Open a ticket</h2>
@@ -245,6 +260,8 @@ export interface TicketPageData {
     acknowledgedAt: string | null;
     resolvedAt: string | null;
     createdAt: string;
+    /** The provider's OLA view; null in the portal. */
+    ola: { acknowledge: OlaMeasure; restore: OlaMeasure } | null;
   }[];
   ledger: {
     sequence: number;
@@ -258,6 +275,8 @@ export interface TicketPageData {
   chainVerified: boolean | null;
   carriers: { id: string; name: string }[];
   statuses: readonly string[];
+  /** The ticket's ETag as drawn: the status form sends it back as If-Match. */
+  etag: string;
   notice?: string | undefined;
   error?: string | undefined;
 }
@@ -277,6 +296,18 @@ function stepFacts(detail: Record<string, unknown>): string {
       parts.push(label === "ms" ? `${value} ms` : `${label} ${value}`);
   }
   return parts.join(" · ");
+}
+
+/** Business time taken against the OLA target, with its mark (met, breached, running). */
+function OlaCell({ measure }: { measure: OlaMeasure }) {
+  const taken = duration(measure.businessSeconds);
+  if (measure.targetSeconds === null) return <span class="muted">{taken} · no target</span>;
+  const tone = measure.state === "breached" ? "bad" : measure.state === "met" ? "ok" : "warn";
+  return (
+    <span>
+      {taken} of {duration(measure.targetSeconds)} <span class={`badge ${tone}`}>{measure.state}</span>
+    </span>
+  );
 }
 
 export function TicketPage({ viewer, data }: { viewer: Viewer; data: TicketPageData }) {
@@ -369,6 +400,7 @@ export function TicketPage({ viewer, data }: { viewer: Viewer; data: TicketPageD
 
       {data.statuses.length > 0 && (
         <Form action={`${base}/status`} csrf={viewer.csrfToken} class="inline" label="Change status">
+          <input type="hidden" name="ifMatch" value={data.etag} />
           <div class="field">
             <label for="new-status">Change status to</label>
             <select id="new-status" name="status">
@@ -404,6 +436,7 @@ export function TicketPage({ viewer, data }: { viewer: Viewer; data: TicketPageD
 
       <h2>Delegations</h2>
       <Table
+        caption={provider ? "Delegations with OLA business time against the carrier's targets" : undefined}
         columns={[
           provider && "Carrier",
           "State",
@@ -411,6 +444,8 @@ export function TicketPage({ viewer, data }: { viewer: Viewer; data: TicketPageD
           "Delegated",
           "Acknowledged",
           "Resolved",
+          provider && "OLA acknowledge",
+          provider && "OLA restore",
         ]}
         empty="None."
         rows={data.delegations.map((d) => (
@@ -432,6 +467,16 @@ export function TicketPage({ viewer, data }: { viewer: Viewer; data: TicketPageD
             <td>
               <When at={d.resolvedAt} zone={viewer.zone} />
             </td>
+            {d.ola && (
+              <>
+                <td>
+                  <OlaCell measure={d.ola.acknowledge} />
+                </td>
+                <td>
+                  <OlaCell measure={d.ola.restore} />
+                </td>
+              </>
+            )}
           </tr>
         ))}
       />
@@ -496,24 +541,28 @@ export interface ConnectionRowView {
   type: string;
   role: string;
   tenantId: string | null;
-  webhookUrl: string;
+  setup: { webhookUrl: string; steps: readonly SetupStep[] };
   paused: { reason: string | null; by: string | null; at: string | null } | null;
   health: ConnectionHealthView;
 }
 
-/** What to do at the vendor so its events reach the gateway; the connector's doc has the details. */
+/** What the vendor's admin sets up so its events reach the gateway, as the connection's connector says. */
 function SetupSteps({ connection }: { connection: ConnectionRowView }) {
   return (
     <details>
       <summary>Vendor-side setup</summary>
-      <ol>
+      <ol class="setup">
+        {connection.setup.steps.map((step) => (
+          <li>
+            <strong>{step.title}.</strong> {step.detail}
+            {step.code && <pre>{step.code}</pre>}
+            <div class="muted small">
+              docs/connectors/{connection.type}.md#{step.docAnchor}
+            </div>
+          </li>
+        ))}
         <li>
-          At the vendor, send change events to <code>{connection.webhookUrl}</code>.
-        </li>
-        <li>Sign them with the webhook secret shown once when the connection was created.</li>
-        <li>Press “Test” here: it checks reachability and credentials.</li>
-        <li>
-          Details for {connection.type}: <code>docs/connectors/{connection.type}.md</code>
+          <strong>Test.</strong> Press “Test” here: it checks reachability and credentials.
         </li>
       </ol>
     </details>
@@ -575,7 +624,7 @@ export function ConnectionsPage(props: {
               )}
               <dt>Webhook URL</dt>
               <dd>
-                <code>{c.webhookUrl}</code>
+                <code>{c.setup.webhookUrl}</code>
               </dd>
             </dl>
             <SetupSteps connection={c} />

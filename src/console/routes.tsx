@@ -28,23 +28,20 @@ import { isProvider } from "../auth/principal.js";
 import { isAllowedTransition, isClientTransition } from "../domain/ticket-status.js";
 import { GatewayError } from "../errors.js";
 import { toGatewayError } from "../lib/problem.js";
-import { serviceContext } from "../routes/openapi.js";
-import { getTenant, listTenants } from "../services/access.js";
+import { etagOf, parseIfMatch, serviceContext } from "../routes/openapi.js";
+import { listTenants } from "../services/access.js";
 import type { ServiceContext } from "../services/context.js";
-import { carrierReport, createDelegation, listTicketDelegations } from "../services/delegations.js";
-import { listTicketLedger, verify } from "../services/ledger.js";
-import { findPlan } from "../services/sla.js";
-import { slaReport } from "../services/sla-reports.js";
 import {
-  addComment,
-  createTicket,
-  getTicket,
-  listComments,
-  listTickets,
-  updateTicket,
-} from "../services/tickets.js";
+  carrierReport,
+  createDelegation,
+  listTicketDelegations,
+  ticketDelegationOla,
+} from "../services/delegations.js";
+import { listTicketLedger, verify } from "../services/ledger.js";
+import { slaReport } from "../services/sla-reports.js";
+import { addComment, createTicket, getTicket, listComments, updateTicket } from "../services/tickets.js";
 import { testConnection } from "../sync/clients.js";
-import { listConnections, setConnectionPaused } from "../sync/connections.js";
+import { connectionSetup, listConnections, setConnectionPaused } from "../sync/connections.js";
 import { getDeadLetter, listDeadLetters, replayDeadLetters, settleDeadLetter } from "../sync/dead-letters.js";
 import { connectionHealthView } from "./health.js";
 import type { Viewer } from "./layout.js";
@@ -56,15 +53,7 @@ import {
   ReportsPage,
   SignInPage,
 } from "./ops-pages.js";
-import {
-  type ConnectionRowView,
-  ConnectionsPage,
-  nextDue,
-  slaState,
-  TicketPage,
-  type TicketRowView,
-  TicketsPage,
-} from "./pages.js";
+import { type ConnectionRowView, ConnectionsPage, TicketPage, TicketsPage } from "./pages.js";
 import {
   clocksAtRisk,
   connectionJobFacts,
@@ -72,8 +61,10 @@ import {
   jobFacts,
   openTicketCounts,
   slaOutcomes,
+  tenantZones,
   ticketIdByVendorKey,
   ticketLinks,
+  ticketListPage,
 } from "./queries.js";
 import {
   type ConsoleEnv,
@@ -175,8 +166,7 @@ const idSegment = z.string().min(1).max(200);
 const param = (c: C, name: string) => parseForm(idSegment, c.req.param(name));
 
 async function tenantZone(ctx: ServiceContext, tenantId: string): Promise<string> {
-  const tenant = await getTenant(ctx, tenantId);
-  return tenant.timezone ?? findPlan(ctx.catalog, tenant.plan)?.calendar.timezone ?? "UTC";
+  return (await tenantZones(ctx, [tenantId])).get(tenantId) ?? "UTC";
 }
 
 async function connectionRows(ctx: ServiceContext): Promise<ConnectionRowView[]> {
@@ -191,7 +181,7 @@ async function connectionRows(ctx: ServiceContext): Promise<ConnectionRowView[]>
     type: c.type,
     role: c.role,
     tenantId: c.tenantId,
-    webhookUrl: c.webhookUrl,
+    setup: connectionSetup(c),
     paused: c.paused,
     health: connectionHealthView(c, facts.get(c.id)!),
   }));
@@ -200,6 +190,8 @@ async function connectionRows(ctx: ServiceContext): Promise<ConnectionRowView[]>
 const TicketFilters = TicketListQuery.pick({ tenantId: true, status: true, priority: true }).extend({
   plan: z.string().min(1).max(200).optional(),
   sla: z.enum(["breached", "running", "paused", "met", "none"]).optional(),
+  page: z.coerce.number().int().min(1).max(100_000).default(1),
+  size: z.coerce.number().int().min(1).max(200).default(50),
 });
 
 export function consoleRoutes() {
@@ -316,34 +308,20 @@ export function consoleRoutes() {
     const parsed = TicketFilters.safeParse(
       Object.fromEntries(Object.entries(c.req.query()).filter(([, v]) => v !== "")),
     );
-    const filters = parsed.success ? parsed.data : {};
+    const { page, size, ...filters } = parsed.success ? parsed.data : { page: 1, size: 50 };
     const provider = isProvider(ctx.principal);
     const tenantList = provider ? (await listTenants(ctx, { limit: 200 })).items : [];
-    const planOf = new Map(tenantList.map((t) => [t.id, t.plan]));
-    const { items } = await listTickets(ctx, {
-      limit: 200,
-      tenantId: filters.tenantId,
-      status: filters.status,
-      priority: filters.priority,
-    });
-    const zones = new Map<string, string>();
-    const rows: TicketRowView[] = [];
-    for (const ticket of items) {
-      if (filters.plan && planOf.get(ticket.tenantId) !== filters.plan) continue;
-      const full = await getTicket(ctx, ticket.id);
-      if (filters.sla && slaState(full.sla) !== filters.sla) continue;
-      if (!zones.has(ticket.tenantId)) zones.set(ticket.tenantId, await tenantZone(ctx, ticket.tenantId));
-      rows.push({ ticket, sla: full.sla, tenantZone: zones.get(ticket.tenantId)! });
-    }
-    const remaining = (r: (typeof rows)[number]) =>
-      nextDue(r.sla)?.remainingBusinessSeconds ?? Number.POSITIVE_INFINITY;
-    rows.sort((a, b) => remaining(a) - remaining(b));
+    const listed = await ticketListPage(ctx, filters, page, size);
     return html(
       c,
       TicketsPage({
         viewer: viewerOf(c),
-        rows,
+        rows: listed.rows,
         filters,
+        page,
+        size,
+        pages: Math.max(1, Math.ceil(listed.total / size)),
+        total: listed.total,
         tenantIds: tenantList.map((t) => t.id),
         plans: [...new Set(tenantList.map((t) => t.plan))].sort(),
         ...messages(c),
@@ -392,6 +370,7 @@ export function consoleRoutes() {
       tenantZone(ctx, ticket.tenantId),
     ]);
     const ledger = provider ? (await listTicketLedger(ctx, id, { limit: 200 })).items : [];
+    const ola = provider ? await ticketDelegationOla(ctx, id) : new Map();
     const chainVerified = provider ? (await verify(ctx, ticket.tenantId)).ok : null;
     const carriers = provider
       ? (await listConnections(ctx, { limit: 200 })).items.filter(
@@ -411,11 +390,12 @@ export function consoleRoutes() {
           tenantZone: zone,
           comments: comments.items,
           links: provider ? await ticketLinks(ctx.db, id) : [],
-          delegations: delegations.items,
+          delegations: delegations.items.map((d) => ({ ...d, ola: ola.get(d.id) ?? null })),
           ledger,
           chainVerified,
           carriers: carriers.map((con) => ({ id: con.id, name: con.name })),
           statuses,
+          etag: etagOf(ticket.version),
           ...messages(c),
         },
       }) as HtmlEscapedString,
@@ -442,7 +422,17 @@ export function consoleRoutes() {
     const body = await form(c);
     return act(c, `/console/tickets/${encodeURIComponent(id)}`, async () => {
       const status = parseForm(TicketStatus, body.status);
-      await updateTicket(ctx, id, { status });
+      // The form carries the ETag the page was drawn at: a change made meanwhile is not overwritten.
+      const ifMatchVersion = parseIfMatch(body.ifMatch ?? "");
+      try {
+        await updateTicket(ctx, id, { status }, { ifMatchVersion });
+      } catch (error) {
+        if (toGatewayError(error).status !== 412) throw error;
+        throw new GatewayError(
+          "PRECONDITION_FAILED",
+          `The ticket changed meanwhile, so its status was not changed to ${status}. Here is its current state: check it and try again.`,
+        );
+      }
       return `Status changed to ${status}.`;
     });
   });

@@ -20,7 +20,7 @@ async function deleteBatch(db: Db, statement: ReturnType<typeof sql>): Promise<n
 
 /**
  * Retention: finished jobs, applied notices, idempotency keys, rejection counters and event delivery attempts
- * older than their ages go, in bounded batches. Open work (pending or dead jobs and their notices) stays. The ledger is never pruned:
+ * older than their ages go, in bounded batches, and expired console sessions. Open work (pending or dead jobs and their notices) stays. The ledger is never pruned:
  * reports, health and attempt histories read it, not these rows.
  */
 export async function pruneFinished(db: Db, retention: RetentionSettings, now: Date) {
@@ -60,12 +60,19 @@ export async function pruneFinished(db: Db, retention: RetentionSettings, now: D
     sql`delete from event_deliveries where id in (
           select id from event_deliveries where attempted_at < ${jobsCutoff}::timestamptz limit ${BATCH})`,
   );
+  // A console session is dead once expired (loadSession refuses it): it goes at once, with no age.
+  const consoleSessions = await deleteBatch(
+    db,
+    sql`delete from console_sessions where id in (
+          select id from console_sessions where expires_at < ${now.toISOString()}::timestamptz limit ${BATCH})`,
+  );
   return {
     jobs,
     inbox,
     idempotency,
     rejections,
     eventDeliveries,
-    total: jobs + inbox + idempotency + rejections + eventDeliveries,
+    consoleSessions,
+    total: jobs + inbox + idempotency + rejections + eventDeliveries + consoleSessions,
   };
 }

@@ -75,6 +75,17 @@ export function serviceContext(c: Context<AppEnv>): ServiceContext {
 
 export const etagOf = (version: number) => `"${version}"`;
 
+/** `If-Match: "3"` (or W/"3", or a list): the version the client last saw; `*` matches any. */
+export function parseIfMatch(header: string | undefined): number | null {
+  if (header === undefined || header.trim() === "*") return null;
+  const versions = header.split(",").map((tag) => /^\s*(?:W\/)?"(\d+)"\s*$/.exec(tag)?.[1]);
+  const first = versions[0];
+  if (versions.length !== 1 || first === undefined) {
+    throw new GatewayError("PRECONDITION_FAILED", 'If-Match must be a single ETag such as "3".');
+  }
+  return Number(first);
+}
+
 export const idempotencyHeader = {
   name: "Idempotency-Key",
   in: "header" as const,

@@ -2,6 +2,7 @@ import { and, asc, eq, gte, lt } from "drizzle-orm";
 import type { z } from "zod";
 import type { DelegationState } from "../../connectors/sdk/index.js";
 import type { CreateDelegation } from "../../schemas/delegation.js";
+import type { Priority } from "../../schemas/ticket.js";
 import { actorOf, isProvider, tenantScope } from "../auth/principal.js";
 import { connections, delegations, tenants } from "../db/schema/index.js";
 import { GatewayError } from "../errors.js";
@@ -11,6 +12,7 @@ import { newId } from "../lib/ids.js";
 import {
   carrierBusinessSeconds,
   carrierOptionsOf,
+  delegationOla,
   isTicketStatusForDelegation,
   terminalDelegationStates,
 } from "../sync/carrier.js";
@@ -124,6 +126,27 @@ export async function listTicketDelegations(ctx: ServiceContext, ticketId: strin
     .where(eq(delegations.ticketId, ticketId))
     .orderBy(asc(delegations.id));
   return { items: rows.map(delegationToApi), nextCursor: null };
+}
+
+/**
+ * The OLA times of a ticket's delegations against each carrier's targets, by delegation id: the provider's
+ * view (the carrier report's measure per delegation).
+ */
+export async function ticketDelegationOla(ctx: ServiceContext, ticketId: string) {
+  requireProvider(ctx, "The OLA view");
+  const ticket = await findVisibleTicket(ctx.db, ctx, ticketId);
+  const rows = await ctx.db
+    .select({ delegation: delegations, carrierOptions: connections.carrierOptions })
+    .from(delegations)
+    .innerJoin(connections, eq(connections.id, delegations.connectionId))
+    .where(eq(delegations.ticketId, ticketId));
+  const now = ctx.now().getTime();
+  return new Map(
+    rows.map(({ delegation, carrierOptions }) => [
+      delegation.id,
+      delegationOla(delegation, carrierOptionsOf({ carrierOptions }), ticket.priority as Priority, now),
+    ]),
+  );
 }
 
 async function visibleDelegation(ctx: ServiceContext, id: string) {

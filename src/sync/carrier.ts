@@ -76,6 +76,44 @@ function olaTarget(
   return minutes === undefined ? null : minutes * 60;
 }
 
+/** One OLA target of a delegation: business time taken (until done, or so far) against the carrier's target. */
+export interface OlaMeasure {
+  targetSeconds: number | null;
+  businessSeconds: number;
+  /** Done within the target, done late or overdue (breached), still within the target (running), no target. */
+  state: "met" | "breached" | "running" | "none";
+}
+
+/**
+ * A delegation's acknowledge and restore OLA times, measured as the carrier report measures them (business
+ * time on the OLA calendar, less the carrier's waits on us) and marked breached as the OLA breach records are.
+ */
+export function delegationOla(
+  delegation: DelegationRow,
+  options: CarrierOptions,
+  priority: Priority,
+  now: number,
+): { acknowledge: OlaMeasure; restore: OlaMeasure } {
+  const measure = (which: "acknowledge" | "restore", doneAt: Date | null): OlaMeasure => {
+    const targetSeconds = olaTarget(options, priority, which);
+    const businessSeconds = carrierBusinessSeconds(delegation, options, doneAt?.getTime() ?? now);
+    const late = targetSeconds !== null && businessSeconds > targetSeconds;
+    const state =
+      delegation.breaches.includes(which) || late
+        ? "breached"
+        : targetSeconds === null
+          ? "none"
+          : doneAt
+            ? "met"
+            : "running";
+    return { targetSeconds, businessSeconds, state };
+  };
+  return {
+    acknowledge: measure("acknowledge", delegation.acknowledgedAt),
+    restore: measure("restore", delegation.resolvedAt),
+  };
+}
+
 function delegationEntry(
   delegation: DelegationRow,
   kind: string,

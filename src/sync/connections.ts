@@ -75,6 +75,24 @@ export function webhookUrlOf(
   return loaded.connector.kind === "carrier" ? `${base}/${encodeURIComponent(loaded.pathSecret)}` : base;
 }
 
+/**
+ * A connection's vendor-side setup as its connector describes it, from the connection as the API shows it
+ * (secrets redacted). A URL ending in a path secret is shown with a placeholder: the gateway registers the
+ * real one at the carrier itself, and a page never shows a secret.
+ */
+export function connectionSetup(item: {
+  type: string;
+  webhookUrl: string;
+  settings: Record<string, unknown>;
+}) {
+  const connector = requireConnector(item.type);
+  const webhookUrl =
+    connector.kind === "carrier"
+      ? `${item.webhookUrl.slice(0, item.webhookUrl.lastIndexOf("/"))}/{path-secret}`
+      : item.webhookUrl;
+  return { webhookUrl, steps: connector.setupSteps({ webhookUrl }, item.settings as never) };
+}
+
 export function loadConnectionRow(
   engine: Pick<EngineDeps, "secretsKey">,
   row: ConnectionRow,

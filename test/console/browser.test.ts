@@ -15,7 +15,7 @@ import {
 import { createTmf621Simulator, type Tmf621Simulator } from "../../connectors/tmf621/simulator.js";
 import { tmf621Contracts } from "../../connectors/tmf621/test/contract.js";
 import { createSyncTestApp, type Listening, listen, type SyncTestContext } from "../e2e/sync-harness.js";
-import { createTenant, engine, openTicket, TEST_ADMIN_TOKEN } from "../harness.js";
+import { createOperator, createTenant, engine, openTicket, TEST_ADMIN_TOKEN } from "../harness.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const launchArgs = [
@@ -273,6 +273,14 @@ describe.skipIf(engine !== "postgres")("console in the browser (PostgreSQL pass)
     const delegated = (await page.locator("main").textContent()) ?? "";
     expect(delegated).toContain(delegation.carrierTicketId);
     expect(delegated).toContain(delegation.state);
+    // The OLA times against the carrier's P1 targets (15 min to acknowledge, 4 h to restore), with marks.
+    const olaRow = page
+      .locator("table", { has: page.locator("caption", { hasText: /^Delegations/ }) })
+      .locator("tbody tr", { hasText: delegation.carrierTicketId });
+    const olaCells = await olaRow.locator("td").allTextContents();
+    expect(olaCells.at(-2)).toMatch(/^0 h \d+ min of 0 h 15 min (met|running)$/);
+    expect(olaCells.at(-1)).toMatch(/^0 h \d+ min of 4 h 0 min running$/);
+    await shoot(page, "ticket-delegated");
 
     await page.goto(`${ctx.gatewayUrl}/console/reports`);
     const reports = (await page.locator("main").textContent()) ?? "";
@@ -302,7 +310,23 @@ describe.skipIf(engine !== "postgres")("console in the browser (PostgreSQL pass)
     await page.goto(`${ctx.gatewayUrl}/console/connections`);
     const text = (await page.locator("main").textContent()) ?? "";
     expect(text).toContain(`${ctx.gatewayUrl}/webhooks/${connectionId}`);
-    expect(text).toContain("Vendor-side setup");
+    // ServiceNow's own setup, from its connector: the business rule, with this connection's URL and user.
+    const setup = page.locator("section", { has: page.getByRole("heading", { name: /Acme ServiceNow/ }) });
+    await setup.getByText("Vendor-side setup").click();
+    const steps = (await setup.locator("ol.setup").textContent()) ?? "";
+    expect(steps).toContain(`ticket_sync.webhook_url = ${ctx.gatewayUrl}/webhooks/${connectionId}`);
+    expect(steps).toContain("Business rule");
+    expect(steps).toContain(`gs.getUserName() != '${sim.integrationUser.username}'`);
+    // The carrier's: the hub listener, its URL's path secret masked. No secret anywhere on the page.
+    const carrierSteps =
+      (await page
+        .locator("section", { has: page.getByRole("heading", { name: /Carrier One/ }) })
+        .locator("ol.setup")
+        .textContent()) ?? "";
+    expect(carrierSteps).toContain(`${ctx.gatewayUrl}/webhooks/${carrierId}/{path-secret}/listener/`);
+    const html = await page.content();
+    for (const secret of [webhookSecret, "tmf-carrier-path-secret-000000", sim.integrationUser.password])
+      expect(html).not.toContain(secret);
     // The page shows the stored connection health (the `connection.health` job's damped state) and the live
     // dead-letter count, as the API reports them.
     const { health } = (await ctx.admin.get(`/v1/connections/${connectionId}`)).body;
@@ -357,6 +381,61 @@ describe.skipIf(engine !== "postgres")("console in the browser (PostgreSQL pass)
     await context.close();
   }, 60_000);
 
+  it("bulk replay: every dead letter of a connection is replayed from the dead-letter page and lands at the simulator", async () => {
+    // Two vendor records vanish; the two updates dead-letter.
+    const titles = ["Bulk one", "Bulk two"];
+    const opened = [];
+    for (const title of titles) opened.push(await openTicket(tenantA.client, { title, priority: "P3" }));
+    await ctx.drain({ settle });
+    const removed = opened.map((t) => {
+      const sysId = incidentOf(t.id)!["sys_id"]!;
+      const record = sim.state.incidents.get(sysId)!;
+      sim.state.incidents.delete(sysId);
+      return { sysId, record };
+    });
+    for (const [i, t] of opened.entries())
+      await ctx.admin.patch(`/v1/tickets/${t.id}`, { title: `${titles[i]}, renamed` });
+    await ctx.drain({ settle });
+    const dead = async () =>
+      (await ctx.admin.get(`/v1/dead-letters?connectionId=${connectionId}`)).body.items as unknown[];
+    expect(await dead()).toHaveLength(2);
+
+    const { context, page } = await signedIn(TEST_ADMIN_TOKEN);
+    await page.goto(`${ctx.gatewayUrl}/console/dead-letters`);
+    for (const { sysId, record } of removed) sim.state.incidents.set(sysId, record); // fixed at the vendor
+    await page.getByLabel("Replay every dead letter of").selectOption(connectionId);
+    await page.getByRole("button", { name: "Replay all" }).click();
+    await page.waitForLoadState("load");
+    await expect(page.getByRole("status").textContent()).resolves.toContain(
+      `2 dead letters of ${connectionId} replayed.`,
+    );
+    await ctx.drain({ settle });
+    for (const [i, { sysId }] of removed.entries())
+      expect(sim.state.incidents.get(sysId)!["short_description"]).toBe(`${titles[i]}, renamed`);
+    expect(await dead()).toHaveLength(0);
+    await page.reload();
+    expect((await page.locator("main").textContent()) ?? "").toContain("No dead letters.");
+    await context.close();
+  }, 60_000);
+
+  it("an operator key scoped to one tenant signs in, sees that tenant's work only, and signs out", async () => {
+    const operator = await createOperator(ctx, [tenantA.id]);
+    const { context, page } = await signedIn(operator.apiKey);
+    await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toBe("Overview");
+    expect(await page.content()).not.toContain(operator.apiKey);
+    await page.goto(`${ctx.gatewayUrl}/console/tickets`);
+    const list = (await page.locator("main").textContent()) ?? "";
+    expect(list).toContain("Router down in Berlin");
+    expect(list).not.toContain("Globex secret outage");
+    expect((await page.goto(`${ctx.gatewayUrl}/console/tickets/${ticketB.id}`))?.status()).toBe(404);
+    expect((await page.goto(`${ctx.gatewayUrl}/console/tickets/${ticketA.id}`))?.status()).toBe(200);
+    expect((await page.locator("main").textContent()) ?? "").toContain("Suspect the PSU"); // internal notes
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForLoadState("load");
+    expect(new URL(page.url()).pathname).toBe("/console/sign-in");
+    await context.close();
+  }, 60_000);
+
   it("the portal: a tenant sees its own tickets and public comments, nothing of another tenant, no provider page", async () => {
     const { context, page } = await signedIn(tenantA.apiKey);
     expect(new URL(page.url()).pathname).toBe("/console/tickets");
@@ -382,13 +461,26 @@ describe.skipIf(engine !== "postgres")("console in the browser (PostgreSQL pass)
     await page.waitForLoadState("load");
     expect((await page.locator("main").textContent()) ?? "").toContain("Thanks, waiting");
 
-    for (const path of [`/console/tickets/${ticketB.id}`, "/console/dead-letters", "/console/reports"]) {
+    for (const path of [
+      `/console/tickets/${ticketB.id}`,
+      "/console/dead-letters",
+      "/console/dead-letters/1",
+      "/console/reports",
+    ]) {
       const response = await page.goto(`${ctx.gatewayUrl}${path}`);
       expect(response?.status(), path).toBe(404);
     }
     await page.goto(`${ctx.gatewayUrl}/console/connections`);
-    expect((await page.locator("main").textContent()) ?? "").toContain("Acme ServiceNow");
+    const own = (await page.locator("main").textContent()) ?? "";
+    expect(own).toContain("Acme ServiceNow");
+    expect(own).not.toContain("Carrier One");
+    await page.getByText("Vendor-side setup").click();
+    expect((await page.locator("ol.setup").textContent()) ?? "").toContain(
+      `ticket_sync.webhook_url = ${ctx.gatewayUrl}/webhooks/${connectionId}`,
+    );
+    expect(await page.content()).not.toContain(webhookSecret);
     await expectAccessible(page);
+    await shoot(page, "portal-connections");
     await context.close();
 
     // Phone width: the same portal page, usable without horizontal scrolling of the page itself.
@@ -403,4 +495,84 @@ describe.skipIf(engine !== "postgres")("console in the browser (PostgreSQL pass)
     await shoot(phone.page, "portal-ticket-phone");
     await phone.context.close();
   }, 90_000);
+
+  it("keyboard: the skip link leads into the page; times follow the viewer's zone with the tenant's shown; provider pages fit a phone", async () => {
+    const { context, page } = await signedIn(TEST_ADMIN_TOKEN);
+    await page.goto(`${ctx.gatewayUrl}/console/tickets/${ticketA.id}`);
+    const focused = () =>
+      page.evaluate(() => {
+        const active = (globalThis as unknown as { document: { activeElement: HtmlLike | null } }).document
+          .activeElement;
+        return { text: active?.textContent?.trim() ?? "", inMain: active?.closest("main") != null };
+      });
+    await page.keyboard.press("Tab");
+    expect((await focused()).text).toBe("Skip to content");
+    await page.keyboard.press("Enter");
+    await page.keyboard.press("Tab");
+    expect((await focused()).inMain).toBe(true);
+
+    // The viewer picks New York; the tenant's clocks run in Berlin, shown beside each due instant.
+    await page.getByLabel("Times in").selectOption("America/New_York");
+    await page.getByRole("button", { name: "Set", exact: true }).click();
+    await page.waitForLoadState("load");
+    expect(new URL(page.url()).pathname).toBe(`/console/tickets/${ticketA.id}`);
+    const text = (await page.locator("main").textContent()) ?? "";
+    expect(text).toContain("(zone Europe/Berlin)");
+    expect(text).toMatch(/due \d{4}-\d\d-\d\d \d\d:\d\d E[SD]T \(\d{4}-\d\d-\d\d \d\d:\d\d GMT\+[12]\)/);
+    await shoot(page, "ticket-zones");
+    await context.close();
+
+    const phone = await signedIn(TEST_ADMIN_TOKEN, 375);
+    for (const path of [
+      "/console",
+      "/console/tickets",
+      `/console/tickets/${ticketA.id}`,
+      "/console/connections",
+      "/console/dead-letters",
+      "/console/reports",
+    ]) {
+      await phone.page.goto(`${ctx.gatewayUrl}${path}`);
+      const measure = () =>
+        phone.page.evaluate(() => {
+          const { document } = globalThis as unknown as {
+            document: {
+              documentElement: { scrollWidth: number; clientWidth: number };
+              querySelectorAll(
+                s: string,
+              ): ArrayLike<{ outerHTML: string; getBoundingClientRect(): { right: number } }>;
+            };
+          };
+          const root = document.documentElement;
+          // The elements reaching past the screen outside a scrolling table, to name the culprit.
+          const wide = Array.from(document.querySelectorAll("body *"))
+            .filter(
+              (e) =>
+                e.getBoundingClientRect().right > root.clientWidth + 0.5 &&
+                !(e as unknown as { closest(s: string): unknown }).closest(".scroll"),
+            )
+            .map((e) => e.outerHTML.slice(0, 120));
+          return { by: root.scrollWidth - root.clientWidth, wide: wide.slice(0, 3) };
+        });
+      // Polled for a few seconds: a layout still settling after load is not an overflow; a lasting one is.
+      let last = await measure();
+      await expect
+        .poll(
+          async () => {
+            last = await measure();
+            return last.by;
+          },
+          { timeout: 5000 },
+        )
+        .toBeLessThanOrEqual(0)
+        .catch(() => expect(last.by, `${path}: ${last.wide.join("\n")}`).toBeLessThanOrEqual(0));
+    }
+    await shoot(phone.page, "reports-phone");
+    await phone.context.close();
+  }, 90_000);
 });
+
+/** The little of a DOM element the keyboard test reads. */
+interface HtmlLike {
+  textContent: string | null;
+  closest(selector: string): unknown;
+}

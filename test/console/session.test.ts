@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { consoleSessions } from "../../src/db/schema/index.js";
+import { pruneFinished } from "../../src/jobs/prune.js";
 import { createLogger } from "../../src/lib/logger.js";
 import {
   createOperator,
@@ -196,6 +197,22 @@ describe("session end", () => {
     clock += 8 * 3_600_000 + 1000;
     expect((await get(browser, "/console")).status).toBe(303);
   });
+
+  it("the retention job deletes expired sessions and keeps live ones", async () => {
+    const expired = await signIn(TEST_ADMIN_TOKEN);
+    clock += 8 * 3_600_000 + 1000;
+    const live = await signIn(TEST_ADMIN_TOKEN);
+    const stored = async () => (await ctx.database.db.select().from(consoleSessions)).length;
+    const before = await stored();
+    const pruned = await pruneFinished(ctx.database.db, ctx.deps.config.sync.retention, new Date(clock));
+    expect(pruned.consoleSessions).toBeGreaterThanOrEqual(1);
+    expect(await stored()).toBe(before - pruned.consoleSessions);
+    expect(
+      (await ctx.database.db.select().from(consoleSessions)).every((s) => s.expiresAt.getTime() > clock),
+    ).toBe(true);
+    expect((await get(live, "/console")).status).toBe(200);
+    expect((await get(expired, "/console")).status).toBe(303);
+  });
 });
 
 describe("tenant isolation in the portal", () => {
@@ -327,6 +344,7 @@ describe("actions report back on the page", () => {
     expect(page).not.toContain('<option value="in_progress">');
     const moved = await post(browser, `/console/tickets/${ticket.id}/status`, {
       status: "in_progress",
+      ifMatch: drawnEtag(page),
       _csrf: browser.csrf!,
     });
     expect(new URL(moved.headers.get("location")!, "http://localhost").searchParams.get("error")).toMatch(
@@ -334,4 +352,79 @@ describe("actions report back on the page", () => {
     );
     expect((await tenant.client.get(`/v1/tickets/${ticket.id}`)).body.status).toBe("new");
   });
+
+  it("a status change made meanwhile is not overwritten: the form's ETag is sent as If-Match", async () => {
+    const tenant = await createTenant(ctx, { name: "Racer" });
+    const ticket = await openTicket(tenant.client);
+    const browser = await signIn(TEST_ADMIN_TOKEN);
+    const page = await (await get(browser, `/console/tickets/${ticket.id}`)).text();
+    const etag = drawnEtag(page);
+    const elsewhere = await ctx.admin.patch(`/v1/tickets/${ticket.id}`, { status: "acknowledged" });
+    expect(elsewhere.status, elsewhere.text).toBe(200);
+    const stale = await post(browser, `/console/tickets/${ticket.id}/status`, {
+      status: "in_progress",
+      ifMatch: etag,
+      _csrf: browser.csrf!,
+    });
+    const back = new URL(stale.headers.get("location")!, "http://localhost");
+    expect(back.searchParams.get("error")).toMatch(/changed meanwhile/);
+    expect((await ctx.admin.get(`/v1/tickets/${ticket.id}`)).body.status).toBe("acknowledged");
+    // Drawn again, the page carries the new ETag and the change goes through.
+    const fresh = await (await get(browser, `${back.pathname}${back.search}`)).text();
+    expect(fresh).toMatch(/role="alert"[^>]*>[^<]*changed meanwhile/);
+    const moved = await post(browser, `/console/tickets/${ticket.id}/status`, {
+      status: "in_progress",
+      ifMatch: drawnEtag(fresh),
+      _csrf: browser.csrf!,
+    });
+    expect(new URL(moved.headers.get("location")!, "http://localhost").searchParams.get("done")).toMatch(
+      /in_progress/,
+    );
+    expect((await ctx.admin.get(`/v1/tickets/${ticket.id}`)).body.status).toBe("in_progress");
+  });
 });
+
+describe("the ticket list", () => {
+  it("pages by business time remaining with the filters kept: open clocks first, settled tickets after", async () => {
+    const tenant = await createTenant(ctx, { name: "Pager", plan: "ombori-enterprise" });
+    const opened: Record<string, string> = {};
+    for (const priority of ["P3", "P1", "P4", "P2"] as const) {
+      opened[priority] = (await openTicket(tenant.client, { title: `Pager ${priority}`, priority })).id;
+    }
+    const cancelled = await openTicket(tenant.client, { title: "Pager cancelled", priority: "P1" });
+    expect((await tenant.client.patch(`/v1/tickets/${cancelled.id}`, { status: "cancelled" })).status).toBe(
+      200,
+    );
+    const browser = await signIn(TEST_ADMIN_TOKEN);
+    const listed = async (query: string) => {
+      const page = await (await get(browser, `/console/tickets?tenantId=${tenant.id}&${query}`)).text();
+      return {
+        ids: [...page.matchAll(/<div class="muted small">(tkt_[^<]+)<\/div>/g)].map((m) => m[1]),
+        next: /<a href="([^"]+)" rel="next">/.exec(page)?.[1]?.replaceAll("&amp;", "&"),
+        text: page,
+      };
+    };
+    const first = await listed("size=2");
+    expect(first.ids).toEqual([opened.P1, opened.P2]);
+    expect(first.text).toContain("Page 1 of 3");
+    // The Next link keeps the tenant filter and the page size.
+    expect(first.next).toContain(`tenantId=${tenant.id}`);
+    const second = await (await get(browser, first.next!)).text();
+    expect([...second.matchAll(/<div class="muted small">(tkt_[^<]+)<\/div>/g)].map((m) => m[1])).toEqual([
+      opened.P3,
+      opened.P4,
+    ]);
+    expect((await listed("size=2&page=3")).ids).toEqual([cancelled.id]);
+    expect((await listed("sla=running")).ids).toEqual([opened.P1, opened.P2, opened.P3, opened.P4]);
+    expect((await listed("sla=none")).ids).toEqual([cancelled.id]);
+    expect((await listed("sla=running&priority=P2")).ids).toEqual([opened.P2]);
+    expect((await listed("status=cancelled&sla=running")).ids).toEqual([]);
+  });
+});
+
+/** The ETag the ticket page drew into its status form. */
+function drawnEtag(page: string): string {
+  const value = /name="ifMatch" value="([^"]+)"/.exec(page)?.[1];
+  expect(value).toBeDefined();
+  return value!.replaceAll("&quot;", '"');
+}

@@ -17,7 +17,6 @@ import {
   TicketListQuery,
   UpdateTicket,
 } from "../../../schemas/ticket.js";
-import { GatewayError } from "../../errors.js";
 import { listTicketLedger } from "../../services/ledger.js";
 import * as tickets from "../../services/tickets.js";
 import {
@@ -27,6 +26,7 @@ import {
   idempotencyHeader,
   jsonBody,
   jsonResponse,
+  parseIfMatch,
   problemResponses,
   serviceContext,
 } from "../openapi.js";
@@ -35,17 +35,6 @@ const tags = ["Tickets"];
 const etagHeader = {
   ETag: { schema: { type: "string" as const }, description: 'Strong ETag: `"<version>"`.' },
 };
-
-/** `If-Match: "3"` (or W/"3", or a list): the version the client last saw; `*` matches any. */
-function parseIfMatch(header: string | undefined): number | null {
-  if (header === undefined || header.trim() === "*") return null;
-  const versions = header.split(",").map((tag) => /^\s*(?:W\/)?"(\d+)"\s*$/.exec(tag)?.[1]);
-  const first = versions[0];
-  if (versions.length !== 1 || first === undefined) {
-    throw new GatewayError("PRECONDITION_FAILED", 'If-Match must be a single ETag such as "3".');
-  }
-  return Number(first);
-}
 
 export function ticketRoutes() {
   const router = createRouter();
