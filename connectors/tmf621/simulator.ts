@@ -37,6 +37,8 @@ export interface Tmf621SimulatorOptions {
   maxPageSize?: number;
   /** Author of the carrier's notes. Default `Carrier NOC`. */
   carrierAuthor?: string;
+  /** `false`: events carry no `eventId` (optional in both versions), as some carriers send them. */
+  eventIds?: boolean;
 }
 
 /** Restricts a fault to some requests; all given conditions must hold. */
@@ -430,11 +432,12 @@ export function createTmf621Simulator(options: Tmf621SimulatorOptions): Tmf621Si
     const eventType = eventTypeOf(name);
     const eventTime = now().toISOString();
     const payload: JsonObject = { troubleTicket: eventTicket(version, ticket, name) };
+    const eventId = options.eventIds === false ? {} : { eventId: `evt-${nextId()}` };
     let body: JsonObject;
     if (version === "v4") {
       // v4 spells it `timeOcurred`; `fieldPath` exists on the change and information-required events.
       body = {
-        eventId: `evt-${nextId()}`,
+        ...eventId,
         eventTime,
         eventType,
         timeOcurred: eventTime,
@@ -446,7 +449,7 @@ export function createTmf621Simulator(options: Tmf621SimulatorOptions): Tmf621Si
       if (details.informationRequired !== undefined)
         payload["informationRequired"] = details.informationRequired;
       body = {
-        eventId: `evt-${nextId()}`,
+        ...eventId,
         eventTime,
         eventType,
         timeOccurred: eventTime,
