@@ -244,7 +244,8 @@ export async function applyCarrierTicket(
         .where(eq(delegationNotes.delegationId, delegation.id))
     ).map((n) => n.id),
   );
-  const relayNotes = loaded.settings["relayNotesToClient"] === true;
+  const relayNotes =
+    loaded.connector.kind === "carrier" && loaded.connector.relaysNotesToClient(loaded.settings);
   for (const note of carrier.notes) {
     if (seen.has(note.externalId) || note.source === "buyer") continue;
     const { comment, ticket: updated } = await insertComment(
