@@ -6,9 +6,11 @@ import {
   defaultRetryPolicy,
   defaultTimeoutMs,
   type ExternalRef,
+  findOwnWrite,
   HttpError,
   nextChangedCursor,
   parseChangedCursor,
+  readBackWindowStart,
   type ServicedeskClient,
 } from "../sdk/index.js";
 import {
@@ -97,15 +99,16 @@ export function createTemplateClient(
     text: string,
     since: Date,
   ): Promise<VendorComment | null> {
-    const wanted = normaliseCommentText(text);
-    const comments = await readComments(externalId, new Date(since.getTime() - readBackClockSkewMs));
-    return (
-      comments.find(
-        (comment) =>
-          normaliseCommentText(comment.body) === wanted &&
-          (integrationUser === null || comment.author === integrationUser),
-      ) ?? null
-    );
+    // Read from the window's start on (the vendor filters by time), so the comments need no time check here.
+    const comments = await readComments(externalId, readBackWindowStart(since, readBackClockSkewMs));
+    return findOwnWrite(comments, {
+      text: normaliseCommentText(text),
+      textOf: (comment) => normaliseCommentText(comment.body),
+      identity: integrationUser,
+      authorOf: (comment) => comment.author,
+      since,
+      clockSkewMs: readBackClockSkewMs,
+    });
   }
 
   async function listChanged(query: Record<string, string | number>) {

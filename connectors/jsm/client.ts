@@ -10,6 +10,7 @@ import {
   defaultRetryPolicy,
   defaultTimeoutMs,
   type ExternalRef,
+  findOwnWrite,
   HttpError,
   isPastChangedCursor,
   nextChangedCursor,
@@ -120,8 +121,6 @@ const maxSearchPages = 20;
 const searchLagMs = 60_000;
 /** JQL dates have minute resolution in the user's zone; one extra minute covers the boundary. */
 const jqlOverlapMs = 60_000;
-/** Site and gateway clocks differ; the comment read-back window opens this much earlier. */
-const readBackClockSkewMs = 60_000;
 /** How far back an ambiguous request create is looked for. */
 const orphanWindowMinutes = 15;
 const issueKeyPattern = /^([A-Z][A-Z0-9_]*)-(\d+)$/;
@@ -309,19 +308,16 @@ export function createJsmClient(settings: JsmSettings, deps: ClientDeps<JsmMappi
     isPublic: boolean,
     since: Date | null,
   ): Promise<JiraComment | null> {
-    const wanted = readableText(parseCanonical(text));
-    const windowStart = since === null ? null : new Date(since.getTime() - readBackClockSkewMs).toISOString();
-    const comments = await readComments(issueIdOrKey);
-    return (
-      comments.find(
-        (comment) =>
-          comment.author?.accountId === settings.integrationAccountId &&
-          (windowStart === null || comment.created >= windowStart) &&
-          (comment.jsdPublic !== false) === isPublic &&
-          // Jira stores our wiki markup as ADF; compare what a reader sees, not the markup.
-          readableText(fromAdf(comment.body)) === wanted,
-      ) ?? null
-    );
+    return findOwnWrite(await readComments(issueIdOrKey), {
+      // Jira stores our wiki markup as ADF; compare what a reader sees, not the markup.
+      text: readableText(parseCanonical(text)),
+      textOf: (comment) => readableText(fromAdf(comment.body)),
+      identity: settings.integrationAccountId,
+      authorOf: (comment) => comment.author?.accountId,
+      since,
+      createdAtMs: (comment) => Date.parse(comment.created),
+      also: (comment) => (comment.jsdPublic !== false) === isPublic,
+    });
   }
 
   async function postComment(

@@ -6,6 +6,7 @@ import {
   defaultRetryPolicy,
   defaultTimeoutMs,
   type ExternalRef,
+  findOwnWrite,
   HttpError,
   PermanentHttpError,
   TransientHttpError,
@@ -38,8 +39,6 @@ import {
 
 /** Attempts of one note write when the seller changes the note list under us (422/409). */
 const maxNoteWriteRounds = 3;
-/** Seller and gateway clocks differ; the read-back window opens this much earlier. */
-const readBackClockSkewMs = 60_000;
 /** Tickets re-read in parallel by the polling fallback. */
 const pollConcurrency = 4;
 /** The listTroubleTicket filter value used to prove access without reading real tickets. */
@@ -185,19 +184,19 @@ export function createMefSonataClient(
   }
 
   /**
-   * Adds a buyer note unless one with `id` is there. Reads first because the PATCH must carry
+   * Adds a buyer note unless one with `id` is there (or `alreadyWritten` finds it). Reads first because the PATCH must carry
    * every existing note; a seller note added in between makes a strict seller refuse (422), so the
    * list is read again and the write repeated.
    */
   async function appendNote(
     externalId: string,
     note: { id: string; text: string; author: string },
-    isDuplicate: (existing: Note) => boolean = () => false,
+    alreadyWritten: (existing: readonly Note[]) => boolean = () => false,
   ): Promise<void> {
     for (let round = 1; ; round++) {
       const ticket = await readTicket(externalId);
       const existing = ticket.note ?? [];
-      if (existing.some((candidate) => candidate.id === note.id || isDuplicate(candidate))) return;
+      if (existing.some((candidate) => candidate.id === note.id) || alreadyWritten(existing)) return;
       try {
         await patchNotes(externalId, { note: [...existing, buyerNote({ ...note, date: now() })] });
         return;
@@ -277,16 +276,23 @@ export function createMefSonataClient(
     },
 
     async addNote(externalId, note, opts) {
-      const windowStart = new Date(opts.since.getTime() - readBackClockSkewMs).toISOString();
       await appendNote(
         externalId,
         { id: note.canonicalId, text: note.text, author: note.author },
         // Our id is the primary check; on a retry, the same text from us since the first try also counts.
         (existing) =>
           opts.attempt > 1 &&
-          existing.source === "buyer" &&
-          existing.text === note.text &&
-          (isoUtc(existing.date) ?? "") >= windowStart,
+          findOwnWrite(existing, {
+            text: note.text,
+            textOf: (candidate) => candidate.text,
+            // Buyer notes are ours (`source`); MEF names no author to compare.
+            identity: null,
+            authorOf: () => null,
+            since: opts.since,
+            createdAtMs: (candidate) => Date.parse(isoUtc(candidate.date) ?? ""),
+            // A buyer note of ours always carries its date.
+            also: (candidate) => candidate.source === "buyer" && isoUtc(candidate.date) !== null,
+          }) !== null,
       );
     },
 

@@ -72,7 +72,7 @@ export const MefSonataSettings = baseConnectionSettings.extend({
   /** Per-connection changes to the built-in `mef-sonata` (priority) and `mef-sonata-severity` schemes. */
   priorityScheme: PriorityTableOverride.optional(),
   severityScheme: PriorityTableOverride.optional(),
-  /** Used by the engine: copy the seller's notes to the client's ticket. */
+  /** Copy the seller's notes to the client's ticket (the engine asks through `relaysNotesToClient`). */
   relayNotesToClient: z.boolean().default(false),
   /** How often the engine re-reads open delegations; MEF has no changed-since filter. */
   pollIntervalSeconds: z.int().min(60).max(86_400).default(900),

@@ -42,6 +42,7 @@ export const mefSonata = defineCarrierConnector<MefSonataSettings>({
   priorityScheme: mefSonataPriorityTable,
   otherPrioritySchemes: [mefSonataSeverityTable],
   integrationIdentity: basicAuthUsername,
+  relaysNotesToClient: (settings) => settings.relayNotesToClient,
   createCarrierClient: createMefSonataClient,
   verifyWebhook: verifyMefSonataWebhook,
   parseWebhook: parseMefSonataWebhook,

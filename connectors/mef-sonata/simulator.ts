@@ -3,6 +3,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type Context, Hono } from "hono";
 import type { ContractResult, ContractValidator } from "../sdk/contract/index.js";
 import {
+  createSimulatorKit,
+  readCredentials,
+  type StatusFault,
+  type TimeoutFault,
+} from "../sdk/testing/simulator-kit.js";
+import {
   type EventType,
   type IncidentEventType,
   incidentEventTypes,
@@ -33,11 +39,7 @@ export interface SimulatorContract {
   notification: ContractValidator;
 }
 
-/** Restricts a fault to some requests; all conditions must hold. */
-export interface FaultMatch {
-  method?: string;
-  pathIncludes?: string;
-}
+export type { FaultMatch } from "../sdk/testing/simulator-kit.js";
 
 /**
  * A fault consumed by the next `times` matching requests (or notifications).
@@ -46,16 +48,7 @@ export interface FaultMatch {
  * - `timeout`: handle the request (writes are applied), then hold the answer `delayMs`.
  * - `drop-notifications`: the seller's event delivery is lost (MEF defines no redelivery).
  */
-export type SimulatorFault =
-  | {
-      kind: "status";
-      status: 429 | 500 | 502 | 503 | 504;
-      retryAfterSeconds?: number;
-      times: number;
-      match?: FaultMatch;
-    }
-  | { kind: "timeout"; delayMs: number; times: number; match?: FaultMatch }
-  | { kind: "drop-notifications"; times: number };
+export type SimulatorFault = StatusFault | TimeoutFault | { kind: "drop-notifications"; times: number };
 
 export interface RecordedRequest {
   method: string;
@@ -331,28 +324,15 @@ export function createMefSonataSimulator(options: MefSonataSimulatorOptions): Me
   let serverUrl = (options.serverUrl ?? "http://mef-seller.simulator").replace(/\/+$/, "");
   const tickets = new Map<string, SimulatedTicket>();
   const hubs = new Map<string, HubSubscription>();
-  const faults: SimulatorFault[] = [];
-  const requests: RecordedRequest[] = [];
+  // Notifications go to each hub's callback, in order (R60), so the kit's own webhook target is not used.
+  const kit = createSimulatorKit<SimulatorFault, RecordedRequest>(options, {
+    dropKind: "drop-notifications",
+    ordered: true,
+  });
   const notifications: MefSonataSimulator["notifications"] = { delivered: [], dropped: [] };
   const contractViolations: ContractViolation[] = [];
-  const pending = new Set<Promise<unknown>>();
-  let deliveryQueue: Promise<void> = Promise.resolve();
   let nextEvent = 1;
   let refuseCreate: string | null = null;
-
-  const track = (work: Promise<unknown>) => {
-    const tracked = work.finally(() => pending.delete(tracked));
-    pending.add(tracked);
-  };
-
-  function takeFault(predicate: (fault: SimulatorFault) => boolean): SimulatorFault | null {
-    const index = faults.findIndex(predicate);
-    const fault = faults[index];
-    if (fault === undefined) return null;
-    fault.times -= 1;
-    if (fault.times <= 0) faults.splice(index, 1);
-    return fault;
-  }
 
   function ticketOrThrow(id: string): SimulatedTicket {
     const ticket = tickets.get(id);
@@ -368,28 +348,15 @@ export function createMefSonataSimulator(options: MefSonataSimulatorOptions): Me
 
   // --- notifications (troubleTicketNotification.api v4, §6.10) ---
 
-  function deliver(eventType: EventType, body: Json, callback: string): Promise<void> {
+  function deliver(eventType: EventType, body: Json, callback: string): void {
     const url = `${callback}${notificationBasePath}/listener/${eventType}`;
-    const fetchImpl = options.fetch ?? globalThis.fetch;
-    return fetchImpl(url, {
-      method: "POST",
-      headers: { "content-type": jsonContentType },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    })
-      .then(async (response) => {
-        await response.arrayBuffer();
-        notifications.delivered.push({ url, eventType, body, status: response.status });
-      })
-      .catch((error: unknown) => {
-        notifications.delivered.push({
-          url,
-          eventType,
-          body,
-          status: null,
-          error: error instanceof Error ? error.message : String(error),
-        });
-      });
+    kit.deliver(
+      url,
+      { method: "POST", headers: { "content-type": jsonContentType }, body: JSON.stringify(body) },
+      (outcome) => {
+        notifications.delivered.push({ url, eventType, body, ...outcome });
+      },
+    );
   }
 
   /** Queues one event per subscription that asked for it (R59, R60); deliveries stay in order. */
@@ -423,12 +390,11 @@ export function createMefSonataSimulator(options: MefSonataSimulatorOptions): Me
         });
         continue;
       }
-      if (takeFault((fault) => fault.kind === "drop-notifications") !== null) {
+      if (kit.dropWebhook()) {
         notifications.dropped.push(body);
         continue;
       }
-      deliveryQueue = deliveryQueue.then(() => deliver(eventType, body, hub.callback));
-      track(deliveryQueue);
+      deliver(eventType, body, hub.callback);
     }
   }
 
@@ -585,8 +551,8 @@ export function createMefSonataSimulator(options: MefSonataSimulatorOptions): Me
     const header = c.req.header("authorization");
     if (header === undefined)
       throw new MefApiError(401, { code: "missingCredentials", reason: "No credentials provided" });
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (match?.[1] === undefined || !tokens.has(match[1])) {
+    const credentials = readCredentials(header);
+    if (credentials?.scheme !== "bearer" || !tokens.has(credentials.token)) {
       throw new MefApiError(401, {
         code: "invalidCredentials",
         reason: "Provided credentials are invalid or expired",
@@ -681,7 +647,7 @@ export function createMefSonataSimulator(options: MefSonataSimulatorOptions): Me
     } catch {
       c.set("body", unreadableBody);
     }
-    requests.push({ method, path, query: c.req.query(), body });
+    kit.record({ method, path, query: c.req.query(), body });
 
     await next();
 
@@ -732,11 +698,7 @@ export function createMefSonataSimulator(options: MefSonataSimulatorOptions): Me
     const method = c.req.method;
     const path = c.req.path;
     checkAuth(c);
-    const applies = (fault: SimulatorFault) =>
-      fault.kind !== "drop-notifications" &&
-      (fault.match?.method === undefined || fault.match.method === method) &&
-      (fault.match?.pathIncludes === undefined || path.includes(fault.match.pathIncludes));
-    const fault = takeFault(applies);
+    const fault = kit.takeRequestFault(method, path);
     c.set("fault", fault);
     if (fault?.kind === "status") {
       if (fault.retryAfterSeconds !== undefined) c.header("Retry-After", String(fault.retryAfterSeconds));
@@ -1016,7 +978,7 @@ export function createMefSonataSimulator(options: MefSonataSimulatorOptions): Me
     buyerTransition(ticket, "assessingCancellation", "R38");
     buyerStatusChanged(ticket);
     if ((options.cancellation ?? "auto") === "auto") {
-      track(
+      kit.track(
         sleep(0).then(() => {
           if (tickets.get(ticket.id)?.status === "assessingCancellation")
             seller.acceptCancellation(ticket.id);
@@ -1115,15 +1077,13 @@ export function createMefSonataSimulator(options: MefSonataSimulatorOptions): Me
     tickets,
     hubs,
     seller,
-    faults,
-    requests,
+    faults: kit.faults,
+    requests: kit.exchanges,
     notifications,
     contractViolations,
     setServerUrl(url) {
       serverUrl = url.replace(/\/+$/, "");
     },
-    async settled() {
-      while (pending.size > 0) await Promise.allSettled([...pending]);
-    },
+    settled: kit.settled,
   };
 }

@@ -147,6 +147,11 @@ export interface CarrierConnector<Settings extends BaseConnectionSettings = Base
    * identity are our own. `null` when the carrier does not tell authors apart.
    */
   integrationIdentity(settings: Settings): string | null;
+  /**
+   * Whether the connection copies the carrier's notes to the client's ticket as public comments (otherwise they
+   * stay internal). The engine asks here, never reads a setting by name.
+   */
+  relaysNotesToClient(settings: Settings): boolean;
   createCarrierClient(settings: Settings, deps: Omit<ClientDeps<unknown>, "mapping">): CarrierClient;
   /**
    * Carriers that cannot sign their events are reached at `/webhooks/:connectionId/:secret/...`; the path

@@ -11,6 +11,7 @@ export * from "./errors.js";
 export * from "./http.js";
 export * from "./oauth2.js";
 export * from "./outbound.js";
+export * from "./read-back.js";
 export * from "./settings.js";
 export * from "./webhook-body.js";
 export * from "./webhook-signature.js";

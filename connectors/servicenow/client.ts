@@ -7,11 +7,13 @@ import {
   defaultRetryPolicy,
   defaultTimeoutMs,
   type ExternalRef,
+  findOwnWrite,
   HttpError,
   type HttpResponse,
   nextChangedCursor,
   parseChangedCursor,
   parseLinkHeader,
+  readBackWindowStart,
   type ServicedeskClient,
 } from "../sdk/index.js";
 import {
@@ -211,16 +213,16 @@ export function createServiceNowClient(
     text: string,
     since: Date,
   ): Promise<JournalEntry | null> {
-    const windowStart = new Date(since.getTime() - readBackClockSkewMs);
-    const wanted = normaliseJournalText(text);
-    const entries = await readJournal(sysId, element, windowStart);
-    return (
-      entries.find(
-        (entry) =>
-          normaliseJournalText(entry.value) === wanted &&
-          (integrationUser === null || entry.sys_created_by === integrationUser),
-      ) ?? null
-    );
+    // The journal is read from the window's start on, so the entries need no time check here.
+    const entries = await readJournal(sysId, element, readBackWindowStart(since, readBackClockSkewMs));
+    return findOwnWrite(entries, {
+      text: normaliseJournalText(text),
+      textOf: (entry) => normaliseJournalText(entry.value),
+      identity: integrationUser,
+      authorOf: (entry) => entry.sys_created_by,
+      since,
+      clockSkewMs: readBackClockSkewMs,
+    });
   }
 
   async function listChangedPage(query: string, limit: number): Promise<z.infer<typeof ChangedIncident>[]> {
@@ -343,14 +345,17 @@ export function createServiceNowClient(
       const fields = toTimeWorkedFields(externalId, worklog);
       if (opts.attempt > 1) {
         // The row has no place for our id: an earlier attempt's row is ours, with the same text and time.
-        const windowStart = toServiceNowDateTime(new Date(opts.since.getTime() - readBackClockSkewMs));
-        const landed = (await readTimeWorked(externalId)).find(
-          (entry) =>
-            entry.sys_created_on >= windowStart &&
-            entry.time_worked === fields.time_worked &&
-            entry.comments === fields.comments &&
-            (integrationUser === null || entry.sys_created_by === integrationUser),
-        );
+        const landed = findOwnWrite(await readTimeWorked(externalId), {
+          text: fields.comments,
+          textOf: (entry) => entry.comments,
+          identity: integrationUser,
+          authorOf: (entry) => entry.sys_created_by,
+          // ServiceNow stamps whole seconds: the window starts at the second of the first attempt.
+          since: new Date(Math.floor(opts.since.getTime() / 1000) * 1000),
+          clockSkewMs: readBackClockSkewMs,
+          createdAtMs: (entry) => Date.parse(fromServiceNowDateTime(entry.sys_created_on) ?? ""),
+          also: (entry) => entry.time_worked === fields.time_worked,
+        });
         if (landed) return { externalId: landed.sys_id };
       }
       // Table - POST /now/table/task_time_worked; the platform adds it to the task's Time worked.

@@ -7,6 +7,7 @@ import {
   defaultRetryPolicy,
   defaultTimeoutMs,
   type ExternalRef,
+  findOwnWrite,
   HttpError,
   type QueryValue,
   TransientHttpError,
@@ -203,17 +204,18 @@ export function createTmf621Client(
       const record = await readTicket(externalId);
       const existing = record.note ?? null;
       if (opts.attempt > 1) {
-        const windowStart = opts.since.getTime() - clockSkewMs;
-        const alreadyThere = (existing ?? []).some((candidate) => {
-          const writtenAt =
-            candidate.date === null || candidate.date === undefined ? NaN : Date.parse(candidate.date);
-          return (
-            candidate.text === note.text &&
-            isOwnNote(candidate, settings) &&
-            (Number.isNaN(writtenAt) || writtenAt >= windowStart)
-          );
+        const alreadyThere = findOwnWrite(existing ?? [], {
+          text: note.text,
+          textOf: (candidate) => candidate.text ?? "",
+          // Our notes are told apart by the author tag, not by one identity.
+          identity: null,
+          authorOf: (candidate) => candidate.author,
+          since: opts.since,
+          clockSkewMs,
+          createdAtMs: (candidate) => Date.parse(candidate.date ?? ""),
+          also: (candidate) => isOwnNote(candidate, settings),
         });
-        if (alreadyThere) return;
+        if (alreadyThere !== null) return;
       }
       const newNote = buildNote(version, note, settings, now());
       if (version === "v5" && settings.v5NotePatch === "json-patch") {

@@ -41,7 +41,7 @@ export const Tmf621Settings = baseConnectionSettings
      * buyer/seller flag, so this is how our own notes are told apart from the carrier's when read back.
      */
     noteAuthorTag: z.string().trim().min(1).max(100).default("ticket-sync-gateway"),
-    /** Whether the engine relays the carrier's notes to the client's servicedesk. The connector only carries it. */
+    /** Whether the engine relays the carrier's notes to the client's servicedesk (asked through `relaysNotesToClient`). */
     relayNotesToClient: z.boolean().default(false),
     /** Polling fallback interval for open delegations, used by the engine. */
     pollIntervalSeconds: z.int().min(30).max(86_400).default(300),

@@ -29,6 +29,7 @@ export const tmf621 = defineCarrierConnector<Tmf621Settings>({
   outboundUrls: baseOutboundUrls,
   priorityScheme: tmf621PriorityTable,
   integrationIdentity: basicAuthUsername,
+  relaysNotesToClient: (settings) => settings.relayNotesToClient,
   createCarrierClient: createTmf621Client,
   verifyWebhook: verifyTmf621Webhook,
   parseWebhook: parseTmf621Webhook,

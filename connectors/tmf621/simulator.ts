@@ -1,6 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Context, Hono } from "hono";
 import type { ContractResult, ContractValidator } from "../sdk/contract/index.js";
+import {
+  type FaultMatch as CommonFaultMatch,
+  createSimulatorKit,
+  readCredentials,
+} from "../sdk/testing/simulator-kit.js";
 import { eventTypeOf, type TmfStatus, type TroubleTicketEventName, tmfStatuses } from "./api-types.js";
 import type { Tmf621Version } from "./config.js";
 
@@ -37,12 +42,12 @@ export interface Tmf621SimulatorOptions {
   maxPageSize?: number;
   /** Author of the carrier's notes. Default `Carrier NOC`. */
   carrierAuthor?: string;
+  /** `false`: events carry no `eventId` (optional in both versions), as some carriers send them. */
+  eventIds?: boolean;
 }
 
 /** Restricts a fault to some requests; all given conditions must hold. */
-export interface FaultMatch {
-  method?: string;
-  pathIncludes?: string;
+export interface FaultMatch extends CommonFaultMatch {
   version?: Tmf621Version;
 }
 
@@ -357,26 +362,16 @@ export function createTmf621Simulator(options: Tmf621SimulatorOptions): Tmf621Si
   let origin = (options.origin ?? "http://tmf621.simulator").replace(/\/+$/, "");
   const tickets = new Map<string, StoredTicket>();
   const hubs = new Map<string, StoredHub>();
-  const faults: Tmf621SimulatorFault[] = [];
-  const requests: RecordedRequest[] = [];
+  // Events go to each hub's callback, so the kit's own webhook target is not used.
+  const kit = createSimulatorKit<Tmf621SimulatorFault, RecordedRequest>(options, { dropKind: "drop-events" });
   const contractViolations: ContractViolation[] = [];
   const events: Tmf621Simulator["events"] = { delivered: [], dropped: [] };
-  const deliveries = new Set<Promise<void>>();
   const issuedTokens = new Set<string>();
   let sequence = 1;
   const nextId = () => String(sequence++);
 
   const basePath = (version: Tmf621Version) => `/tmf-api/troubleTicket/${version}`;
   const hrefOf = (version: Tmf621Version, id: string) => `${origin}${basePath(version)}/troubleTicket/${id}`;
-
-  function takeFault(predicate: (fault: Tmf621SimulatorFault) => boolean): Tmf621SimulatorFault | null {
-    const index = faults.findIndex(predicate);
-    const fault = faults[index];
-    if (fault === undefined) return null;
-    fault.times -= 1;
-    if (fault.times <= 0) faults.splice(index, 1);
-    return fault;
-  }
 
   function errorBody(version: Tmf621Version, status: number, reason: string, message: string): JsonObject {
     const body: JsonObject = { code: String(status), reason, message, status: String(status) };
@@ -430,11 +425,12 @@ export function createTmf621Simulator(options: Tmf621SimulatorOptions): Tmf621Si
     const eventType = eventTypeOf(name);
     const eventTime = now().toISOString();
     const payload: JsonObject = { troubleTicket: eventTicket(version, ticket, name) };
+    const eventId = options.eventIds === false ? {} : { eventId: `evt-${nextId()}` };
     let body: JsonObject;
     if (version === "v4") {
       // v4 spells it `timeOcurred`; `fieldPath` exists on the change and information-required events.
       body = {
-        eventId: `evt-${nextId()}`,
+        ...eventId,
         eventTime,
         eventType,
         timeOcurred: eventTime,
@@ -446,7 +442,7 @@ export function createTmf621Simulator(options: Tmf621SimulatorOptions): Tmf621Si
       if (details.informationRequired !== undefined)
         payload["informationRequired"] = details.informationRequired;
       body = {
-        eventId: `evt-${nextId()}`,
+        ...eventId,
         eventTime,
         eventType,
         timeOccurred: eventTime,
@@ -470,31 +466,18 @@ export function createTmf621Simulator(options: Tmf621SimulatorOptions): Tmf621Si
 
     for (const hub of hubs.values()) {
       if (hub.version !== version || !hubWants(hub, eventType)) continue;
-      if (takeFault((fault) => fault.kind === "drop-events") !== null) {
+      if (kit.dropWebhook()) {
         events.dropped.push({ version, name, body });
         continue;
       }
       const url = `${hub.callback.replace(/\/+$/, "")}${listenerPath}`;
-      const record: EventDelivery = { version, hubId: hub.id, name, url, body, status: null };
-      const fetchImpl = options.fetch ?? globalThis.fetch;
-      const delivery = fetchImpl(url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(10_000),
-      })
-        .then(async (response) => {
-          await response.arrayBuffer();
-          record.status = response.status;
-        })
-        .catch((error: unknown) => {
-          record.error = error instanceof Error ? error.message : String(error);
-        })
-        .finally(() => {
-          events.delivered.push(record);
-          deliveries.delete(delivery);
-        });
-      deliveries.add(delivery);
+      kit.deliver(
+        url,
+        { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) },
+        (outcome) => {
+          events.delivered.push({ version, hubId: hub.id, name, url, body, ...outcome });
+        },
+      );
     }
   }
 
@@ -750,7 +733,7 @@ export function createTmf621Simulator(options: Tmf621SimulatorOptions): Tmf621Si
       body,
       contract,
     };
-    requests.push(record);
+    kit.record(record);
     c.set("tmf", { version, path, body, contentType });
 
     // Every answer the simulator itself gives is checked against the spec as well (injected faults are not
@@ -778,17 +761,20 @@ export function createTmf621Simulator(options: Tmf621SimulatorOptions): Tmf621Si
       return answer;
     };
 
-    const presented = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
+    const credentials = readCredentials(c.req.header("authorization"));
+    const presented = credentials?.scheme === "bearer" ? credentials.token : undefined;
     if (presented === undefined || (presented !== bearerToken && !issuedTokens.has(presented))) {
       return refuse(new TmfApiError(401, "Unauthorized", "a valid bearer token is required"));
     }
 
-    const applies = (fault: Tmf621SimulatorFault) =>
-      fault.kind !== "drop-events" &&
-      (fault.match?.method === undefined || fault.match.method === method) &&
-      (fault.match?.pathIncludes === undefined || path.includes(fault.match.pathIncludes)) &&
-      (fault.match?.version === undefined || fault.match.version === version);
-    const fault = takeFault(applies);
+    const fault = kit.takeRequestFault(
+      method,
+      path,
+      (candidate) =>
+        !("match" in candidate) ||
+        candidate.match?.version === undefined ||
+        candidate.match.version === version,
+    );
     if (fault?.kind === "status") {
       record.fault = "status";
       if (fault.retryAfterSeconds !== undefined) c.header("Retry-After", String(fault.retryAfterSeconds));
@@ -930,8 +916,8 @@ export function createTmf621Simulator(options: Tmf621SimulatorOptions): Tmf621Si
     app,
     tickets,
     hubs,
-    faults,
-    requests,
+    faults: kit.faults,
+    requests: kit.exchanges,
     contractViolations,
     events,
     carrier,
@@ -939,8 +925,6 @@ export function createTmf621Simulator(options: Tmf621SimulatorOptions): Tmf621Si
     setOrigin(url) {
       origin = url.replace(/\/+$/, "");
     },
-    async settled() {
-      while (deliveries.size > 0) await Promise.allSettled([...deliveries]);
-    },
+    settled: kit.settled,
   };
 }

@@ -73,11 +73,10 @@ export function parseTmf621Webhook(rawBody: Uint8Array, _headers: Headers, subPa
   const ticketId = envelope.event.troubleTicket.id;
   const occurredAt = toUtcIso(envelope.eventTime);
   const notice: InboundNotice = { externalId: ticketId };
-  // eventId is unique per event; without one, ticket + event + time tells redeliveries apart.
+  // eventId is unique per event. Without one there is no delivery id: ticket + event + time would be the same
+  // for two changes within the carrier's (often whole-second) clock, and the second would be dropped.
   if (envelope.eventId !== null && envelope.eventId !== undefined && envelope.eventId !== "") {
     notice.deliveryId = envelope.eventId;
-  } else if (occurredAt !== null) {
-    notice.deliveryId = `${ticketId}:${name}:${occurredAt}`;
   }
   if (occurredAt !== null) notice.occurredAt = occurredAt;
   notice.operation = operations[name];

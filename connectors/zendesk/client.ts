@@ -14,6 +14,7 @@ import {
   defaultTimeoutMs,
   type ExternalAttachment,
   type ExternalRef,
+  findOwnWrite,
   HttpError,
   type HttpRequest,
   type HttpResponse,
@@ -24,6 +25,7 @@ import {
   type OutboundTicketPatch,
   PermanentHttpError,
   parseRetryAfter,
+  readBackWindowStart,
   readTextCapped,
   type ServicedeskClient,
   TransientHttpError,
@@ -431,20 +433,21 @@ export function createZendeskClient(
     isPublic: boolean,
     since: Date,
   ): Promise<Comment | null> {
-    const windowStartMs = since.getTime() - readBackClockSkewMs;
-    const wanted = normaliseCommentText(text);
+    const windowStartMs = readBackWindowStart(since, readBackClockSkewMs).getTime();
+    // Newest first, stopping at the first page reaching before the window.
     const comments = await readComments(ticketId, "-created_at", (page) =>
       page.some((comment) => Date.parse(comment.created_at) < windowStartMs),
     );
-    return (
-      comments.find(
-        (comment) =>
-          comment.author_id === settings.integrationUserId &&
-          comment.public === isPublic &&
-          Date.parse(comment.created_at) >= windowStartMs &&
-          normaliseCommentText(comment.body) === wanted,
-      ) ?? null
-    );
+    return findOwnWrite(comments, {
+      text: normaliseCommentText(text),
+      textOf: (comment) => normaliseCommentText(comment.body),
+      identity: String(settings.integrationUserId),
+      authorOf: (comment) => String(comment.author_id),
+      since,
+      clockSkewMs: readBackClockSkewMs,
+      createdAtMs: (comment) => Date.parse(comment.created_at),
+      also: (comment) => comment.public === isPublic,
+    });
   }
 
   async function authorization(): Promise<string> {

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { and, eq, inArray, notInArray } from "drizzle-orm";
 import type { CarrierTicket, DelegationState } from "../../connectors/sdk/index.js";
 import { HttpError } from "../../connectors/sdk/index.js";
@@ -17,6 +16,7 @@ import { businessElapsed, type CompiledCalendar, compileCalendar } from "../sla/
 import { carrierClientFor } from "./clients.js";
 import { type LoadedConnection, loadConnection, webhookUrlOf } from "./connections.js";
 import { type InboxOptions, inboxJob, markApplied } from "./inbound.js";
+import { polledCarrierChangeKey } from "./notice-keys.js";
 import { type DeliveryHandler, RetryableSyncError } from "./outbound.js";
 import { storableVendorValue } from "./vendor-text.js";
 
@@ -282,7 +282,8 @@ export async function applyCarrierTicket(
         .where(eq(delegationNotes.delegationId, delegation.id))
     ).map((n) => n.id),
   );
-  const relayNotes = loaded.settings["relayNotesToClient"] === true;
+  const relayNotes =
+    loaded.connector.kind === "carrier" && loaded.connector.relaysNotesToClient(loaded.settings);
   for (const note of carrier.notes) {
     if (seen.has(note.externalId) || note.source === "buyer") continue;
     const { comment, ticket: updated } = await insertComment(
@@ -399,15 +400,18 @@ export async function pollCarrier(db: Db, engine: EngineDeps, connectionId: stri
   if (ids.length > 0) {
     const changed = await carrierClientFor(engine, loaded).listChanged(loaded.row.pollCursor, ids);
     await db.transaction(async (tx) => {
-      if (changed.externalIds.length > 0) {
+      const keyed: { externalId: string; dedupeKey: string }[] = [];
+      for (const externalId of changed.externalIds) {
+        const dedupeKey = await polledCarrierChangeKey(tx, connectionId, externalId, changed.nextCursor, now);
+        if (dedupeKey !== null) keyed.push({ externalId, dedupeKey });
+      }
+      if (keyed.length > 0) {
         const inserted = await tx
           .insert(inbox)
           .values(
-            changed.externalIds.map((externalId) => ({
+            keyed.map(({ externalId, dedupeKey }) => ({
               connectionId,
-              dedupeKey: `poll:${createHash("sha256")
-                .update(`${externalId}@${changed.nextCursor ?? now.toISOString()}`)
-                .digest("hex")}`,
+              dedupeKey,
               externalId,
               notice: { externalId },
               source: "poll" as const,

@@ -77,3 +77,24 @@ export async function polledChangeKey(
   if (await hasUnreadNotice(db, connectionId, item.externalId)) return null;
   return uniqueKey("poll-recent", item.externalId);
 }
+
+/** A cursor that is a vendor timestamp (ISO-8601), as opposed to an opaque position such as a fingerprint map. */
+const isoTimestamp = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+
+/**
+ * The dedupe key of a carrier ticket a poll found changed, or `null` to drop it. A carrier names no time per
+ * ticket, only the poll's next cursor: a `lastUpdate` timestamp is keyed as {@link polledChangeKey} keys a
+ * polled change (so a second change within the cursor's second is read again); an opaque cursor changes with
+ * every change it saw (a fingerprint of the ticket as read) and names that state for good.
+ */
+export async function polledCarrierChangeKey(
+  db: Queryable,
+  connectionId: string,
+  externalId: string,
+  nextCursor: string | null,
+  now: Date,
+): Promise<string | null> {
+  if (nextCursor !== null && !isoTimestamp.test(nextCursor))
+    return `poll:${createHash("sha256").update(`${externalId}@${nextCursor}`).digest("hex")}`;
+  return polledChangeKey(db, connectionId, { externalId, updatedAt: nextCursor ?? now.toISOString() }, now);
+}

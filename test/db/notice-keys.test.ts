@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inbox, jobs } from "../../src/db/schema/index.js";
-import { polledChangeKey, vendorSecondSettledMs, webhookNoticeKey } from "../../src/sync/notice-keys.js";
+import {
+  polledCarrierChangeKey,
+  polledChangeKey,
+  vendorSecondSettledMs,
+  webhookNoticeKey,
+} from "../../src/sync/notice-keys.js";
 import { createTestDatabase, type TestDatabase } from "../harness.js";
 
 // The de-duplication keys of notices, on real SQL: which notices the inbox's unique index may drop for good.
@@ -86,5 +91,34 @@ describe("webhookNoticeKey", () => {
     );
     await pending("hooked");
     expect(await webhookNoticeKey(database.db, connectionId, { externalId: "hooked" })).toBeNull();
+  });
+});
+
+describe("polledCarrierChangeKey", () => {
+  it("keys a ticket by a lastUpdate cursor whose second is over, for good", async () => {
+    const cursor = new Date(now.getTime() - vendorSecondSettledMs - 1_000).toISOString();
+    const a = await polledCarrierChangeKey(database.db, connectionId, "c-settled", cursor, now);
+    expect(a).toMatch(/^poll:[0-9a-f]{64}$/);
+    expect(await polledCarrierChangeKey(database.db, connectionId, "c-settled", cursor, now)).toBe(a);
+  });
+
+  it("gives a ticket under a recent lastUpdate cursor a key of its own, unless a notice waits unread", async () => {
+    const cursor = now.toISOString();
+    const first = await polledCarrierChangeKey(database.db, connectionId, "c-recent", cursor, now);
+    const second = await polledCarrierChangeKey(database.db, connectionId, "c-recent", cursor, now);
+    expect(first).toMatch(/^poll-recent:c-recent:/);
+    expect(second).not.toBe(first);
+    await pending("c-recent");
+    expect(await polledCarrierChangeKey(database.db, connectionId, "c-recent", cursor, now)).toBeNull();
+    expect(await polledCarrierChangeKey(database.db, connectionId, "c-recent", null, now)).toBeNull();
+  });
+
+  it("keys a ticket by an opaque cursor (a fingerprint of what was read) for good", async () => {
+    const cursor = Buffer.from('{"v":1,"seen":{"9":"abc"}}').toString("base64url");
+    const a = await polledCarrierChangeKey(database.db, connectionId, "c-opaque", cursor, now);
+    expect(a).toMatch(/^poll:[0-9a-f]{64}$/);
+    expect(await polledCarrierChangeKey(database.db, connectionId, "c-opaque", cursor, now)).toBe(a);
+    const other = Buffer.from('{"v":1,"seen":{"9":"abd"}}').toString("base64url");
+    expect(await polledCarrierChangeKey(database.db, connectionId, "c-opaque", other, now)).not.toBe(a);
   });
 });

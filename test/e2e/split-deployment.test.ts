@@ -6,13 +6,17 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adfToCanonical } from "../../connectors/jsm/adf.js";
 import { createJsmSimulator, type JsmSimulatorOptions } from "../../connectors/jsm/simulator.js";
+import { conformance as mefSonataAdapters } from "../../connectors/mef-sonata/test/conformance.js";
+import type {
+  CarrierConformanceAdapter,
+  CarrierSimulatorHandle,
+} from "../../connectors/sdk/testing/carrier-conformance.js";
 import { createServiceNowSimulator } from "../../connectors/servicenow/simulator.js";
+import { conformance as tmf621Adapters } from "../../connectors/tmf621/test/conformance.js";
 import { createZendeskSimulator, simulatorUsers } from "../../connectors/zendesk/simulator.js";
 import { queryRows } from "../../src/db/client.js";
 import { periodicJobKinds } from "../../src/db/schema/index.js";
 import { generateSigningKey } from "../../src/ledger/keys.js";
-import { mefSonataAdapter, tmf621V4Adapter, tmf621V5Adapter } from "../conformance/carrier-adapters.js";
-import type { CarrierConformanceAdapter, CarrierSimulatorHandle } from "../conformance/carrier-kit.js";
 import { createTestDatabase, engine, TEST_ADMIN_TOKEN, type TestDatabase } from "../harness.js";
 import { type Listening, listen } from "./sync-harness.js";
 
@@ -348,7 +352,7 @@ describe.runIf(engine === "postgres")(
         spawnGateway("worker 2", "src/worker-main.ts", env);
         // The vendors' simulators start while the processes do.
         desks = [serviceNowDesk(), zendeskDesk(), jsmDesk()];
-        carriers = [tmf621V4Adapter, tmf621V5Adapter, mefSonataAdapter].map((adapter) => ({
+        carriers = [...tmf621Adapters, ...mefSonataAdapters].map((adapter) => ({
           adapter,
           sim: adapter.createSimulator(),
         }));

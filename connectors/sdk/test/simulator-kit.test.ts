@@ -63,6 +63,41 @@ describe("simulator kit", () => {
     expect(kit.faults).toEqual([]);
   });
 
+  it("delivers one at a time in order when asked, even after a failed delivery", async () => {
+    const received: string[] = [];
+    const url = await servers.listen(async (request) => {
+      const body = await request.text();
+      // The first answers last if deliveries overlap.
+      await new Promise((resolve) => setTimeout(resolve, body === "1" ? 80 : 5));
+      received.push(body);
+      return new Response(null, { status: 204 });
+    });
+    const kit = createSimulatorKit<CommonFault, never>({}, { ordered: true });
+    const outcomes: (number | null)[] = [];
+    kit.deliver(url, { method: "POST", body: "1" }, (outcome) => outcomes.push(outcome.status));
+    kit.deliver("http://127.0.0.1:1/closed", { method: "POST" }, (outcome) => outcomes.push(outcome.status));
+    kit.deliver(url, { method: "POST", body: "2" }, (outcome) => outcomes.push(outcome.status));
+    await kit.settled();
+    expect(received).toEqual(["1", "2"]);
+    expect(outcomes).toEqual([204, null, 204]);
+  });
+
+  it("drops deliveries with the vendor's own fault kind, and settled() waits for tracked work", async () => {
+    type Fault = CommonFault | { kind: "drop-events"; times: number };
+    const kit = createSimulatorKit<Fault, never>({}, { dropKind: "drop-events" });
+    kit.faults.push({ kind: "drop-events", times: 1 }, { kind: "drop-webhooks", times: 1 });
+    // A kind the kit does not drop with is a request fault like any other.
+    expect(kit.takeRequestFault("GET", "/x")?.kind).toBe("drop-webhooks");
+    expect(kit.takeRequestFault("GET", "/x")).toBeNull();
+    expect(kit.dropWebhook()).toBe(true);
+    expect(kit.dropWebhook()).toBe(false);
+
+    let done = false;
+    kit.track(new Promise((resolve) => setTimeout(resolve, 30)).then(() => (done = true)));
+    await kit.settled();
+    expect(done).toBe(true);
+  });
+
   it("records exchanges in order and hands back the entry to complete later", () => {
     const kit = createSimulatorKit<CommonFault, { path: string; status: number }>({});
     const first = kit.record({ path: "/a", status: 0 });

@@ -1,7 +1,7 @@
 /**
  * The scaffolding every vendor simulator needs and none should rewrite: a fault queue, request recording,
- * webhook delivery that `settled()` can wait for, and reading Basic/Bearer credentials. What the vendor says
- * (bodies, status codes, headers, signatures) stays in each simulator.
+ * webhook (or carrier event) delivery that `settled()` can wait for, and reading Basic/Bearer credentials.
+ * What the vendor says (bodies, status codes, headers, signatures, where events go) stays in each simulator.
  */
 
 /** Restricts a fault to some requests; all given conditions must hold. */
@@ -43,10 +43,18 @@ export interface QueuedFault {
   match?: FaultMatch;
 }
 
-/** Whether `fault` is a request fault (not a webhook one) that applies to this request. */
-export function faultApplies(fault: QueuedFault, method: string, path: string): boolean {
+/**
+ * Whether `fault` is a request fault (not the delivery-dropping kind, `drop-webhooks` unless the simulator
+ * names its own) that applies to this request.
+ */
+export function faultApplies(
+  fault: QueuedFault,
+  method: string,
+  path: string,
+  dropKind = "drop-webhooks",
+): boolean {
   return (
-    fault.kind !== "drop-webhooks" &&
+    fault.kind !== dropKind &&
     (fault.match?.method === undefined || fault.match.method === method) &&
     (fault.match?.pathIncludes === undefined || path.includes(fault.match.pathIncludes))
   );
@@ -69,6 +77,17 @@ export interface SimulatorKitOptions<Target> {
   fetch?: typeof fetch;
 }
 
+/** How a simulator's deliveries behave, where vendors differ. */
+export interface SimulatorKitBehaviour {
+  /**
+   * The fault kind that loses the next deliveries, in the vendor's words (`drop-events` for TMF621 events,
+   * `drop-notifications` for MEF notifications). Default `drop-webhooks`.
+   */
+  dropKind?: string;
+  /** Deliver one at a time, in the order started (MEF R60: notifications in order). Default concurrent. */
+  ordered?: boolean;
+}
+
 export interface SimulatorKit<Fault extends QueuedFault, Exchange, Target> {
   /** Push faults here; each is removed once used `times` times. */
   faults: Fault[];
@@ -76,7 +95,7 @@ export interface SimulatorKit<Fault extends QueuedFault, Exchange, Target> {
   takeFault(predicate: (fault: Fault) => boolean): Fault | null;
   /** Takes one use of the first request fault that applies to this request (see {@link faultApplies}). */
   takeRequestFault(method: string, path: string, also?: (fault: Fault) => boolean): Fault | null;
-  /** Takes one use of a `drop-webhooks` fault: true when the next delivery is to be lost. */
+  /** Takes one use of a delivery-dropping fault: true when the next delivery is to be lost. */
   dropWebhook(): boolean;
   /** Every request received, in order, as the simulator records it. */
   exchanges: Exchange[];
@@ -90,17 +109,41 @@ export interface SimulatorKit<Fault extends QueuedFault, Exchange, Target> {
    * answer, and reports how it ended through `onOutcome`. `settled()` waits for it, `onOutcome` included.
    */
   deliver(url: string, init: RequestInit, onOutcome: (outcome: DeliveryOutcome) => void): void;
-  /** Resolves when every delivery started so far, and any they started, has finished. */
+  /** Other background work of the simulator (a scheduled vendor action) that `settled()` waits for. */
+  track(work: Promise<unknown>): void;
+  /** Resolves when every delivery and tracked work started so far, and any they started, has finished. */
   settled(): Promise<void>;
 }
 
 /** A simulator's kit; pass the simulator's own options object (see {@link SimulatorKitOptions}). */
 export function createSimulatorKit<Fault extends QueuedFault, Exchange, Target = unknown>(
   options: SimulatorKitOptions<Target>,
+  behaviour: SimulatorKitBehaviour = {},
 ): SimulatorKit<Fault, Exchange, Target> {
+  const dropKind = behaviour.dropKind ?? "drop-webhooks";
   const faults: Fault[] = [];
   const exchanges: Exchange[] = [];
-  const inFlight = new Set<Promise<void>>();
+  const inFlight = new Set<Promise<unknown>>();
+  let lastDelivery: Promise<unknown> = Promise.resolve();
+  const track = (work: Promise<unknown>) => {
+    const tracked = work.finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+  };
+
+  function send(url: string, init: RequestInit): Promise<DeliveryOutcome> {
+    const fetchImpl = options.fetch ?? globalThis.fetch;
+    return fetchImpl(url, { signal: AbortSignal.timeout(10_000), ...init })
+      .then(async (response): Promise<DeliveryOutcome> => {
+        await response.arrayBuffer();
+        return { status: response.status };
+      })
+      .catch(
+        (error: unknown): DeliveryOutcome => ({
+          status: null,
+          error: error instanceof Error ? error.message : String(error),
+        }),
+      );
+  }
 
   function takeFault(predicate: (fault: Fault) => boolean): Fault | null {
     const index = faults.findIndex(predicate);
@@ -115,8 +158,8 @@ export function createSimulatorKit<Fault extends QueuedFault, Exchange, Target =
     faults,
     takeFault,
     takeRequestFault: (method, path, also = () => true) =>
-      takeFault((fault) => faultApplies(fault, method, path) && also(fault)),
-    dropWebhook: () => takeFault((fault) => fault.kind === "drop-webhooks") !== null,
+      takeFault((fault) => faultApplies(fault, method, path, dropKind) && also(fault)),
+    dropWebhook: () => takeFault((fault) => fault.kind === dropKind) !== null,
     exchanges,
     record(exchange) {
       exchanges.push(exchange);
@@ -127,22 +170,13 @@ export function createSimulatorKit<Fault extends QueuedFault, Exchange, Target =
       options.webhook = target;
     },
     deliver(url, init, onOutcome) {
-      const fetchImpl = options.fetch ?? globalThis.fetch;
-      const delivery = fetchImpl(url, { signal: AbortSignal.timeout(10_000), ...init })
-        .then(async (response): Promise<DeliveryOutcome> => {
-          await response.arrayBuffer();
-          return { status: response.status };
-        })
-        .catch(
-          (error: unknown): DeliveryOutcome => ({
-            status: null,
-            error: error instanceof Error ? error.message : String(error),
-          }),
-        )
-        .then(onOutcome)
-        .finally(() => inFlight.delete(delivery));
-      inFlight.add(delivery);
+      const delivery = behaviour.ordered
+        ? lastDelivery.then(() => send(url, init)).then(onOutcome)
+        : send(url, init).then(onOutcome);
+      if (behaviour.ordered) lastDelivery = delivery.catch(() => undefined);
+      track(delivery);
     },
+    track,
     async settled() {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
