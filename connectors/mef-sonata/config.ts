@@ -74,8 +74,11 @@ export const MefSonataSettings = baseConnectionSettings.extend({
   severityScheme: PriorityTableOverride.optional(),
   /** Copy the seller's notes to the client's ticket (the engine asks through `relaysNotesToClient`). */
   relayNotesToClient: z.boolean().default(false),
-  /** How often the engine re-reads open delegations; MEF has no changed-since filter. */
-  pollIntervalSeconds: z.int().min(60).max(86_400).default(900),
+  /**
+   * How often the engine re-reads open delegations (asked through `pollIntervalMs`; MEF has no changed-since
+   * filter); left out, the engine's SYNC_POLL_INTERVAL_MS applies.
+   */
+  pollIntervalSeconds: z.int().min(60).max(86_400).optional(),
   /** Sent with `/reopen` when the operator gives no reason (MEF requires one, R43). */
   defaultReopenReason: z.string().min(1).default("The issue is still observed after the resolution."),
 });

@@ -43,6 +43,8 @@ export const mefSonata = defineCarrierConnector<MefSonataSettings>({
   otherPrioritySchemes: [mefSonataSeverityTable],
   integrationIdentity: basicAuthUsername,
   relaysNotesToClient: (settings) => settings.relayNotesToClient,
+  pollIntervalMs: (settings) =>
+    settings.pollIntervalSeconds === undefined ? null : settings.pollIntervalSeconds * 1000,
   createCarrierClient: createMefSonataClient,
   verifyWebhook: verifyMefSonataWebhook,
   parseWebhook: parseMefSonataWebhook,

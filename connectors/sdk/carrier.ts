@@ -152,6 +152,11 @@ export interface CarrierConnector<Settings extends BaseConnectionSettings = Base
    * stay internal). The engine asks here, never reads a setting by name.
    */
   relaysNotesToClient(settings: Settings): boolean;
+  /**
+   * How often the engine re-reads the connection's open delegations, when the connection sets its own
+   * interval; null for the engine's SYNC_POLL_INTERVAL_MS.
+   */
+  pollIntervalMs?(settings: Settings): number | null;
   createCarrierClient(settings: Settings, deps: Omit<ClientDeps<unknown>, "mapping">): CarrierClient;
   /**
    * Carriers that cannot sign their events are reached at `/webhooks/:connectionId/:secret/...`; the path

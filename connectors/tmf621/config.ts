@@ -43,8 +43,11 @@ export const Tmf621Settings = baseConnectionSettings
     noteAuthorTag: z.string().trim().min(1).max(100).default("ticket-sync-gateway"),
     /** Whether the engine relays the carrier's notes to the client's servicedesk (asked through `relaysNotesToClient`). */
     relayNotesToClient: z.boolean().default(false),
-    /** Polling fallback interval for open delegations, used by the engine. */
-    pollIntervalSeconds: z.int().min(30).max(86_400).default(300),
+    /**
+     * How often the engine re-reads open delegations (asked through `pollIntervalMs`); left out, the engine's
+     * SYNC_POLL_INTERVAL_MS applies.
+     */
+    pollIntervalSeconds: z.int().min(30).max(86_400).optional(),
     /**
      * The carrier honours the TMF630 filter `lastUpdate.gte=<date-time>` on `GET /troubleTicket`. When false,
      * polling re-reads each open ticket instead.

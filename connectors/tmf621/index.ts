@@ -30,6 +30,8 @@ export const tmf621 = defineCarrierConnector<Tmf621Settings>({
   priorityScheme: tmf621PriorityTable,
   integrationIdentity: basicAuthUsername,
   relaysNotesToClient: (settings) => settings.relayNotesToClient,
+  pollIntervalMs: (settings) =>
+    settings.pollIntervalSeconds === undefined ? null : settings.pollIntervalSeconds * 1000,
   createCarrierClient: createTmf621Client,
   verifyWebhook: verifyTmf621Webhook,
   parseWebhook: parseTmf621Webhook,

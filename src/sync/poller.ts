@@ -54,8 +54,10 @@ export const pollJobHandler: JobHandler = {
     const polled = { lastPolledAt: now, lastPollError: null };
     if (loaded.connector.kind === "carrier") {
       await pollCarrier(ctx.db, ctx.engine, loaded.row.id, now);
+      const ownInterval = loaded.connector.pollIntervalMs?.(loaded.settings) ?? null;
       return {
         ...next,
+        ...(ownInterval === null ? {} : { at: new Date(now.getTime() + ownInterval) }),
         commit: async (tx) => {
           await tx.update(connections).set(polled).where(eq(connections.id, loaded.row.id));
         },
