@@ -3,6 +3,7 @@ import { type Priority, priorityLevels } from "../../../schemas/ticket.js";
 import type { CarrierTicketInput } from "../../sdk/index.js";
 import { TroubleTicket, troubleTicketStatuses } from "../api-types.js";
 import { MefSonataSettings } from "../config.js";
+import { mefSonata } from "../index.js";
 import {
   buyerNote,
   DelegationInputError,
@@ -273,9 +274,14 @@ describe("MefSonataSettings", () => {
     expect(settings).toMatchObject({
       ticketType: "maintenance",
       relayNotesToClient: false,
-      pollIntervalSeconds: 900,
       observedImpact: { P1: "down", P2: "degraded", P3: "degraded", P4: "degraded" },
     });
+  });
+
+  it("leaves the poll interval to the engine unless the connection sets one", () => {
+    const parsed = settings as { pollIntervalSeconds?: number };
+    expect(parsed.pollIntervalSeconds).toBeUndefined();
+    expect(mefSonata.pollIntervalMs?.(settings)).toBeNull();
   });
 
   it.each([

@@ -130,12 +130,18 @@ describe("settings", () => {
       ticketType: "Incident",
       relatedPartyRoles: { customer: "customer", reporter: "reporter" },
       relayNotesToClient: false,
-      pollIntervalSeconds: 300,
       supportsLastUpdateFilter: false,
       v4PatchContentType: "application/json",
       v5NotePatch: "json-patch",
       reopenStatus: "inProgress",
     });
+  });
+
+  it("leaves the poll interval to the engine unless the connection sets one", () => {
+    const parsed = settings("v5") as { pollIntervalSeconds?: number };
+    expect(parsed.pollIntervalSeconds).toBeUndefined();
+    expect(tmf621.pollIntervalMs?.(settings("v5"))).toBeNull();
+    expect(tmf621.pollIntervalMs?.(settings("v5", { pollIntervalSeconds: 120 }))).toBe(120_000);
   });
 
   it("rejects a version that contradicts the base URL, and unknown keys", () => {
