@@ -303,7 +303,8 @@ export async function benchHistory(options: {
 export const historyHeading = "## Cost with a long history (empty database against a full one)";
 
 export function historyMarkdown(results: HistoryResult[], seconds: number, connections: number): string {
-  const ratio = (loaded: number, empty: number) => fmt(loaded / empty, 2);
+  // A rate of 0 (no request finished within a run, as on a saturated machine) has no ratio.
+  const ratio = (loaded: number, empty: number) => (empty > 0 ? fmt(loaded / empty, 2) : "n/a");
   const lines = [
     historyHeading,
     "",
