@@ -44,6 +44,7 @@ export async function createBenchDatabase(): Promise<{ url: string; drop: () => 
 
 export interface RunningGateway {
   url: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -64,6 +65,7 @@ export async function startScript(script: string, env: NodeJS.ProcessEnv = {}): 
   });
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
     stop: async () => {
       const exited = new Promise((r) => child.on("exit", r));
       child.kill("SIGTERM");
@@ -72,11 +74,16 @@ export async function startScript(script: string, env: NodeJS.ProcessEnv = {}): 
   };
 }
 
-/** Starts `src/server.ts` in its own process, so the load generator does not share its event loop. */
+/**
+ * Starts `src/server.ts` (or another entry point, `src/worker-main.ts`) in its own process, so the load generator
+ * does not share its event loop; ready when `readyPath` (default `/readyz`) on `port` answers 2xx.
+ */
 export async function startGateway(options: {
   databaseUrl?: string;
   port: number;
   env?: NodeJS.ProcessEnv;
+  script?: string;
+  readyPath?: string;
 }): Promise<RunningGateway> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -91,20 +98,24 @@ export async function startGateway(options: {
   Object.assign(env, options.env ?? {});
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
   else delete env.DATABASE_URL;
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
-    env,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ["--import", "tsx", options.script ?? "src/server.ts"],
+    {
+      env,
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
   let stderr = "";
   child.stderr!.on("data", (d) => {
     stderr += d;
   });
   const url = `http://127.0.0.1:${options.port}`;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 120_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`gateway exited: ${stderr}`);
     try {
-      if ((await fetch(`${url}/readyz`)).ok) break;
+      if ((await fetch(`${url}${options.readyPath ?? "/readyz"}`)).ok) break;
     } catch {
       // not listening yet
     }
@@ -113,6 +124,7 @@ export async function startGateway(options: {
   }
   return {
     url,
+    pid: child.pid!,
     stop: async () => {
       const exited = new Promise((r) => child.on("exit", r));
       child.kill("SIGTERM");

@@ -1,6 +1,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { benchE2eSync, e2eMarkdown } from "./e2e-sync.js";
 import { benchDeliveriesUnderFaults, faultsHeading, faultsMarkdown } from "./faults.js";
+import { benchHistory, historyHeading, historyMarkdown } from "./history.js";
 import { benchIngestVsPeer, ingestVsPeerHeading, ingestVsPeerMarkdown } from "./ingest.js";
 import { benchCheckpoints, checkpointMarkdown } from "./ledger-checkpoints.js";
 import { machineDescription, median } from "./lib.js";
@@ -29,9 +31,33 @@ async function ingestSection() {
   return `${ingestVsPeerMarkdown(result, ingestSeconds, connections)}\n\nMeasured ${new Date().toISOString()} on ${machineDescription()}; the machine's cores are shared with other processes (load generator, PostgreSQL and other work), so compare ratios from one run, not absolute rates across runs.`;
 }
 
+/** Issue 17, points 5 and 6: empty against full (1,000,000 ledger entries on PostgreSQL, 100,000 on PGlite). */
+async function historySection() {
+  const historySeconds = quick ? 2 : 5;
+  const results = [];
+  for (const engine of ["postgres", "pglite"] as const) {
+    log(`history: ${engine}, empty then full...`);
+    const entries = (engine === "postgres" ? 1_000_000 : 100_000) / (quick ? 10 : 1);
+    const result = await benchHistory({
+      engine,
+      seconds: historySeconds,
+      connections,
+      history: { entries, pendingJobs: quick ? 10_000 : 100_000 },
+    });
+    log(
+      JSON.stringify({ ...result, seeded: { ...result.seeded, tenantIds: result.seeded.tenantIds.length } }),
+    );
+    results.push(result);
+  }
+  return `${historyMarkdown(results, historySeconds, connections)}\n\nMeasured ${new Date().toISOString()} on ${machineDescription()}, load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")} at the end.`;
+}
+
 /** Sections that `npm run bench -- <name>` runs alone, replacing (or appending) only their part of the document. */
 const singleSections: Record<string, { heading: string; build: () => Promise<string> }> = {
   ingest: { heading: ingestVsPeerHeading, build: ingestSection },
+  history: { heading: historyHeading, build: historySection },
   faults: {
     heading: faultsHeading,
     build: async () =>
@@ -108,6 +134,8 @@ sections.push(
     checkpointSeconds,
   ),
 );
+
+sections.push(await historySection());
 
 log("per-connector mapping...");
 sections.push(mappingMarkdown(await benchMapping({ seconds: 1 })));

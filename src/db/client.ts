@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
@@ -39,6 +39,14 @@ export class DataDirLockedError extends Error {
   }
 }
 
+/**
+ * The embedded server's memory lives in one WASM heap that grows and never shrinks: PGlite starts it at 128 MiB
+ * (its floor) and PostgreSQL's default 128 MB of shared buffers would grow it past that. 32 MB fit inside the
+ * initial heap; pages beyond them come from the operating system's file cache.
+ */
+export const PGLITE_SETTINGS = ["shared_buffers=32MB", "work_mem=4MB", "maintenance_work_mem=32MB"];
+const pgliteOptions = { postgresqlconf: PGLITE_SETTINGS };
+
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   if (target.kind === "postgres") {
     const client = postgres(target.url, {
@@ -57,7 +65,11 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   mkdirSync(target.dataDir, { recursive: true });
   const releaseLock = lockDataDir(target.dataDir);
   try {
-    const client = await PGlite.create(join(target.dataDir, "pglite"));
+    const path = join(target.dataDir, "pglite");
+    // A first start runs initdb in a WASM instance whose memory (about 400 MB) the process keeps while the
+    // PGlite that created the cluster stays open: create it, close, and serve from a fresh instance.
+    if (!existsSync(join(path, "PG_VERSION"))) await (await PGlite.create(path, pgliteOptions)).close();
+    const client = await PGlite.create(path, pgliteOptions);
     const db = drizzlePglite({ client: countingQueries(client, "pglite"), schema }) as unknown as Db;
     return {
       db,

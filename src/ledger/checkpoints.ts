@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, lte, or, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import { type Db, type Queryable, queryRows } from "../db/client.js";
 import { ledgerCheckpoints, ledgerEntries } from "../db/schema/index.js";
 import { newId } from "../lib/ids.js";
@@ -32,18 +32,25 @@ export interface CheckpointRun {
 
 const BATCH = 1000;
 
-/** A whole chain in sequence order, in batches; stops when `visit` says so. */
+/** A chain in sequence order (all of it, or the entries in (after, through]), in batches; stops when `visit` says so. */
 async function walkChain(
   db: Queryable,
   chainKey: string,
   visit: (entry: StoredLedgerEntry) => boolean,
+  range: { after: number; through: number } = { after: 0, through: Number.MAX_SAFE_INTEGER },
 ): Promise<void> {
-  let after = 0;
+  let after = range.after;
   for (;;) {
     const rows = await db
       .select()
       .from(ledgerEntries)
-      .where(and(eq(ledgerEntries.chainKey, chainKey), gt(ledgerEntries.sequence, after)))
+      .where(
+        and(
+          eq(ledgerEntries.chainKey, chainKey),
+          gt(ledgerEntries.sequence, after),
+          lte(ledgerEntries.sequence, range.through),
+        ),
+      )
       .orderBy(asc(ledgerEntries.sequence))
       .limit(BATCH);
     for (const row of rows) if (!visit(row)) return;
@@ -112,12 +119,12 @@ export async function latestCheckpoints(db: Queryable, scopes: string[]): Promis
  * The head a chain has now, extending the head last signed for it: the signed head must still be there,
  * unchanged, and every entry after it (`appended`, in order) must link on. The new head, or the divergence.
  */
-function extendHead(
+async function extendHead(
+  db: Queryable,
   previous: ChainHead | undefined,
   signedRow: StoredLedgerEntry | undefined,
   current: { chainKey: string; sequence: number; hash: string },
-  appended: StoredLedgerEntry[],
-): ChainHead | Divergence {
+): Promise<ChainHead | Divergence> {
   if (previous) {
     const intact =
       signedRow !== undefined &&
@@ -138,9 +145,19 @@ function extendHead(
   }
   const walker = new ChainWalker(current.chainKey, [], previous);
   const push = pushTo(walker);
-  for (const row of appended) if (!push(row)) break;
+  let last: number | undefined;
+  // In batches: a first checkpoint over years of history (or a long pause) never holds it all in memory.
+  await walkChain(
+    db,
+    current.chainKey,
+    (row) => {
+      last = row.sequence;
+      return push(row);
+    },
+    { after: previous?.sequence ?? 0, through: current.sequence },
+  );
   if (walker.brokenAt) return walker.brokenAt;
-  if (appended.at(-1)?.sequence !== current.sequence) {
+  if (last !== current.sequence) {
     return {
       chainKey: current.chainKey,
       kind: "link_broken",
@@ -172,33 +189,6 @@ async function entriesAt(db: Queryable, sequences: number[]): Promise<Map<number
     for (const row of await db.select().from(ledgerEntries).where(inArray(ledgerEntries.sequence, part))) {
       found.set(row.sequence, row);
     }
-  }
-  return found;
-}
-
-/** For each chain, its entries in (after, through], in order: one query per hundred chains (index range scans). */
-async function entriesBetween(
-  db: Queryable,
-  ranges: { chainKey: string; after: number; through: number }[],
-): Promise<Map<string, StoredLedgerEntry[]>> {
-  const found = new Map<string, StoredLedgerEntry[]>(ranges.map((r) => [r.chainKey, []]));
-  for (const part of chunks(ranges)) {
-    const rows = await db
-      .select()
-      .from(ledgerEntries)
-      .where(
-        or(
-          ...part.map((r) =>
-            and(
-              eq(ledgerEntries.chainKey, r.chainKey),
-              gt(ledgerEntries.sequence, r.after),
-              lte(ledgerEntries.sequence, r.through),
-            ),
-          ),
-        ),
-      )
-      .orderBy(asc(ledgerEntries.sequence));
-    for (const row of rows) found.get(row.chainKey)?.push(row);
   }
   return found;
 }
@@ -239,14 +229,6 @@ export async function signCheckpoints(db: Db, deps: CheckpointDeps): Promise<Che
       tx,
       moved.flatMap((m) => (m.previous ? [m.previous.sequence] : [])),
     );
-    const appended = await entriesBetween(
-      tx,
-      moved.map((m) => ({
-        chainKey: m.current.chainKey,
-        after: m.previous?.sequence ?? 0,
-        through: m.current.sequence,
-      })),
-    );
     for (const [scope, heads] of byScope) {
       const previous = signedHeads(scope);
       const scopeMoved =
@@ -259,12 +241,7 @@ export async function signCheckpoints(db: Db, deps: CheckpointDeps): Promise<Che
         const unchanged = before?.sequence === head.sequence && before.hash === head.hash;
         const extended = unchanged
           ? before
-          : extendHead(
-              before,
-              before ? signedRows.get(before.sequence) : undefined,
-              head,
-              appended.get(head.chainKey) ?? [],
-            );
+          : await extendHead(tx, before, before ? signedRows.get(before.sequence) : undefined, head);
         if ("kind" in extended) divergences.push(extended);
         else next.push(extended);
       }

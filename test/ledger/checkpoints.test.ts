@@ -9,6 +9,7 @@ import { createApp } from "../../src/app.js";
 import { jobs, ledgerEntries } from "../../src/db/schema/index.js";
 import { ensurePeriodicJobs } from "../../src/jobs/queue.js";
 import { JobRunner } from "../../src/jobs/runner.js";
+import { appendLedger } from "../../src/ledger/append.js";
 import { signCheckpoints } from "../../src/ledger/checkpoints.js";
 import { computeEntryHash } from "../../src/ledger/entry-hash.js";
 import { generateSigningKey, LedgerKeyring, parsePublicKey, parseSigningKey } from "../../src/ledger/keys.js";
@@ -301,6 +302,46 @@ describe("tampering, done with triggers disabled, is caught against checkpoints 
     expect(result.results[0]).toMatchObject({ ok: false, signature: "invalid" });
     expect(result.results[0].problems.join()).toMatch(/root/);
   });
+});
+
+describe("a chain that moved by more than one read batch since the last checkpoint", () => {
+  it("is walked in batches: signed with every entry counted, and an edit in a later batch refuses it", async () => {
+    const appendMany = (tenantId: string, ticketId: string) =>
+      ctx.database.db.transaction((tx) =>
+        appendLedger(
+          tx,
+          Array.from({ length: 1010 }, (_, n) => ({
+            tenantId,
+            ticketId,
+            direction: "internal" as const,
+            kind: "ticket.updated",
+            actor: { type: "system" as const, id: "test" },
+            side: "provider" as const,
+            detail: { n },
+          })),
+        ),
+      );
+    const intact = await createTenant(ctx);
+    const intactTicket = await openTicket(intact.client);
+    const tampered = await createTenant(ctx);
+    const tamperedTicket = await openTicket(tampered.client);
+    await sign();
+    await appendMany(intact.id, intactTicket.id);
+    const victim = (await appendMany(tampered.id, tamperedTicket.id))[1005]!;
+    await asAttacker([
+      [`update ledger_entries set detail = '{"forged":true}'::jsonb where sequence = $1`, [victim.sequence]],
+    ]);
+    const run = await sign();
+    const intactEntries = await ctx.database.db
+      .select({ sequence: ledgerEntries.sequence })
+      .from(ledgerEntries)
+      .where(eq(ledgerEntries.tenantId, intact.id));
+    expect(run.signed.find((c) => c.scope === intact.id)?.entries).toBe(intactEntries.length);
+    expect(run.refused.find((r) => r.scope === tampered.id)?.divergences[0]).toMatchObject({
+      kind: "entry_altered",
+      sequence: victim.sequence,
+    });
+  }, 120_000);
 });
 
 describe("key rotation", () => {

@@ -96,6 +96,8 @@ export const jobs = pgTable(
     index("jobs_order_idx")
       .on(t.connectionId, t.orderKey, t.id)
       .where(sql`${t.status} in ('pending', 'dead')`),
+    // The claim counts each connection's jobs in flight (live leases) without reading the whole backlog.
+    index("jobs_leased_idx").on(t.lockedUntil).where(sql`${t.status} = 'pending'`),
     index("jobs_dead_idx").on(t.deadAt).where(sql`${t.status} = 'dead'`),
     // Retention prunes finished rows by age.
     index("jobs_finished_idx").on(t.finishedAt).where(sql`${t.status} in ('done', 'skipped')`),
