@@ -1,5 +1,4 @@
 import { readFileSync, writeFileSync } from "node:fs";
-import { loadavg } from "node:os";
 import { benchE2eSync, e2eMarkdown } from "./e2e-sync.js";
 import { benchDeliveriesUnderFaults, faultsHeading, faultsMarkdown } from "./faults.js";
 import { benchHistory, historyHeading, historyMarkdown } from "./history.js";
@@ -49,9 +48,7 @@ async function historySection() {
     );
     results.push(result);
   }
-  return `${historyMarkdown(results, historySeconds, connections)}\n\nMeasured ${new Date().toISOString()} on ${machineDescription()}, load average ${loadavg()
-    .map((l) => l.toFixed(1))
-    .join(" ")} at the end.`;
+  return `${historyMarkdown(results, historySeconds, connections)}\n\nMeasured ${new Date().toISOString()} on ${machineDescription()}.`;
 }
 
 /** Sections that `npm run bench -- <name>` runs alone, replacing (or appending) only their part of the document. */
