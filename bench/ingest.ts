@@ -92,6 +92,7 @@ export async function benchIngestVsPeer(options: {
     port: 18_600 + Math.floor(Math.random() * 100),
     databaseUrl: database.url,
     env: { RUN_WORKER: "false" },
+    compiled: true,
   });
   const sql = postgres(database.url, { max: options.connections, onnotice: () => {} });
   try {
@@ -175,7 +176,7 @@ export function ingestVsPeerMarkdown(r: IngestVsPeerResult, seconds: number, con
   return [
     ingestVsPeerHeading,
     "",
-    `Issue 17, point 1 (\`npm run bench -- ingest\` runs this section alone). PostgreSQL, a fresh database. Gateway: \`POST /webhooks/:id\` over HTTP to \`src/server.ts\` (tsx, \`RUN_WORKER=false\`) on a listening port, autocannon with ${connections} connections spread over ${r.tenants} tenants' ServiceNow connections, each request a new record: bearer secret checked, notice stored in the inbox with its \`inbox.apply\` job and its hash-chained ledger entry in one transaction, committed, then 202. Peer: inbox-shaped single-row autocommit INSERTs (a table created \`like inbox including all\`) by postgres.js from the bench process, ${connections} connections, a plain concurrent loop. ${r.gateway.length} runs of ${seconds} s each after an unmeasured warm-up (1 s peer, 2 s gateway), peer and gateway interleaved. Afterwards ${fmt(r.acknowledged)} notices had been answered 2xx and ${fmt(r.stored)} were in the inbox (more when requests in flight at a run's end committed after autocannon stopped counting); \`GET /v1/ledger/verify\` checked ${fmt(r.ledgerChecked)} entries: ok.`,
+    `Issue 17, point 1 (\`npm run bench -- ingest\` runs this section alone). PostgreSQL, a fresh database. Gateway: \`POST /webhooks/:id\` over HTTP to the compiled gateway (\`node dist/src/server.js\` as \`npm run start:prod\` runs it, built by the bench; \`RUN_WORKER=false\`) on a listening port, autocannon with ${connections} connections spread over ${r.tenants} tenants' ServiceNow connections, each request a new record: bearer secret checked, notice stored in the inbox with its \`inbox.apply\` job and its hash-chained ledger entry in one transaction, committed, then 202. Peer: inbox-shaped single-row autocommit INSERTs (a table created \`like inbox including all\`) by postgres.js from the bench process, ${connections} connections, a plain concurrent loop. ${r.gateway.length} runs of ${seconds} s each after an unmeasured warm-up (1 s peer, 2 s gateway), peer and gateway interleaved. Afterwards ${fmt(r.acknowledged)} notices had been answered 2xx and ${fmt(r.stored)} were in the inbox (more when requests in flight at a run's end committed after autocannon stopped counting); \`GET /v1/ledger/verify\` checked ${fmt(r.ledgerChecked)} entries: ok.`,
     "",
     "| | median req/s | runs (req/s) | p50 ms | p99 ms |",
     "|---|---:|---|---:|---:|",

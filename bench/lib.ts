@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
@@ -68,11 +68,25 @@ export async function startScript(script: string, env: NodeJS.ProcessEnv = {}): 
   };
 }
 
-/** Starts `src/server.ts` in its own process, so the load generator does not share its event loop. */
+let built = false;
+
+/** `npm run build` once per bench process: the compiled gateway is what production runs (`start:prod`). */
+export function buildOnce(): void {
+  if (built) return;
+  const result = spawnSync("npm", ["run", "build"], { stdio: ["ignore", "ignore", "inherit"] });
+  if (result.status !== 0) throw new Error(`npm run build failed with status ${result.status}`);
+  built = true;
+}
+
+/**
+ * Starts the gateway in its own process, so the load generator does not share its event loop: `src/server.ts`
+ * under tsx, or with `compiled` the build as `npm run start:prod` runs it (`dist/src/server.js`, built here).
+ */
 export async function startGateway(options: {
   databaseUrl?: string;
   port: number;
   env?: NodeJS.ProcessEnv;
+  compiled?: boolean;
 }): Promise<RunningGateway> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -87,7 +101,11 @@ export async function startGateway(options: {
   Object.assign(env, options.env ?? {});
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
   else delete env.DATABASE_URL;
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
+  if (options.compiled) buildOnce();
+  const entry = options.compiled
+    ? ["--enable-source-maps", "dist/src/server.js"]
+    : ["--import", "tsx", "src/server.ts"];
+  const child: ChildProcess = spawn(process.execPath, entry, {
     env,
     stdio: ["ignore", "ignore", "pipe"],
   });
