@@ -114,7 +114,8 @@ export async function startGateway(options: {
     stderr += d;
   });
   const url = `http://127.0.0.1:${options.port}`;
-  const deadline = Date.now() + 30_000;
+  // Generous: a shared, loaded machine can take long to migrate a fresh database or open PGlite.
+  const deadline = Date.now() + 120_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`gateway exited: ${stderr}`);
     try {
