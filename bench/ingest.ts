@@ -1,7 +1,15 @@
 import { randomBytes } from "node:crypto";
 import autocannon from "autocannon";
 import postgres from "postgres";
-import { BENCH_ADMIN_TOKEN, createBenchDatabase, fmt, median, percentile, startGateway } from "./lib.js";
+import {
+  BENCH_ADMIN_TOKEN,
+  createBenchDatabase,
+  fmt,
+  median,
+  percentile,
+  type RunningGateway,
+  startGateways,
+} from "./lib.js";
 
 interface Run {
   requestsPerSec: number;
@@ -102,15 +110,17 @@ export async function benchIngestVsPeer(options: {
 }): Promise<IngestVsPeerResult> {
   const database = await createBenchDatabase();
   // API only: a worker would apply what is ingested and compete for the cores.
-  const start = (databaseUrl: string | undefined, offset: number) =>
-    startGateway({
-      port: 18_600 + offset + Math.floor(Math.random() * 100),
-      ...(databaseUrl ? { databaseUrl } : {}),
-      env: { RUN_WORKER: "false" },
-      compiled: true,
-    });
-  const gateway = await start(database.url, 0);
-  const embedded = await start(undefined, 100);
+  const gatewayOptions = (databaseUrl: string | undefined, offset: number) => ({
+    port: 18_600 + offset + Math.floor(Math.random() * 100),
+    ...(databaseUrl ? { databaseUrl } : {}),
+    env: { RUN_WORKER: "false" },
+    compiled: true,
+  });
+  // Started together: opening a fresh PGlite takes long on a loaded machine.
+  const [gateway, embedded] = (await startGateways([
+    gatewayOptions(database.url, 0),
+    gatewayOptions(undefined, 100),
+  ])) as [RunningGateway, RunningGateway];
   const sql = postgres(database.url, { max: options.connections, onnotice: () => {} });
   try {
     const connectionIds = await benchConnections(gateway.url);

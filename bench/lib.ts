@@ -115,7 +115,7 @@ export async function startGateway(options: {
   });
   const url = `http://127.0.0.1:${options.port}`;
   // Generous: a shared, loaded machine can take long to migrate a fresh database or open PGlite.
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + 600_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`gateway exited: ${stderr}`);
     try {
@@ -134,6 +134,15 @@ export async function startGateway(options: {
       await exited;
     },
   };
+}
+
+/** Starts several gateways at once; when one fails, those that started are stopped before the error is thrown. */
+export async function startGateways(list: Parameters<typeof startGateway>[0][]): Promise<RunningGateway[]> {
+  const settled = await Promise.allSettled(list.map((options) => startGateway(options)));
+  const failed = settled.find((s) => s.status === "rejected");
+  if (!failed) return settled.map((s) => (s as PromiseFulfilledResult<RunningGateway>).value);
+  for (const s of settled) if (s.status === "fulfilled") await s.value.stop();
+  throw failed.reason;
 }
 
 export function percentile(values: number[], q: number): number {
