@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
@@ -74,9 +74,20 @@ export async function startScript(script: string, env: NodeJS.ProcessEnv = {}): 
   };
 }
 
+let built = false;
+
+/** `npm run build` once per bench process: the compiled gateway is what production runs (`start:prod`). */
+export function buildOnce(): void {
+  if (built) return;
+  const result = spawnSync("npm", ["run", "build"], { stdio: ["ignore", "ignore", "inherit"] });
+  if (result.status !== 0) throw new Error(`npm run build failed with status ${result.status}`);
+  built = true;
+}
+
 /**
- * Starts `src/server.ts` (or another entry point, `src/worker-main.ts`) in its own process, so the load generator
- * does not share its event loop; ready when `readyPath` (default `/readyz`) on `port` answers 2xx.
+ * Starts the gateway in its own process, so the load generator does not share its event loop: `src/server.ts`
+ * (or another entry point, `src/worker-main.ts`) under tsx, or with `compiled` the build as `npm run start:prod`
+ * runs it (`dist/src/server.js`, built here); ready when `readyPath` (default `/readyz`) on `port` answers 2xx.
  */
 export async function startGateway(options: {
   databaseUrl?: string;
@@ -84,6 +95,7 @@ export async function startGateway(options: {
   env?: NodeJS.ProcessEnv;
   script?: string;
   readyPath?: string;
+  compiled?: boolean;
 }): Promise<RunningGateway> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -98,20 +110,22 @@ export async function startGateway(options: {
   Object.assign(env, options.env ?? {});
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
   else delete env.DATABASE_URL;
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ["--import", "tsx", options.script ?? "src/server.ts"],
-    {
-      env,
-      stdio: ["ignore", "ignore", "pipe"],
-    },
-  );
+  if (options.compiled) buildOnce();
+  const script = options.script ?? "src/server.ts";
+  const entry = options.compiled
+    ? ["--enable-source-maps", `dist/${script.replace(/\.ts$/, ".js")}`]
+    : ["--import", "tsx", script];
+  const child: ChildProcess = spawn(process.execPath, entry, {
+    env,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let stderr = "";
   child.stderr!.on("data", (d) => {
     stderr += d;
   });
   const url = `http://127.0.0.1:${options.port}`;
-  const deadline = Date.now() + 120_000;
+  // Generous: a shared, loaded machine can take long to migrate a fresh database or open PGlite.
+  const deadline = Date.now() + 600_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`gateway exited: ${stderr}`);
     try {
@@ -131,6 +145,15 @@ export async function startGateway(options: {
       await exited;
     },
   };
+}
+
+/** Starts several gateways at once; when one fails, those that started are stopped before the error is thrown. */
+export async function startGateways(list: Parameters<typeof startGateway>[0][]): Promise<RunningGateway[]> {
+  const settled = await Promise.allSettled(list.map((options) => startGateway(options)));
+  const failed = settled.find((s) => s.status === "rejected");
+  if (!failed) return settled.map((s) => (s as PromiseFulfilledResult<RunningGateway>).value);
+  for (const s of settled) if (s.status === "fulfilled") await s.value.stop();
+  throw failed.reason;
 }
 
 export function percentile(values: number[], q: number): number {

@@ -13,6 +13,8 @@ export interface NewJob {
   payload?: Record<string, unknown>;
   runAt?: Date;
   singletonKey?: string;
+  /** The request's trace, when the job is queued outside its context (by a group commit). */
+  traceParent?: string | null;
 }
 
 /** Canonical priority to queue priority: P1 jobs run before P3 jobs of the same connection queued earlier. */
@@ -37,7 +39,7 @@ export async function enqueueJobs(tx: Tx | Db, rows: NewJob[]): Promise<void> {
         payload: r.payload ?? {},
         singletonKey: r.singletonKey ?? null,
         // A periodic job is rescheduled in place forever: it must not hang every run off one old request.
-        traceParent: r.singletonKey ? null : traceParent,
+        traceParent: r.singletonKey ? null : r.traceParent !== undefined ? r.traceParent : traceParent,
         ...(r.runAt ? { nextAttemptAt: r.runAt } : {}),
       })),
     )

@@ -40,23 +40,39 @@ export async function appendLedger(tx: Tx, entries: LedgerEntryInput[]): Promise
 }
 
 async function appendChained(tx: Tx, entries: LedgerEntryInput[]): Promise<StoredLedgerEntry[]> {
-  const stored: StoredLedgerEntry[] = [];
-  // Chain locks are taken in key order, so two transactions appending to the same chains cannot deadlock.
-  const ordered = entries.map((input, index) => ({ input, index, chainKey: chainKeyOf(input) }));
-  const lockOrder = [...new Set(ordered.map((o) => o.chainKey))].sort();
-  for (const chainKey of lockOrder) {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`ledger:${chainKey}`}, 0))`);
-  }
-  for (const { input, chainKey } of ordered) {
-    // After the lock (a statement's snapshot is taken when it starts, so the head must be read after it).
-    const [head] = await queryRows<{ hash: string | null; sequence: string | number }>(
-      tx,
-      sql`select (select hash from ledger_entries where chain_key = ${chainKey} order by sequence desc limit 1) as hash,
-                 nextval(pg_get_serial_sequence('ledger_entries', 'sequence')) as sequence`,
-    );
+  const ordered = entries.map((input) => ({ input, chainKey: chainKeyOf(input) }));
+  const chainKeys = [...new Set(ordered.map((o) => o.chainKey))].sort();
+  // Chain locks are taken in key order (one statement, rows sorted before the locks are evaluated), so two
+  // transactions appending to the same chains cannot deadlock.
+  const keyList = sql.join(
+    chainKeys.map((key) => sql`${`ledger:${key}`}`),
+    sql`, `,
+  );
+  await tx.execute(
+    sql`select count(pg_advisory_xact_lock(hashtextextended(k, 0)))
+        from (select k from unnest(array[${keyList}]::text[]) as k order by k) as locked`,
+  );
+  // After the locks (a statement's snapshot is taken when it starts, so the heads must be read after them):
+  // every chain's head and one sequence number per entry, in one round trip whatever the batch's size.
+  const headList = sql.join(
+    chainKeys.map((key) => sql`${key}`),
+    sql`, `,
+  );
+  const [read] = await queryRows<{ heads: [string, string | null][]; sequences: (string | number)[] }>(
+    tx,
+    sql`select (select json_agg(json_build_array(k, (select hash from ledger_entries
+                                                      where chain_key = k order by sequence desc limit 1)))
+                from unnest(array[${headList}]::text[]) as k) as heads,
+               (select json_agg(s order by s) from (
+                  select nextval(pg_get_serial_sequence('ledger_entries', 'sequence')) as s
+                  from generate_series(1, ${ordered.length}::int)) as allocated) as sequences`,
+  );
+  const heads = new Map<string, string | null>(read!.heads);
+  const stored: StoredLedgerEntry[] = ordered.map(({ input, chainKey }, i) => {
     const actorId = "id" in input.actor ? input.actor.id : null;
     const entry: Omit<StoredLedgerEntry, "hash"> = {
-      sequence: Number(head!.sequence),
+      // Sequences ascend in entry order, so entries of one chain follow each other as they were given.
+      sequence: Number(read!.sequences[i]),
       occurredAt: input.occurredAt ?? new Date(),
       chainKey,
       tenantId: input.tenantId,
@@ -70,12 +86,13 @@ async function appendChained(tx: Tx, entries: LedgerEntryInput[]): Promise<Store
       externalId: input.externalId ?? null,
       payloadHash: input.payloadHash ?? null,
       detail: JSON.parse(canonicalJson(input.detail ?? {})) as Record<string, unknown>,
-      prevHash: head?.hash ?? null,
+      prevHash: heads.get(chainKey) ?? null,
     };
     const row = { ...entry, hash: computeEntryHash(entry) };
-    await tx.insert(ledgerEntries).values(row);
-    stored.push(row);
-  }
+    heads.set(chainKey, row.hash);
+    return row;
+  });
+  await tx.insert(ledgerEntries).values(stored);
   await enqueueEventFanout(tx, stored);
   return stored;
 }

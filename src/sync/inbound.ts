@@ -24,11 +24,13 @@ import {
   worklogLinks,
 } from "../db/schema/index.js";
 import { isAllowedTransition } from "../domain/ticket-status.js";
+import { GatewayError } from "../errors.js";
 import { enqueueJobs, queuePriority } from "../jobs/queue.js";
 import type { JobContext, JobResult, JobRow } from "../jobs/types.js";
 import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
 import { newId } from "../lib/ids.js";
 import { webhooksAccepted, webhooksRejected } from "../observability/metrics.js";
+import { activeTraceparent } from "../observability/tracing.js";
 import type { EngineDeps } from "../services/context.js";
 import { inboundPriority } from "../services/default-priority.js";
 import {
@@ -39,9 +41,8 @@ import {
   type TicketRow,
 } from "../services/ticket-writes.js";
 import { servicedeskClientFor } from "./clients.js";
-import { type LoadedConnection, loadConnection } from "./connections.js";
+import type { LoadedConnection } from "./connections.js";
 import { servicedeskCopyTargets } from "./copy-targets.js";
-import { webhookNoticeKey } from "./notice-keys.js";
 import {
   type Comparable,
   comparableCanonical,
@@ -49,7 +50,13 @@ import {
   type LinkBaselines,
   movedFields,
 } from "./snapshot.js";
-import { storableVendorRecord, storableVendorValue } from "./vendor-text.js";
+import { repairedVendorValue, storableVendorRecord, storableVendorValue } from "./vendor-text.js";
+import {
+  cachedConnection,
+  forgetCachedConnection,
+  loadConnectionCached,
+  storeWebhook,
+} from "./webhook-commit.js";
 import { enqueueWorklogCopies, type WorklogCopy, worklogCopyTargets } from "./worklogs.js";
 
 // Beyond this many rejected webhooks per connection and minute, rejections are counted but not ledgered.
@@ -94,7 +101,23 @@ export async function acceptWebhook(
     now: Date;
   },
 ): Promise<WebhookResult> {
-  const loaded = await loadConnection(db, engine, input.connectionId);
+  // A cached connection that refuses the webhook, or that changed before it was stored, is read again.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const cached = attempt === 0 ? cachedConnection(db, engine, input.connectionId) : null;
+    const loaded = cached ?? (await loadConnectionCached(db, engine, input.connectionId));
+    const outcome = await acceptWebhookFor(db, loaded, input, cached !== null);
+    if (outcome !== "reload") return outcome;
+    forgetCachedConnection(db, input.connectionId);
+  }
+  throw new GatewayError("UNAVAILABLE", "The connection keeps changing; retry the webhook.");
+}
+
+async function acceptWebhookFor(
+  db: Db,
+  loaded: LoadedConnection | null,
+  input: Parameters<typeof acceptWebhook>[2],
+  cached: boolean,
+): Promise<WebhookResult | "reload"> {
   if (!loaded) {
     webhooksRejected.inc({ connector: "unknown", reason: "unknown_connection" });
     return { status: 404, body: { detail: "Unknown connection." } };
@@ -110,6 +133,7 @@ export async function acceptWebhook(
     input.now,
   );
   if (!verification.ok) {
+    if (cached) return "reload";
     webhooksRejected.inc({ connector: loaded.row.type, reason: "unverified" });
     await recordRejection(db, loaded, input.now, verification.reason);
     return { status: 401, body: { detail: "The webhook signature or secret does not verify." } };
@@ -122,6 +146,7 @@ export async function acceptWebhook(
         : loaded.connector.parseWebhook(input.rawBody, input.headers);
   } catch (error) {
     if (error instanceof WebhookPayloadError) {
+      if (cached) return "reload";
       webhooksRejected.inc({ connector: loaded.row.type, reason: "malformed" });
       await recordRejection(db, loaded, input.now, `malformed: ${error.message.slice(0, 200)}`);
       return {
@@ -132,51 +157,42 @@ export async function acceptWebhook(
     throw error;
   }
   const payloadHash = createHash("sha256").update(input.rawBody).digest("hex");
-  let accepted = 0;
-  let duplicates = 0;
-  await db.transaction(async (tx) => {
-    const entries: LedgerEntryInput[] = [];
-    for (const received of notices) {
-      // A vendor's NUL or lone surrogate must not make the notice unstorable (jsonb refuses NUL).
-      const notice = await storableVendorValue(tx, loaded, received, received.externalId);
-      const dedupeKey = await webhookNoticeKey(tx, loaded.row.id, notice);
-      const inserted =
-        dedupeKey === null
-          ? []
-          : await tx
-              .insert(inbox)
-              .values({
-                connectionId: loaded.row.id,
-                dedupeKey,
-                externalId: notice.externalId,
-                notice: notice as unknown as Record<string, unknown>,
-                source: "webhook",
-                receivedAt: input.now,
-              })
-              .onConflictDoNothing()
-              .returning({ id: inbox.id });
-      if (inserted.length > 0) {
-        accepted++;
-        await enqueueJobs(tx, [inboxJob(loaded, inserted[0]!.id, notice.externalId, input.now)]);
-      } else duplicates++;
-      entries.push({
+  const repairs: LedgerEntryInput[] = [];
+  // A vendor's NUL or lone surrogate must not make the notice unstorable (jsonb refuses NUL).
+  const storable = notices.map((received) => {
+    const { value, repairEntry } = repairedVendorValue(loaded, received, received.externalId);
+    if (repairEntry) repairs.push(repairEntry);
+    return value;
+  });
+  const traceParent = activeTraceparent();
+  let stored: Awaited<ReturnType<typeof storeWebhook>>;
+  try {
+    stored = await storeWebhook(db, {
+      loaded,
+      notices: storable,
+      repairs,
+      now: input.now,
+      inboxJobOf: (inboxId, notice) => ({
+        ...inboxJob(loaded, inboxId, notice.externalId, input.now),
+        traceParent,
+      }),
+      entryOf: (notice, isNew) => ({
         ...connectionEntry(
           loaded,
-          inserted.length > 0 ? "sync.received" : "sync.duplicate",
-          {
-            source: "webhook",
-            operation: notice.operation ?? null,
-            deliveryId: notice.deliveryId ?? null,
-          },
+          isNew ? "sync.received" : "sync.duplicate",
+          { source: "webhook", operation: notice.operation ?? null, deliveryId: notice.deliveryId ?? null },
           notice.externalId,
         ),
         payloadHash,
-      });
-    }
-    await appendLedger(tx, entries);
-  });
+      }),
+    });
+  } catch (error) {
+    // Nothing of the batch was stored: the vendor retries on a 5xx.
+    throw new GatewayError("UNAVAILABLE", "The webhook could not be stored; retry it.", { cause: error });
+  }
+  if ("stale" in stored) return "reload";
   webhooksAccepted.inc({ connector: loaded.row.type });
-  return { status: 202, body: { accepted, duplicates } };
+  return { status: 202, body: stored };
 }
 
 async function recordRejection(db: Db, loaded: LoadedConnection, now: Date, reason: string) {

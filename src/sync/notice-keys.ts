@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { ChangedRecord, InboundNotice } from "../../connectors/sdk/index.js";
 import type { Queryable } from "../db/client.js";
 import { jobs } from "../db/schema/index.js";
@@ -26,21 +26,32 @@ function uniqueKey(prefix: string, externalId: string): string {
  * notice for the record would add nothing (that job re-reads the record anyway).
  */
 export async function hasUnreadNotice(db: Queryable, connectionId: string, externalId: string) {
-  const [row] = await db
-    .select({ id: jobs.id })
+  return (await unreadNotices(db, [{ connectionId, externalId }])).size > 0;
+}
+
+/** How {@link unreadNotices} names a record of a connection. */
+const recordKey = (connectionId: string, externalId: string) => `${connectionId}\n${externalId}`;
+
+/** Of these records, the ones with an unread notice (as {@link recordKey}s), in one query for them all. */
+export async function unreadNotices(
+  db: Queryable,
+  records: { connectionId: string; externalId: string }[],
+): Promise<Set<string>> {
+  if (records.length === 0) return new Set();
+  const rows = await db
+    .selectDistinct({ connectionId: jobs.connectionId, orderKey: jobs.orderKey })
     .from(jobs)
     .where(
       and(
-        eq(jobs.connectionId, connectionId),
-        eq(jobs.orderKey, `in:${externalId}`),
+        inArray(jobs.connectionId, [...new Set(records.map((r) => r.connectionId))]),
+        inArray(jobs.orderKey, [...new Set(records.map((r) => `in:${r.externalId}`))]),
         eq(jobs.kind, "inbox.apply"),
         eq(jobs.status, "pending"),
         eq(jobs.attempts, 0),
         sql`${jobs.lockedUntil} is null`,
       ),
-    )
-    .limit(1);
-  return row !== undefined;
+    );
+  return new Set(rows.map((r) => recordKey(r.connectionId ?? "", (r.orderKey ?? "").slice("in:".length))));
 }
 
 /**
@@ -52,8 +63,25 @@ export async function webhookNoticeKey(
   connectionId: string,
   notice: InboundNotice,
 ): Promise<string | null> {
+  const unread = notice.deliveryId
+    ? new Set<string>()
+    : await unreadNotices(db, [{ connectionId, externalId: notice.externalId }]);
+  return webhookNoticeKeyAmong(unread, connectionId, notice);
+}
+
+/**
+ * {@link webhookNoticeKey} given the records with unread notices, read beforehand for a whole batch: a notice
+ * stored under the key returned joins them, so a later one for its record in the batch is dropped.
+ */
+export function webhookNoticeKeyAmong(
+  unread: Set<string>,
+  connectionId: string,
+  notice: InboundNotice,
+): string | null {
   if (notice.deliveryId) return `delivery:${notice.deliveryId}`;
-  if (await hasUnreadNotice(db, connectionId, notice.externalId)) return null;
+  const record = recordKey(connectionId, notice.externalId);
+  if (unread.has(record)) return null;
+  unread.add(record);
   return uniqueKey("notice", notice.externalId);
 }
 

@@ -1,6 +1,6 @@
 import type { ExternalTicket } from "../../connectors/sdk/index.js";
 import type { Tx } from "../db/client.js";
-import { appendLedger } from "../ledger/append.js";
+import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
 import { sanitizeVendorText } from "../lib/vendor-text.js";
 import type { LoadedConnection } from "./connections.js";
 
@@ -26,10 +26,22 @@ export async function storableVendorValue<T>(
   original: T,
   externalId: string | null,
 ): Promise<T> {
+  const { value, repairEntry } = repairedVendorValue(loaded, original, externalId);
+  if (repairEntry) await appendLedger(tx, [repairEntry]);
+  return value;
+}
+
+/** The storable value and its `sync.text_repaired` entry (null when nothing changed), for the caller to append. */
+export function repairedVendorValue<T>(
+  loaded: LoadedConnection,
+  original: T,
+  externalId: string | null,
+): { value: T; repairEntry: LedgerEntryInput | null } {
   const { value, repairs } = sanitizeVendorText(original);
-  if (repairs.length === 0) return original;
-  await appendLedger(tx, [
-    {
+  if (repairs.length === 0) return { value: original, repairEntry: null };
+  return {
+    value,
+    repairEntry: {
       tenantId: loaded.row.tenantId,
       connectionId: loaded.row.id,
       direction: "inbound",
@@ -44,6 +56,5 @@ export async function storableVendorValue<T>(
         surrogatesReplaced: repairs.reduce((n, r) => n + r.surrogates, 0),
       },
     },
-  ]);
-  return value;
+  };
 }
