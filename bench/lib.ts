@@ -68,12 +68,7 @@ export async function startScript(script: string, env: NodeJS.ProcessEnv = {}): 
   };
 }
 
-/** Starts `src/server.ts` in its own process, so the load generator does not share its event loop. */
-export async function startGateway(options: {
-  databaseUrl?: string;
-  port: number;
-  env?: NodeJS.ProcessEnv;
-}): Promise<RunningGateway> {
+function gatewayEnv(options: { databaseUrl?: string; port: number; env?: NodeJS.ProcessEnv }) {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PORT: String(options.port),
@@ -87,10 +82,49 @@ export async function startGateway(options: {
   Object.assign(env, options.env ?? {});
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
   else delete env.DATABASE_URL;
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
-    env,
-    stdio: ["ignore", "ignore", "pipe"],
+  return env;
+}
+
+function stopChild(child: ChildProcess) {
+  return async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((r) => child.on("exit", r));
+    child.kill("SIGTERM");
+    await exited;
+  };
+}
+
+/**
+ * Starts the compiled worker (`npm run build` first: dist/src/worker-main.js) in its own process; resolves once
+ * it listens for job notifications.
+ */
+export async function startCompiledWorker(options: {
+  databaseUrl: string;
+  env?: NodeJS.ProcessEnv;
+}): Promise<{ stop(): Promise<void> }> {
+  const child: ChildProcess = spawn(process.execPath, ["dist/src/worker-main.js"], {
+    env: gatewayEnv({ ...options, port: 0 }),
+    stdio: ["ignore", "ignore", "inherit"],
   });
+  return { stop: stopChild(child) };
+}
+
+/**
+ * Starts the gateway's API in its own process, so the load generator does not share its event loop:
+ * `src/server.ts` through tsx, or with `compiled` the build's `dist/src/server.js` (`npm run build` first).
+ */
+export async function startGateway(options: {
+  databaseUrl?: string;
+  port: number;
+  env?: NodeJS.ProcessEnv;
+  compiled?: boolean;
+}): Promise<RunningGateway> {
+  const env = gatewayEnv(options);
+  const child: ChildProcess = spawn(
+    process.execPath,
+    options.compiled ? ["dist/src/server.js"] : ["--import", "tsx", "src/server.ts"],
+    { env, stdio: ["ignore", "ignore", "pipe"] },
+  );
   let stderr = "";
   child.stderr!.on("data", (d) => {
     stderr += d;
@@ -107,14 +141,7 @@ export async function startGateway(options: {
     if (Date.now() > deadline) throw new Error(`gateway did not become ready: ${stderr}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  return {
-    url,
-    stop: async () => {
-      const exited = new Promise((r) => child.on("exit", r));
-      child.kill("SIGTERM");
-      await exited;
-    },
-  };
+  return { url, stop: stopChild(child) };
 }
 
 export function percentile(values: number[], q: number): number {
