@@ -258,8 +258,10 @@ export async function benchSteadyLoad(options: {
       if (countLanded() !== expected) {
         const jobs = await pg`select kind, status, count(*)::int as n from jobs
           where kind <> all(${periodicJobKinds as unknown as string[]}) group by kind, status order by kind, status`;
+        const leased = await pg`select kind, connection_id, attempts, first_attempt_at, last_error from jobs
+          where status = 'pending' and locked_until > now() order by id limit 10`;
         process.stderr.write(
-          `  at ${rate}/s only ${countLanded()} of ${expected} deliveries landed within 60 s; jobs: ${JSON.stringify(jobs)}\n`,
+          `  at ${rate}/s only ${countLanded()} of ${expected} deliveries landed within 60 s; jobs: ${JSON.stringify(jobs)}; leased: ${JSON.stringify(leased)}\n`,
         );
       }
       const all: number[] = [];
