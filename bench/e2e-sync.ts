@@ -51,7 +51,7 @@ interface SimulatorStats {
 }
 
 /** The simulators' default accounts (connectors/<type>/simulator.ts), as a client's admin would configure them. */
-function connectionSettings(
+export function connectionSettings(
   type: E2eConnector,
   baseUrl: string,
   webhookSecret: string,

@@ -84,19 +84,7 @@ export function buildOnce(): void {
   built = true;
 }
 
-/**
- * Starts the gateway in its own process, so the load generator does not share its event loop: `src/server.ts`
- * (or another entry point, `src/worker-main.ts`) under tsx, or with `compiled` the build as `npm run start:prod`
- * runs it (`dist/src/server.js`, built here); ready when `readyPath` (default `/readyz`) on `port` answers 2xx.
- */
-export async function startGateway(options: {
-  databaseUrl?: string;
-  port: number;
-  env?: NodeJS.ProcessEnv;
-  script?: string;
-  readyPath?: string;
-  compiled?: boolean;
-}): Promise<RunningGateway> {
+function gatewayEnv(options: { databaseUrl?: string; port: number; env?: NodeJS.ProcessEnv }) {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PORT: String(options.port),
@@ -110,15 +98,54 @@ export async function startGateway(options: {
   Object.assign(env, options.env ?? {});
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
   else delete env.DATABASE_URL;
+  return env;
+}
+
+function stopChild(child: ChildProcess) {
+  return async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((r) => child.on("exit", r));
+    child.kill("SIGTERM");
+    await exited;
+  };
+}
+
+/**
+ * Starts the compiled worker (`npm run build` first: dist/src/worker-main.js) in its own process; resolves once
+ * it listens for job notifications.
+ */
+export async function startCompiledWorker(options: {
+  databaseUrl: string;
+  env?: NodeJS.ProcessEnv;
+}): Promise<{ stop(): Promise<void> }> {
+  buildOnce();
+  const child: ChildProcess = spawn(process.execPath, ["dist/src/worker-main.js"], {
+    env: gatewayEnv({ ...options, port: 0 }),
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  return { stop: stopChild(child) };
+}
+
+/**
+ * Starts the gateway in its own process, so the load generator does not share its event loop: `src/server.ts`
+ * (or another entry point, `src/worker-main.ts`) under tsx, or with `compiled` the build as `npm run start:prod`
+ * runs it (`dist/src/server.js`, built here); ready when `readyPath` (default `/readyz`) on `port` answers 2xx.
+ */
+export async function startGateway(options: {
+  databaseUrl?: string;
+  port: number;
+  env?: NodeJS.ProcessEnv;
+  script?: string;
+  readyPath?: string;
+  compiled?: boolean;
+}): Promise<RunningGateway> {
+  const env = gatewayEnv(options);
   if (options.compiled) buildOnce();
   const script = options.script ?? "src/server.ts";
   const entry = options.compiled
     ? ["--enable-source-maps", `dist/${script.replace(/\.ts$/, ".js")}`]
     : ["--import", "tsx", script];
-  const child: ChildProcess = spawn(process.execPath, entry, {
-    env,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const child: ChildProcess = spawn(process.execPath, entry, { env, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (d) => {
     stderr += d;
@@ -136,15 +163,7 @@ export async function startGateway(options: {
     if (Date.now() > deadline) throw new Error(`gateway did not become ready: ${stderr}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  return {
-    url,
-    pid: child.pid!,
-    stop: async () => {
-      const exited = new Promise((r) => child.on("exit", r));
-      child.kill("SIGTERM");
-      await exited;
-    },
-  };
+  return { url, pid: child.pid!, stop: stopChild(child) };
 }
 
 /** Starts several gateways at once; when one fails, those that started are stopped before the error is thrown. */

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from "node:fs";
+import { benchDispatch, dispatchHeading, dispatchMarkdown } from "./dispatch.js";
 import { benchE2eSync, e2eMarkdown } from "./e2e-sync.js";
 import { benchDeliveriesUnderFaults, faultsHeading, faultsMarkdown } from "./faults.js";
 import { benchHistory, historyHeading, historyMarkdown } from "./history.js";
@@ -8,7 +9,8 @@ import { machineDescription, median } from "./lib.js";
 import { benchMapping, mappingMarkdown } from "./mapping.js";
 import { benchSlaDetection, slaDetectionMarkdown } from "./sla-detection.js";
 import { benchSlaDueTime } from "./sla-due-time.js";
-import { benchOutboxDispatch, benchWebhookIngest, syncMarkdown } from "./sync.js";
+import { benchSteadyLoad, steadyLoadHeading, steadyLoadMarkdown } from "./steady-load.js";
+import { benchWebhookIngest, syncMarkdown } from "./sync.js";
 import { benchTicketWrites, ticketWritesHeading, ticketWritesMarkdown } from "./ticket-create.js";
 
 /**
@@ -58,11 +60,44 @@ async function ticketWritesSection() {
   return `${ticketWritesMarkdown(result, ingestSeconds, connections)}\n\nMeasured ${new Date().toISOString()} on ${machineDescription()}; the machine's cores are shared with other processes, so compare ratios from one run, not absolute rates across runs.`;
 }
 
+async function steadySection() {
+  log("end-to-end latency at a steady load (about 3 min)...");
+  return steadyLoadMarkdown(
+    await benchSteadyLoad({
+      plan: quick
+        ? [{ rate: Number(process.env.BENCH_STEADY_RATE ?? 100), seconds: 10 }]
+        : [
+            { rate: 100, seconds: 60 },
+            { rate: 200, seconds: 60 },
+          ],
+      search: { rates: quick ? [] : [300, 400, 600], seconds: 20 },
+      tickets: quick ? 20 : 60,
+      workers: 1,
+      ...(process.env.BENCH_STEADY_CONCURRENCY
+        ? { env: { SYNC_PROCESS_CONCURRENCY: process.env.BENCH_STEADY_CONCURRENCY } }
+        : {}),
+    }),
+  );
+}
+
+async function dispatchSection() {
+  log("outbound dispatch vs pg-boss and graphile-worker (about 2 min)...");
+  return dispatchMarkdown(
+    await benchDispatch({
+      jobs: quick ? { noop: 200, vendor: 40 } : { noop: 1000, vendor: 150 },
+      runs: quick ? 1 : 3,
+      concurrency: 8,
+    }),
+  );
+}
+
 /** Sections that `npm run bench -- <name>` runs alone, replacing (or appending) only their part of the document. */
 const singleSections: Record<string, { heading: string; build: () => Promise<string> }> = {
   ingest: { heading: ingestVsPeerHeading, build: ingestSection },
   history: { heading: historyHeading, build: historySection },
   "ticket-create": { heading: ticketWritesHeading, build: ticketWritesSection },
+  steady: { heading: steadyLoadHeading, build: steadySection },
+  dispatch: { heading: dispatchHeading, build: dispatchSection },
   faults: {
     heading: faultsHeading,
     build: async () =>
@@ -119,9 +154,7 @@ sections.push(slaDetectionMarkdown(await benchSlaDetection({ clocks: quick ? 50 
 
 log("webhook ingest vs bare Hono...");
 const ingest = await benchWebhookIngest({ seconds, runs, connections });
-log("outbox dispatch vs pg-boss...");
-const dispatch = await benchOutboxDispatch({ jobs: quick ? 40 : 200, runs, workers: 4 });
-sections.push(syncMarkdown(ingest, dispatch, seconds, connections));
+sections.push(syncMarkdown(ingest, seconds, connections));
 sections.push(await ingestSection());
 
 log("deliveries under vendor faults...");
@@ -141,6 +174,8 @@ log("per-connector mapping...");
 sections.push(mappingMarkdown(await benchMapping({ seconds: 1 })));
 log("end-to-end sync through each simulator...");
 sections.push(e2eMarkdown(await benchE2eSync({ tickets: quick ? 30 : 100, workers: 4 })));
+sections.push(await steadySection());
+sections.push(await dispatchSection());
 
 const header = [
   "# Benchmarks",

@@ -26,6 +26,8 @@ export interface AppDeps {
   };
   /** This process's own state for `/readyz` (shutting down, its worker loops); absent in tests and tools. */
   processState?: () => ProcessState;
+  /** Called after a write request succeeded (it may have queued jobs): wakes the job runners at once. */
+  jobsQueued?: () => void;
 }
 
 export interface AppEnv {

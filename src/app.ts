@@ -37,6 +37,14 @@ export function createApp(deps: AppDeps) {
     await next();
   });
   app.use(requestLog());
+  const { jobsQueued } = deps;
+  if (jobsQueued) {
+    // A write that succeeded may have queued jobs, committed by the time its handler returns.
+    app.use(async (c, next) => {
+      await next();
+      if (c.req.method !== "GET" && c.req.method !== "HEAD" && c.res.status < 400) jobsQueued();
+    });
+  }
   app.use(
     bodyLimit({
       maxSize: MAX_BODY_BYTES,

@@ -5,6 +5,7 @@ import { runMigrations } from "./db/migrate.js";
 import { ensurePeriodicJobs } from "./jobs/queue.js";
 import { JobRunner } from "./jobs/runner.js";
 import type { JobContext } from "./jobs/types.js";
+import { listenForJobs } from "./jobs/wake.js";
 import { createLogger, type Logger } from "./lib/logger.js";
 import { loadPlanCatalog } from "./sla/catalog.js";
 import type { SyncSettings } from "./sync/settings.js";
@@ -72,5 +73,11 @@ export async function startBackgroundWorker(runtime: Runtime): Promise<RunningWo
     tickMs: runtime.config.workerTickMs,
     leaseMs: runtime.config.sync.leaseMs,
   });
-  return startWorker({ id, runner });
+  // On PostgreSQL, API processes notify when they queue jobs; on PGlite the API is in this process and wakes it.
+  const { database } = runtime;
+  const stopListening =
+    database.kind === "postgres" && database.url !== null
+      ? await listenForJobs(database.url, () => runner.wakeUp())
+      : undefined;
+  return startWorker({ id, runner, ...(stopListening ? { onStopped: stopListening } : {}) });
 }

@@ -3,6 +3,7 @@ import { serve } from "@hono/node-server";
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { DataDirLockedError } from "./db/client.js";
+import { jobNotifier } from "./jobs/wake.js";
 import type { LoopState } from "./lib/readiness.js";
 import { shutdownGracefully } from "./lib/shutdown.js";
 import { startTracing } from "./observability/tracing.js";
@@ -38,9 +39,14 @@ async function main() {
       },
     ];
   };
+  const notifyWorkers = jobNotifier(database);
   const app = createApp({
     ...runtime,
     config,
+    jobsQueued: () => {
+      worker?.wakeUp();
+      notifyWorkers();
+    },
     processState: () => ({ shuttingDown, workerLoops: workerLoops() }),
   });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {

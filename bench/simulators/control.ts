@@ -1,3 +1,4 @@
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 
@@ -10,6 +11,8 @@ export interface BenchSimulator {
   setWebhook(url: string, secret: string): void;
   /** A human at the vendor opens a record, which notifies the gateway by webhook; returns its id. */
   agentCreate(index: number, prefix: string): string;
+  /** A human at the vendor adds a public comment to a record, which notifies the gateway by webhook. */
+  agentComment(externalId: string, body: string): void;
   /** Resolves when every webhook delivery started so far has finished. */
   settled(): Promise<void>;
   /** API requests received so far. */
@@ -26,18 +29,38 @@ export interface BenchSimulator {
 const json = (body: unknown, status = 200) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 
+/** Words the steady-load bench puts in comments (`steady<run>n<event>x`): plain, so every markup keeps them. */
+const landingMarker = /steady[0-9a-f]+n\d+x/g;
+
 /**
  * Serves a simulator on a loopback port with the bench control endpoints, and prints `listening <port>`
  * for bench/lib.ts `startScript`:
  * - `POST /__bench/webhook {url, secret}`: where webhooks go, once the gateway's connection exists;
  * - `POST /__bench/agent-create {count, prefix}`: the simulated agent opens `count` records -> `{ids}`;
  * - `POST /__bench/settled`: waits for webhook deliveries in flight -> `{delivered, failed}`;
- * - `GET /__bench/stats?marker=...`: `{requests, webhooks, correlated}`.
+ * - `GET /__bench/stats?marker=...`: `{requests, webhooks, correlated}`;
+ * - `POST /__bench/agent-comment {externalId, body}`: the simulated agent comments on a record -> `{at}`;
+ * - `GET /__bench/landed`: `{[marker]: epoch ms}`, when each steady-load marker first reached the vendor API in
+ *   a write (the moment the simulator answered it).
  */
 export function serveBenchSimulator(sim: BenchSimulator): void {
+  const landed = new Map<string, number>();
+  const vendorFetch = async (request: Request): Promise<Response> => {
+    if (request.method === "GET") return sim.fetch(request);
+    // Read once and passed on as a new request (no tee of the incoming stream).
+    const body = await request.text();
+    const response = await sim.fetch(
+      new Request(request.url, { method: request.method, headers: request.headers, body }),
+    );
+    if (response.ok) {
+      const at = Date.now();
+      for (const [marker] of body.matchAll(landingMarker)) if (!landed.has(marker)) landed.set(marker, at);
+    }
+    return response;
+  };
   const fetch = async (request: Request): Promise<Response> => {
     const url = new URL(request.url);
-    if (!url.pathname.startsWith("/__bench/")) return sim.fetch(request);
+    if (!url.pathname.startsWith("/__bench/")) return vendorFetch(request);
     try {
       switch (`${request.method} ${url.pathname}`) {
         case "POST /__bench/webhook": {
@@ -51,6 +74,15 @@ export function serveBenchSimulator(sim: BenchSimulator): void {
           for (let i = 0; i < body.count; i++) ids.push(sim.agentCreate(i, body.prefix));
           return json({ ids });
         }
+        case "POST /__bench/agent-comment": {
+          const body = (await request.json()) as { externalId: string; body: string };
+          // The agent's save, which sends the webhook: where the latency of an inbound change starts.
+          const at = Date.now();
+          sim.agentComment(body.externalId, body.body);
+          return json({ at });
+        }
+        case "GET /__bench/landed":
+          return json(Object.fromEntries(landed));
         case "POST /__bench/settled":
           await sim.settled();
           return json(sim.webhooks());
@@ -67,8 +99,10 @@ export function serveBenchSimulator(sim: BenchSimulator): void {
       return json({ error: error instanceof Error ? error.message : String(error) }, 500);
     }
   };
-  serve({ fetch, port: 0, hostname: "127.0.0.1" }, (info: AddressInfo) => {
+  const server = serve({ fetch, port: 0, hostname: "127.0.0.1" }, (info: AddressInfo) => {
     sim.setBaseUrl(`http://127.0.0.1:${info.port}`);
     process.stdout.write(`listening ${info.port}\n`);
-  });
+  }) as Server;
+  // Clients on a loaded machine may reuse an idle connection late: the simulator keeps it open a minute.
+  server.keepAliveTimeout = 60_000;
 }

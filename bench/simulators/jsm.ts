@@ -21,6 +21,9 @@ serveBenchSimulator({
       description: "Reported by the client's service desk; tunnel drops every few minutes since 08:40.",
       priority: priorities[index % priorities.length]!,
     }).id,
+  agentComment: (externalId, body) => {
+    sim.simulateAgentComment(externalId, { body, public: true });
+  },
   settled: () => sim.settled(),
   requestCount: () => sim.exchanges.length,
   webhooks: () => ({

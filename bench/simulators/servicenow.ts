@@ -30,6 +30,10 @@ serveBenchSimulator({
       urgency,
     })["sys_id"]!;
   },
+  // A customer-visible comment saved on the form (the journal field appends).
+  agentComment: (externalId, body) => {
+    sim.simulateAgentUpdate(externalId, { comments: body });
+  },
   settled: () => sim.settled(),
   requestCount: () => sim.requests.length,
   webhooks: () => ({

@@ -29,6 +29,9 @@ serveBenchSimulator({
         },
       }).id,
     ),
+  agentComment: (externalId, body) => {
+    sim.simulateAgentComment(Number(externalId), { body, public: true });
+  },
   settled: () => sim.settled(),
   requestCount: () => sim.requests.length,
   webhooks: () => ({

@@ -140,7 +140,7 @@ const CLAIM_LOCK = 0x6a6f6273; // "jobs"
  * its concurrency. Fair: jobs are taken round-robin across tenants (the n-th job of every tenant before the
  * n+1-th of any), by priority then age within a tenant.
  */
-export async function claimJobs(db: Db, options: ClaimOptions): Promise<JobRow[]> {
+export function claimJobs(db: Db, options: ClaimOptions): Promise<JobRow[]> {
   const nowIso = options.now.toISOString();
   const leaseEnd = new Date(options.now.getTime() + options.leaseMs).toISOString();
   const kindFilter = options.kinds
@@ -149,11 +149,20 @@ export async function claimJobs(db: Db, options: ClaimOptions): Promise<JobRow[]
         sql`, `,
       )})`
     : sql``;
-  const ids = await db.transaction(async (tx) => {
+  // One round trip for the claim itself: the update returns the claimed rows whole.
+  return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${CLAIM_LOCK})`);
-    return queryRows<{ id: string | number }>(
-      tx,
-      sql`with eligible as (
+    return tx
+      .update(jobs)
+      .set({
+        lockedUntil: new Date(leaseEnd),
+        lockedBy: options.workerId,
+        attempts: sql`${jobs.attempts} + 1`,
+        firstAttemptAt: sql`coalesce(${jobs.firstAttemptAt}, ${nowIso}::timestamptz)`,
+      })
+      .where(
+        sql`${jobs.id} in (
+          with eligible as (
             select j.id, j.tenant_id, j.connection_id, j.priority,
               least(${options.connectionConcurrency}::int, coalesce(c.concurrency_budget, ${options.connectionConcurrency}::int)) as conn_limit
             from jobs j
@@ -185,28 +194,13 @@ export async function claimJobs(db: Db, options: ClaimOptions): Promise<JobRow[]
             order by tenant_rank, priority, id
             limit ${options.limit}
           )
-          update jobs set locked_until = ${leaseEnd}::timestamptz, locked_by = ${options.workerId},
-            attempts = attempts + 1, first_attempt_at = coalesce(first_attempt_at, ${nowIso}::timestamptz)
-          where id in (
-            select id from jobs
-            where id in (select id from picked) and status = 'pending'
-              and (locked_until is null or locked_until < ${nowIso}::timestamptz)
-            for update skip locked)
-          returning id`,
-    );
+          select id from jobs
+          where id in (select id from picked) and status = 'pending'
+            and (locked_until is null or locked_until < ${nowIso}::timestamptz)
+          for update skip locked)`,
+      )
+      .returning();
   });
-  if (ids.length === 0) return [];
-  const rows = await db
-    .select()
-    .from(jobs)
-    .where(
-      inArray(
-        jobs.id,
-        ids.map((r) => Number(r.id)),
-      ),
-    );
-  const order = new Map(ids.map((r, i) => [Number(r.id), i]));
-  return rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
 }
 
 /** Extends the leases of jobs this worker still holds; returns the ids it no longer holds. */

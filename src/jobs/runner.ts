@@ -1,4 +1,4 @@
-import { eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { failureText, secretValues } from "../../connectors/sdk/index.js";
 import type { Db, Queryable, Tx } from "../db/client.js";
 import { isDatabaseError } from "../db/errors.js";
@@ -11,7 +11,7 @@ import { backoffMs } from "../sync/settings.js";
 import { classifyFailure, errorMessage } from "./classify.js";
 import { claimJobs, extendLeases, releaseJobs, stillMine } from "./queue.js";
 import { jobHandlers } from "./registry.js";
-import type { JobContext, JobResult, JobRow } from "./types.js";
+import type { JobContext, JobHandlers, JobResult, JobRow } from "./types.js";
 
 /** The ledger entry of a job's step: the ticket it concerns, its connection, and what happened. */
 export function jobLedgerEntry(job: JobRow, kind: string, detail: Record<string, unknown>): LedgerEntryInput {
@@ -48,29 +48,41 @@ type RunOutcome =
 
 async function finish(ctx: JobContext, job: JobRow, result: JobResult): Promise<RunOutcome> {
   return ctx.db.transaction(async (tx) => {
-    if (!(await stillMine(tx, job, ctx.workerId))) return "lost_lease";
-    if (result.outcome !== "skipped") await result.commit?.(tx);
     const now = ctx.now();
     const release = { lockedBy: null, lockedUntil: null, lastError: null, lastHttpStatus: null };
     if (result.outcome === "reschedule") {
+      if (!(await stillMine(tx, job, ctx.workerId))) return "lost_lease";
+      await result.commit?.(tx);
       const wake = result.wakeAt ? await result.wakeAt(tx) : result.at;
       const at = new Date(Math.min(wake.getTime(), result.at.getTime()));
       await tx
         .update(jobs)
         .set({ ...release, attempts: 0, firstAttemptAt: null, nextAttemptAt: at })
         .where(eq(jobs.id, job.id));
-    } else {
-      await tx
-        .update(jobs)
-        .set({
-          ...release,
-          status: result.outcome === "done" ? "done" : "skipped",
-          finishedAt: now,
-          ...(result.outcome === "skipped" ? { lastError: result.reason } : {}),
-        })
-        .where(eq(jobs.id, job.id));
+      return "rescheduled";
     }
-    return result.outcome === "reschedule" ? "rescheduled" : result.outcome;
+    // The lease check and the done mark in one statement (it locks the row as the check would); the job's
+    // own writes follow in the same transaction, so they commit with the mark or not at all.
+    const [mine] = await tx
+      .update(jobs)
+      .set({
+        ...release,
+        status: result.outcome === "done" ? "done" : "skipped",
+        finishedAt: now,
+        ...(result.outcome === "skipped" ? { lastError: result.reason } : {}),
+      })
+      .where(
+        and(
+          eq(jobs.id, job.id),
+          eq(jobs.status, "pending"),
+          eq(jobs.lockedBy, ctx.workerId),
+          eq(jobs.attempts, job.attempts),
+        ),
+      )
+      .returning({ id: jobs.id });
+    if (!mine) return "lost_lease";
+    if (result.outcome === "done") await result.commit?.(tx);
+    return result.outcome;
   });
 }
 
@@ -111,8 +123,9 @@ async function recordFailure(
   job: JobRow,
   error: unknown,
   latencyMs: number,
+  handlers: JobHandlers,
 ): Promise<RunOutcome> {
-  const handler = jobHandlers[job.kind];
+  const handler = handlers[job.kind];
   const failure = classifyFailure(error);
   const message = errorMessage(error);
   const stored = await storedFailureText(ctx, job, error);
@@ -239,9 +252,11 @@ async function connectorTypeOf(tx: Queryable, connectionId: string | null): Prom
 }
 
 /** Runs one claimed job to its end: the handler, then the commit under the lease check, or the failure path. */
-export async function runJob(ctx: JobContext, job: JobRow): Promise<void> {
+export async function runJob(ctx: JobContext, job: JobRow, handlers = jobHandlers): Promise<void> {
   const started = performance.now();
-  const outcome = tracingEnabled() ? await runTraced(ctx, job) : await runAndRecord(ctx, job);
+  const outcome = tracingEnabled()
+    ? await runTraced(ctx, job, handlers)
+    : await runAndRecord(ctx, job, handlers);
   jobsTotal.inc({ kind: job.kind, outcome });
   jobRunDuration.observe({ kind: job.kind }, (performance.now() - started) / 1000);
   if (outcome === "done")
@@ -251,14 +266,14 @@ export async function runJob(ctx: JobContext, job: JobRow): Promise<void> {
     );
 }
 
-async function runAndRecord(ctx: JobContext, job: JobRow): Promise<RunOutcome> {
+async function runAndRecord(ctx: JobContext, job: JobRow, handlers: JobHandlers): Promise<RunOutcome> {
   const started = performance.now();
   try {
-    const result = await jobHandlers[job.kind].run(ctx, job);
+    const result = await handlers[job.kind].run(ctx, job);
     return await finish(ctx, job, result);
   } catch (error) {
     try {
-      return await recordFailure(ctx, job, error, Math.round(performance.now() - started));
+      return await recordFailure(ctx, job, error, Math.round(performance.now() - started), handlers);
     } catch (recordError) {
       // The database itself failed: the lease runs out and the job is taken again; nothing is lost.
       ctx.logger.error(
@@ -279,7 +294,7 @@ async function runAndRecord(ctx: JobContext, job: JobRow): Promise<RunOutcome> {
 const connectorTypes = new Map<string, string | null>();
 
 /** The job's run as a span continuing the trace of the request that enqueued it. */
-async function runTraced(ctx: JobContext, job: JobRow): Promise<RunOutcome> {
+async function runTraced(ctx: JobContext, job: JobRow, handlers: JobHandlers): Promise<RunOutcome> {
   let connector: string | null = null;
   if (job.connectionId !== null) {
     connector = connectorTypes.get(job.connectionId) ?? null;
@@ -302,7 +317,7 @@ async function runTraced(ctx: JobContext, job: JobRow): Promise<RunOutcome> {
       },
     },
     async (span) => {
-      const outcome = await runAndRecord(ctx, job);
+      const outcome = await runAndRecord(ctx, job, handlers);
       span?.setAttribute("job.outcome", outcome);
       return outcome;
     },
@@ -318,6 +333,8 @@ export interface RunnerOptions {
   tickMs: number;
   leaseMs: number;
   kinds?: readonly JobKind[];
+  /** The handlers by kind: the registry's, unless a benchmark measures the queue alone with its own. */
+  handlers?: JobHandlers;
 }
 
 /**
@@ -328,6 +345,8 @@ export class JobRunner {
   private readonly inFlight = new Map<number, Promise<void>>();
   private stopped = false;
   private wake: (() => void) | null = null;
+  /** Set by `wakeUp` while the loop is claiming, so the loop claims again instead of sleeping a tick. */
+  private wakeRequested = false;
   private heartbeat: NodeJS.Timeout | null = null;
   private loopDone: Promise<void> = Promise.resolve();
   /** Set when the loop last completed a claim (healthy) — for readiness. */
@@ -337,6 +356,12 @@ export class JobRunner {
 
   get running(): number {
     return this.inFlight.size;
+  }
+
+  /** Claims now rather than at the next tick: jobs were queued, or a slot (or a ticket's next job) freed up. */
+  wakeUp(): void {
+    this.wakeRequested = true;
+    this.wake?.();
   }
 
   /** One claim: starts up to the free slots' worth of jobs and returns how many it started. */
@@ -354,9 +379,9 @@ export class JobRunner {
     });
     this.lastClaimAt = new Date();
     for (const job of claimed) {
-      const running = runJob(ctx, job).finally(() => {
+      const running = runJob(ctx, job, this.options.handlers).finally(() => {
         this.inFlight.delete(job.id);
-        this.wake?.();
+        this.wakeUp();
       });
       this.inFlight.set(job.id, running);
     }
@@ -396,6 +421,7 @@ export class JobRunner {
     this.loopDone = (async () => {
       while (!this.stopped) {
         let started = 0;
+        this.wakeRequested = false;
         try {
           started = await this.claimAndStart();
         } catch (error) {
@@ -406,6 +432,7 @@ export class JobRunner {
         }
         if (this.stopped) break;
         if (started > 0 && this.inFlight.size < this.options.processConcurrency) continue;
+        if (this.wakeRequested) continue;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(done, tickMs);
           function done() {

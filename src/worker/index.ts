@@ -7,6 +7,8 @@ export interface RunningWorker {
   tickNow(): Promise<void>;
   /** When the runner last claimed (its loop is alive), for readiness. */
   lastClaimAt(): Date | null;
+  /** Claims now instead of at the next tick (this process queued jobs). */
+  wakeUp(): void;
   /**
    * Stops claiming, lets running jobs finish within `deadlineMs`, then releases the leases of the unfinished
    * ones so another worker takes them at once.
@@ -19,7 +21,12 @@ export function workerId(): string {
 }
 
 /** A started job runner as the process entries see it. */
-export function startWorker(options: { id: string; runner: JobRunner }): RunningWorker {
+export function startWorker(options: {
+  id: string;
+  runner: JobRunner;
+  /** Run after the runner stopped (closes what feeds it wake-ups). */
+  onStopped?: () => Promise<void>;
+}): RunningWorker {
   const { runner } = options;
   runner.start();
   return {
@@ -28,6 +35,11 @@ export function startWorker(options: { id: string; runner: JobRunner }): Running
       await runner.runUntilIdle();
     },
     lastClaimAt: () => runner.lastClaimAt,
-    stop: (deadlineMs) => runner.stop(deadlineMs),
+    wakeUp: () => runner.wakeUp(),
+    stop: async (deadlineMs) => {
+      const outcome = await runner.stop(deadlineMs);
+      await options.onStopped?.().catch(() => {});
+      return outcome;
+    },
   };
 }
