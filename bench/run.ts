@@ -10,7 +10,7 @@ import { benchMapping, mappingMarkdown } from "./mapping.js";
 import { benchSlaDetection, slaDetectionMarkdown } from "./sla-detection.js";
 import { benchSlaDueTime } from "./sla-due-time.js";
 import { benchSteadyLoad, steadyLoadHeading, steadyLoadMarkdown } from "./steady-load.js";
-import { benchWebhookIngest, syncMarkdown } from "./sync.js";
+import { benchWebhookIngest, syncHeading, syncMarkdown } from "./sync.js";
 import { benchTicketWrites, ticketWritesHeading, ticketWritesMarkdown } from "./ticket-create.js";
 
 /**
@@ -91,8 +91,15 @@ async function dispatchSection() {
   );
 }
 
+async function syncSection() {
+  log("webhook ingest vs bare Hono...");
+  const ingest = await benchWebhookIngest({ seconds, runs, connections });
+  return `${syncMarkdown(ingest, seconds, connections)}\n\nMeasured ${new Date().toISOString()} on ${machineDescription()}.`;
+}
+
 /** Sections that `npm run bench -- <name>` runs alone, replacing (or appending) only their part of the document. */
 const singleSections: Record<string, { heading: string; build: () => Promise<string> }> = {
+  sync: { heading: syncHeading, build: syncSection },
   ingest: { heading: ingestVsPeerHeading, build: ingestSection },
   history: { heading: historyHeading, build: historySection },
   "ticket-create": { heading: ticketWritesHeading, build: ticketWritesSection },
@@ -152,9 +159,7 @@ sections.push(
 log("SLA detection delay (real clock, about 70 s)...");
 sections.push(slaDetectionMarkdown(await benchSlaDetection({ clocks: quick ? 50 : 200, workers: 2 })));
 
-log("webhook ingest vs bare Hono...");
-const ingest = await benchWebhookIngest({ seconds, runs, connections });
-sections.push(syncMarkdown(ingest, seconds, connections));
+sections.push(await syncSection());
 sections.push(await ingestSection());
 
 log("deliveries under vendor faults...");

@@ -105,11 +105,13 @@ export async function benchWebhookIngest(options: {
   }
 }
 
+export const syncHeading = "## Sync throughput (PostgreSQL)";
+
 export function syncMarkdown(ingest: IngestResult, ingestSeconds: number, connections: number): string {
   const g = median(ingest.gateway.map((r) => r.requestsPerSec));
   const b = median(ingest.bare.map((r) => r.requestsPerSec));
   return [
-    "## Sync throughput (PostgreSQL)",
+    syncHeading,
     "",
     `### Inbound: webhooks accepted durably`,
     "",
