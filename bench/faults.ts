@@ -237,7 +237,7 @@ export function faultsMarkdown(runs: FaultRun[]): string {
     "",
     clean && faulty ? `With faults / without: **${fmt(faulty.perSec / clean.perSec, 2)}**.` : "",
     faulty
-      ? `Where the time goes with faults: each 429 holds its connection for the 1 s the vendor asks, so the ${faulty.injected.status429} injected hold the four connections about ${fmt(faulty.injected.status429 / 4, 0)} s each, of a ${fmt(faulty.seconds, 0)} s run; the gateway honours Retry-After rather than racing it.`
+      ? `\nWhere the time goes with faults: each of the ${faulty.injected.status429} injected 429s holds its connection (all its jobs, not only the refused one) for the 1 s the vendor asks; the gateway honours Retry-After rather than racing it.`
       : "",
   ].join("\n");
 }
