@@ -547,7 +547,10 @@ describe.skipIf(engine !== "postgres")("console in the browser (PostgreSQL pass)
           const wide = Array.from(document.querySelectorAll("body *"))
             .filter(
               (e) =>
-                e.getBoundingClientRect().right > root.clientWidth + 0.5 &&
+                // The element reaches past the screen, or its text does (text overflow leaves its box as is).
+                (e.getBoundingClientRect().right > root.clientWidth + 0.5 ||
+                  (e as unknown as { scrollWidth: number; clientWidth: number }).scrollWidth >
+                    (e as unknown as { clientWidth: number }).clientWidth + 0.5) &&
                 !(e as unknown as { closest(s: string): unknown }).closest(".scroll"),
             )
             .map((e) => e.outerHTML.slice(0, 120));
