@@ -14,7 +14,11 @@ async function main() {
   }
   const tracing = await startTracing(config.tracing);
   const runtime = await openRuntime(config);
-  // A worker serves no API: METRICS_PORT is how it is scraped.
+  const worker = await startBackgroundWorker(runtime);
+  runtime.logger.info({ workerId: worker.id }, "worker started");
+  // A worker serves no API: METRICS_PORT is how it is scraped. Started after the worker (whose start awaits its
+  // LISTEN connection), in the same turn as the signal handlers below: a process that answers scrapes is one a
+  // SIGTERM stops gracefully.
   const metricsServer =
     config.metrics.port !== null
       ? startMetricsListener(
@@ -22,8 +26,6 @@ async function main() {
           (port) => runtime.logger.info({ port }, "metrics listening (GET /metrics, no auth)"),
         )
       : null;
-  const worker = await startBackgroundWorker(runtime);
-  runtime.logger.info({ workerId: worker.id }, "worker started");
   let stopping = false;
   const shutdown = async () => {
     if (stopping) process.exit(1);
