@@ -182,12 +182,13 @@ export async function seedHistory(
   );
   // Pending jobs on the tickets' connections: on a paused or held connection everything waits (due); elsewhere
   // nine in ten retry in backoff (due in 15 min to 6 h) and every tenth is an update queued behind the previous
-  // job of its ticket, itself in backoff.
+  // job of its ticket, itself in backoff, and due when it is (as `enqueueJobs` and a failed run leave it).
   await run(`insert into jobs (kind, tenant_id, connection_id, order_key, priority, payload, status, attempts,
       next_attempt_at, last_error, last_http_status, created_at)
     select kind, tenant_id, connection_id, order_key, priority, payload, 'pending',
       case when waiting then 0 when g % 10 = 9 then 0 else 1 + g % 8 end,
-      case when waiting or g % 10 = 9 then now() - (g % 3600) * interval '1 second'
+      case when waiting then now() - (g % 3600) * interval '1 second'
+        when g % 10 = 9 then now() + (900 + (g - 1) * 7919 % 20700) * interval '1 second'
         else now() + (900 + g * 7919 % 20700) * interval '1 second' end,
       case when not waiting and g % 10 <> 9 then 'ServiceNow answered 503 Service Unavailable' end,
       case when not waiting and g % 10 <> 9 then 503 end,
@@ -215,10 +216,13 @@ export async function seedHistory(
   await run("analyze");
   const [pending] = await queryRows<{ backoff: number; waiting: number; queued: number }>(
     db,
-    sql`select count(*) filter (where j.next_attempt_at > now())::int as backoff,
+    sql`select count(*) filter (where j.next_attempt_at > now() and not behind)::int as backoff,
           count(*) filter (where j.next_attempt_at <= now() and (c.status = 'paused' or c.hold_until > now()))::int as waiting,
-          count(*) filter (where j.next_attempt_at <= now() and c.status = 'active' and c.hold_until is null)::int as queued
-        from jobs j join connections c on c.id = j.connection_id
+          count(*) filter (where behind and c.status = 'active' and c.hold_until is null)::int as queued
+        from (select *, exists (select 1 from jobs p where p.connection_id = q.connection_id
+                and p.order_key = q.order_key and p.id < q.id and p.status = 'pending') as behind
+              from jobs q) j
+        join connections c on c.id = j.connection_id
         where j.status = 'pending' and j.kind <> 'connection.poll' and c.id like 'con_h%'`,
   );
   await run("drop table seed_tickets");

@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import { type Db, queryRows, type Tx } from "../db/client.js";
 import { type JobKind, jobs, periodicJobKinds } from "../db/schema/index.js";
 import { activeTraceparent } from "../observability/tracing.js";
@@ -23,6 +23,30 @@ export function queuePriority(priority: string | null | undefined): number {
   return match ? Number(match[1]) : 3;
 }
 
+/**
+ * A job queued behind others of its (connection, order key) cannot run before them, so it is due no earlier than
+ * the latest of theirs: a claim then never reads the jobs waiting behind a ticket in backoff. Only a hint for
+ * the claim's cost; the order itself is kept by the claim's first-in-line check.
+ */
+function dueAfterPredecessors(connectionId: string, orderKey: string, runAt: Date | undefined): SQL {
+  const at = runAt ? sql`${runAt.toISOString()}::timestamptz` : sql`now()`;
+  return sql`greatest(${at}, (select max(p.next_attempt_at) from jobs p
+    where p.connection_id = ${connectionId} and p.order_key = ${orderKey} and p.status = 'pending'))`;
+}
+
+/**
+ * Holds the jobs queued behind `job` in its (connection, order key) until `at`, when it waits (backoff, a
+ * reschedule) until then: see `dueAfterPredecessors`.
+ */
+export async function holdSuccessors(tx: Tx, job: JobRow, at: Date): Promise<void> {
+  if (job.orderKey === null || job.connectionId === null) return;
+  await tx.execute(
+    sql`update jobs set next_attempt_at = ${at.toISOString()}::timestamptz
+        where connection_id = ${job.connectionId} and order_key = ${job.orderKey} and id > ${job.id}
+          and status = 'pending' and next_attempt_at < ${at.toISOString()}::timestamptz`,
+  );
+}
+
 /** Adds jobs in the caller's transaction, so they commit (or not) with the change that causes them. */
 export async function enqueueJobs(tx: Tx | Db, rows: NewJob[]): Promise<void> {
   if (rows.length === 0) return;
@@ -40,7 +64,11 @@ export async function enqueueJobs(tx: Tx | Db, rows: NewJob[]): Promise<void> {
         singletonKey: r.singletonKey ?? null,
         // A periodic job is rescheduled in place forever: it must not hang every run off one old request.
         traceParent: r.singletonKey ? null : r.traceParent !== undefined ? r.traceParent : traceParent,
-        ...(r.runAt ? { nextAttemptAt: r.runAt } : {}),
+        ...(r.orderKey && r.connectionId
+          ? { nextAttemptAt: dueAfterPredecessors(r.connectionId, r.orderKey, r.runAt) }
+          : r.runAt
+            ? { nextAttemptAt: r.runAt }
+            : {}),
       })),
     )
     // A periodic job already pending under the same singleton key is kept.
@@ -149,9 +177,24 @@ export function claimJobs(db: Db, options: ClaimOptions): Promise<JobRow[]> {
         sql`, `,
       )})`
     : sql``;
-  // One round trip for the claim itself: the update returns the claimed rows whole.
+  // Among a connection's jobs, the first open row of each (connection, order key) runs; a dead letter holds
+  // its ticket's later jobs until replayed or skipped (inbox rows excepted: a dead inbound notice blocks nothing).
+  const firstInLine = sql`(j.order_key is null or not exists (
+    select 1 from jobs p
+    where p.connection_id = j.connection_id and p.order_key = j.order_key and p.id < j.id
+      and (p.status = 'pending' or (p.status = 'dead' and p.kind <> 'inbox.apply'))))`;
+  const runnable = sql`j.status = 'pending' and j.next_attempt_at <= ${nowIso}::timestamptz
+    and (j.locked_until is null or j.locked_until < ${nowIso}::timestamptz) ${kindFilter}`;
   return db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(${CLAIM_LOCK})`);
+    // A lease need not survive a crash of the database: lost, the job is claimed again and run again, as
+    // after a worker's crash. So the claim does not wait for its commit to reach the disk, and the claim lock,
+    // held to the commit, is not held through the WAL flush.
+    await tx.execute(
+      sql`select set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock(${CLAIM_LOCK})`,
+    );
+    // One round trip for the claim itself: the update returns the claimed rows whole. The candidates come
+    // from each connection with a free slot, at most that many each, so a claim reads the heads of the
+    // runnable queues, not the backlog of paused, held or busy connections, nor jobs in backoff.
     return tx
       .update(jobs)
       .set({
@@ -162,35 +205,43 @@ export function claimJobs(db: Db, options: ClaimOptions): Promise<JobRow[]> {
       })
       .where(
         sql`${jobs.id} in (
-          with eligible as (
-            select j.id, j.tenant_id, j.connection_id, j.priority,
-              least(${options.connectionConcurrency}::int, coalesce(c.concurrency_budget, ${options.connectionConcurrency}::int)) as conn_limit
-            from jobs j
-            left join connections c on c.id = j.connection_id
-            where j.status = 'pending' and j.next_attempt_at <= ${nowIso}::timestamptz
-              and (j.locked_until is null or j.locked_until < ${nowIso}::timestamptz)
-              and (j.connection_id is null
-                or (c.status = 'active' and (c.hold_until is null or c.hold_until <= ${nowIso}::timestamptz)))
-              and (j.order_key is null or not exists (
-                select 1 from jobs p
-                where p.connection_id = j.connection_id and p.order_key = j.order_key and p.id < j.id
-                  and (p.status = 'pending' or (p.status = 'dead' and p.kind <> 'inbox.apply'))))
-              ${kindFilter}
-          ),
-          busy as (
+          with busy as (
             select connection_id, count(*)::int as n from jobs
             where status = 'pending' and locked_until >= ${nowIso}::timestamptz and connection_id is not null
             group by connection_id
           ),
-          ranked as (
-            select e.id, e.priority,
-              row_number() over (partition by coalesce(e.connection_id, e.id::text) order by e.priority, e.id) as conn_rank,
-              greatest(e.conn_limit, 1) - coalesce(b.n, 0) as free,
-              row_number() over (partition by coalesce(e.tenant_id, '') order by e.priority, e.id) as tenant_rank
-            from eligible e left join busy b on b.connection_id = e.connection_id
+          open_connections as (
+            select c.id, least(${options.limit}::int,
+              greatest(least(${options.connectionConcurrency}::int,
+                coalesce(c.concurrency_budget, ${options.connectionConcurrency}::int)), 1) - coalesce(b.n, 0)) as free
+            from connections c left join busy b on b.connection_id = c.id
+            where c.status = 'active' and (c.hold_until is null or c.hold_until <= ${nowIso}::timestamptz)
+          ),
+          candidates as (
+            select q.id, q.tenant_id, q.priority, q.connection_id
+            from open_connections o cross join lateral (
+              select j.id, j.tenant_id, j.priority, j.connection_id from (
+                -- The connection's due jobs by its due index (offset 0 keeps the planner from walking the
+                -- whole queue in claim order instead, which reads every job in backoff).
+                select * from jobs j where j.connection_id = o.id and ${runnable} offset 0
+              ) j
+              where ${firstInLine}
+              order by j.priority, j.id
+              limit greatest(o.free, 0)
+            ) q
+            where o.free > 0
+            union all
+            (select j.id, j.tenant_id, j.priority, j.connection_id from jobs j
+             where j.connection_id is null and ${runnable}
+             order by j.priority, j.id
+             limit ${options.limit})
           ),
           picked as (
-            select id from ranked where conn_rank <= free
+            select id from (
+              select id, priority,
+                row_number() over (partition by coalesce(tenant_id, '') order by priority, id) as tenant_rank
+              from candidates
+            ) ranked
             order by tenant_rank, priority, id
             limit ${options.limit}
           )
@@ -199,7 +250,10 @@ export function claimJobs(db: Db, options: ClaimOptions): Promise<JobRow[]> {
             and (locked_until is null or locked_until < ${nowIso}::timestamptz)
           for update skip locked)`,
       )
-      .returning();
+      .returning()
+      // Prepared (its text is the same on every claim): planning this statement costs more than running it.
+      .prepare(`claim_jobs${options.kinds ? `_${options.kinds.join("_")}` : ""}`)
+      .execute();
   });
 }
 

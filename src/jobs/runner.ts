@@ -1,15 +1,16 @@
 import { and, eq, sql } from "drizzle-orm";
 import { failureText, secretValues } from "../../connectors/sdk/index.js";
-import type { Db, Queryable, Tx } from "../db/client.js";
+import { type Db, type Queryable, queryRows, type Tx } from "../db/client.js";
 import { isDatabaseError } from "../db/errors.js";
+import { groupCommitter } from "../db/group-commit.js";
 import { connections, type JobKind, jobs } from "../db/schema/index.js";
-import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
+import { appendLedger, deferLedgerAppends, type LedgerEntryInput } from "../ledger/append.js";
 import { jobEnqueueToDone, jobRunDuration, jobsTotal } from "../observability/metrics.js";
 import { contextOfTraceparent, inSpan, SpanKind, tracingEnabled } from "../observability/tracing.js";
 import { loadConnection } from "../sync/connections.js";
 import { backoffMs } from "../sync/settings.js";
 import { classifyFailure, errorMessage } from "./classify.js";
-import { claimJobs, extendLeases, releaseJobs, stillMine } from "./queue.js";
+import { claimJobs, extendLeases, holdSuccessors, releaseJobs, stillMine } from "./queue.js";
 import { jobHandlers } from "./registry.js";
 import type { JobContext, JobHandlers, JobResult, JobRow } from "./types.js";
 
@@ -47,43 +48,79 @@ type RunOutcome =
   | "unrecorded";
 
 async function finish(ctx: JobContext, job: JobRow, result: JobResult): Promise<RunOutcome> {
+  if (result.outcome !== "reschedule") {
+    return groupCommitter(ctx.db, "job-finish", finishTogether).submit({
+      job,
+      result,
+      workerId: ctx.workerId,
+      finishedAt: ctx.now(),
+    });
+  }
   return ctx.db.transaction(async (tx) => {
-    const now = ctx.now();
-    const release = { lockedBy: null, lockedUntil: null, lastError: null, lastHttpStatus: null };
-    if (result.outcome === "reschedule") {
-      if (!(await stillMine(tx, job, ctx.workerId))) return "lost_lease";
-      await result.commit?.(tx);
-      const wake = result.wakeAt ? await result.wakeAt(tx) : result.at;
-      const at = new Date(Math.min(wake.getTime(), result.at.getTime()));
-      await tx
-        .update(jobs)
-        .set({ ...release, attempts: 0, firstAttemptAt: null, nextAttemptAt: at })
-        .where(eq(jobs.id, job.id));
-      return "rescheduled";
-    }
-    // The lease check and the done mark in one statement (it locks the row as the check would); the job's
-    // own writes follow in the same transaction, so they commit with the mark or not at all.
-    const [mine] = await tx
+    if (!(await stillMine(tx, job, ctx.workerId))) return "lost_lease";
+    await result.commit?.(tx);
+    const wake = result.wakeAt ? await result.wakeAt(tx) : result.at;
+    const at = new Date(Math.min(wake.getTime(), result.at.getTime()));
+    await tx
       .update(jobs)
       .set({
-        ...release,
-        status: result.outcome === "done" ? "done" : "skipped",
-        finishedAt: now,
-        ...(result.outcome === "skipped" ? { lastError: result.reason } : {}),
+        lockedBy: null,
+        lockedUntil: null,
+        lastError: null,
+        lastHttpStatus: null,
+        attempts: 0,
+        firstAttemptAt: null,
+        nextAttemptAt: at,
       })
-      .where(
-        and(
-          eq(jobs.id, job.id),
-          eq(jobs.status, "pending"),
-          eq(jobs.lockedBy, ctx.workerId),
-          eq(jobs.attempts, job.attempts),
-        ),
-      )
-      .returning({ id: jobs.id });
-    if (!mine) return "lost_lease";
-    if (result.outcome === "done") await result.commit?.(tx);
-    return result.outcome;
+      .where(eq(jobs.id, job.id));
+    await holdSuccessors(tx, job, at);
+    return "rescheduled";
   });
+}
+
+interface Finishing {
+  job: JobRow;
+  result: Extract<JobResult, { outcome: "done" | "skipped" }>;
+  workerId: string;
+  finishedAt: Date;
+}
+
+/**
+ * Jobs that finished at about the same time, marked done (or skipped) in one transaction: the lease check and
+ * the mark in one statement for all of them (it locks the rows as the check would), then each job's own writes
+ * in that transaction, so they commit with its mark or not at all, and their ledger entries appended together.
+ * One job whose writes fail is retried alone by the group commit, so it cannot fail the others.
+ */
+async function finishTogether(tx: Tx, items: Finishing[]): Promise<RunOutcome[]> {
+  const values = sql.join(
+    items.map(
+      ({ job, result, workerId, finishedAt }) =>
+        sql`(${job.id}::bigint, ${job.attempts}::int, ${workerId}, ${result.outcome === "done" ? "done" : "skipped"},
+             ${result.outcome === "skipped" ? result.reason : null}::text, ${finishedAt.toISOString()}::timestamptz)`,
+    ),
+    sql`, `,
+  );
+  const marked = await queryRows<{ id: number | string }>(
+    tx,
+    sql`update jobs set status = v.status, finished_at = v.finished_at, last_error = v.reason,
+          locked_by = null, locked_until = null, last_http_status = null
+        from (values ${values}) as v(id, attempts, worker, status, reason, finished_at)
+        where jobs.id = v.id and jobs.status = 'pending' and jobs.locked_by = v.worker and jobs.attempts = v.attempts
+        returning jobs.id`,
+  );
+  const mine = new Set(marked.map((row) => Number(row.id)));
+  const ledger = deferLedgerAppends(tx);
+  const outcomes: RunOutcome[] = [];
+  for (const { job, result } of items) {
+    if (!mine.has(job.id)) {
+      outcomes.push("lost_lease");
+      continue;
+    }
+    if (result.outcome === "done") await result.commit?.(tx);
+    outcomes.push(result.outcome);
+  }
+  await ledger.flush();
+  return outcomes;
 }
 
 async function ledgerPause(tx: Tx, row: typeof connections.$inferSelect, reason: string) {
@@ -198,6 +235,7 @@ async function recordFailure(
         lastHttpStatus: failure.httpStatus,
       })
       .where(eq(jobs.id, job.id));
+    if (!dead) await holdSuccessors(tx, job, new Date(now.getTime() + delay));
     if (failure.retryAfterMs !== null && job.connectionId !== null) {
       // The vendor asked for a pause: the whole connection waits, not only this job.
       const until = new Date(now.getTime() + failure.retryAfterMs);

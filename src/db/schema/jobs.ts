@@ -90,8 +90,12 @@ export const jobs = pgTable(
     traceParent: text("trace_parent"),
   },
   (t) => [
-    // The claim scans due pending rows.
-    index("jobs_pending_idx").on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    // The claim reads each open connection's queue: in claim order where most of it is due (a backlog), by due
+    // time where most of it waits (backoff); the planner picks per claim. Jobs without a connection too.
+    index("jobs_queue_idx")
+      .on(t.connectionId, t.priority, t.id)
+      .where(sql`${t.status} = 'pending'`),
+    index("jobs_due_idx").on(t.connectionId, t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
     // Order and blocking checks look at the earlier open rows of one (connection, order key).
     index("jobs_order_idx")
       .on(t.connectionId, t.orderKey, t.id)

@@ -1,0 +1,252 @@
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TransientHttpError } from "../../connectors/sdk/index.js";
+import {
+  createServiceNowSimulator,
+  type ServiceNowSimulator,
+} from "../../connectors/servicenow/simulator.js";
+import { queryRows } from "../../src/db/client.js";
+import { enqueueJobs } from "../../src/jobs/queue.js";
+import { jobHandlers } from "../../src/jobs/registry.js";
+import { JobRunner, jobLedgerEntry } from "../../src/jobs/runner.js";
+import type { JobHandlers, JobRow } from "../../src/jobs/types.js";
+import { appendLedger } from "../../src/ledger/append.js";
+import { jobContext } from "../../src/runtime.js";
+import { createSyncTestApp, type Listening, listen, type SyncTestContext } from "../e2e/sync-harness.js";
+import { createTenant } from "../harness.js";
+
+// The claim reads only the heads of runnable queues, and jobs that end together are finished in one
+// transaction: asserted as states, order and ledger contents, never as time.
+
+const secret = "claim-finish-webhook-secret-000000";
+let ctx: SyncTestContext;
+let sim: ServiceNowSimulator;
+let simServer: Listening;
+let tenant: Awaited<ReturnType<typeof createTenant>>;
+let connectionId: string;
+
+beforeAll(async () => {
+  ctx = await createSyncTestApp({ maxAttempts: 5 });
+  sim = createServiceNowSimulator({});
+  simServer = await listen(sim.app);
+  sim.setInstanceUrl(simServer.url);
+  tenant = await createTenant(ctx);
+  const res = await tenant.client.post("/v1/connections", {
+    type: "servicenow",
+    name: "Claim and finish",
+    role: "servicedesk",
+    settings: {
+      baseUrl: simServer.url,
+      auth: { type: "basic", username: sim.integrationUser.username, password: sim.integrationUser.password },
+      webhookSecret: secret,
+    },
+  });
+  expect(res.status, res.text).toBe(201);
+  connectionId = res.body.id;
+}, 120_000);
+
+afterAll(async () => {
+  await simServer?.close();
+  await ctx?.close();
+});
+
+interface JobState {
+  id: number;
+  status: string;
+  due: Date;
+  lockedBy: string | null;
+  attempts: number;
+}
+
+async function jobStates(orderKeyPrefix: string): Promise<JobState[]> {
+  const rows = await queryRows<{
+    id: number | string;
+    status: string;
+    next_attempt_at: string | Date;
+    locked_by: string | null;
+    attempts: number;
+  }>(
+    ctx.database.db,
+    sql`select id, status, next_attempt_at, locked_by, attempts from jobs
+        where order_key like ${`${orderKeyPrefix}%`} order by id`,
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    status: r.status,
+    due: new Date(r.next_attempt_at),
+    lockedBy: r.locked_by,
+    attempts: Number(r.attempts),
+  }));
+}
+
+async function deliveredEntries(orderKeyPrefix: string) {
+  return queryRows<{ job_id: string }>(
+    ctx.database.db,
+    sql`select detail->>'jobId' as job_id from ledger_entries
+        where kind = 'sync.delivered' and ticket_id like ${`${orderKeyPrefix}%`} order by sequence`,
+  );
+}
+
+/** Queues a `comment.add` job per order key on the test connection. */
+function queueComments(orderKeys: string[], payload: (i: number) => Record<string, unknown> = () => ({})) {
+  return enqueueJobs(
+    ctx.database.db,
+    orderKeys.map((orderKey, i) => ({
+      kind: "comment.add" as const,
+      tenantId: tenant.id,
+      connectionId,
+      orderKey,
+      payload: payload(i),
+    })),
+  );
+}
+
+/** Handlers whose `comment.add` runs `behave` and, when it returns, commits a `sync.delivered` entry. */
+function handlersWith(behave: (job: JobRow) => Promise<void>): JobHandlers {
+  return {
+    ...jobHandlers,
+    "comment.add": {
+      periodic: false,
+      run: async (_ctx, job) => {
+        await behave(job);
+        return {
+          outcome: "done",
+          commit: async (tx) => {
+            if (job.payload["failCommit"] === true) throw new Error("this job's own write fails");
+            await appendLedger(tx, [jobLedgerEntry(job, "sync.delivered", { test: true })]);
+          },
+        };
+      },
+    },
+  };
+}
+
+function runnerWith(handlers: JobHandlers, now: () => Date, workerId: string) {
+  return new JobRunner({
+    ctx: { ...jobContext(ctx.deps, workerId), now },
+    processConcurrency: 8,
+    connectionConcurrency: 8,
+    tickMs: 20,
+    leaseMs: 60_000,
+    kinds: ["comment.add"],
+    handlers,
+  });
+}
+
+describe("jobs queued behind a job in backoff", () => {
+  it("are due no earlier than it, so claims skip them, and still run after it, in order", async () => {
+    const key = "tkt_BEHIND1";
+    const ran: number[] = [];
+    let failFirst = true;
+    const handlers = handlersWith(async (job) => {
+      ran.push(job.id);
+      if (failFirst) {
+        failFirst = false;
+        throw new TransientHttpError("ServiceNow answered 503", {
+          method: "POST",
+          url: `${simServer.url}/api/now/table/incident`,
+          status: 503,
+          attempts: 1,
+          latencyMs: 3,
+          responseBody: null,
+          maybeProcessed: false,
+          retryAfterMs: null,
+        });
+      }
+    });
+    const queue = (n: number) => queueComments(Array.from({ length: n }, () => key));
+    await queue(2);
+    let clock = new Date();
+    const runner = runnerWith(handlers, () => clock, "behind-worker");
+    await runner.runUntilIdle();
+    const [first, second] = await jobStates(key);
+    expect(first).toMatchObject({ status: "pending", lockedBy: null, attempts: 1 });
+    expect(first!.due.getTime()).toBeGreaterThan(clock.getTime());
+    // Held with the job it waits for: not due while that one is in backoff.
+    expect(second).toMatchObject({ status: "pending", attempts: 0 });
+    expect(second!.due.getTime()).toBe(first!.due.getTime());
+    // Queued later: due no earlier than the ones ahead of it.
+    await queue(1);
+    const third = (await jobStates(key))[2]!;
+    expect(third.due.getTime()).toBeGreaterThanOrEqual(first!.due.getTime());
+    expect(await runner.runUntilIdle()).toBe(0);
+
+    clock = new Date(Math.max(first!.due.getTime(), third.due.getTime()) + 1);
+    await runner.runUntilIdle();
+    const states = await jobStates(key);
+    expect(states.map((s) => s.status)).toEqual(["done", "done", "done"]);
+    expect(ran).toEqual([first!.id, first!.id, second!.id, third.id]);
+    expect((await deliveredEntries(key)).map((e) => Number(e.job_id))).toEqual(states.map((s) => s.id));
+  });
+});
+
+describe("jobs that finish together", () => {
+  it("commit their marks and ledger entries together; one whose own write fails fails alone", async () => {
+    const prefix = "tkt_TOGETHER";
+    await queueComments(
+      Array.from({ length: 24 }, (_, i) => `${prefix}${String(i).padStart(2, "0")}`),
+      (i) => ({
+        failCommit: i === 5,
+      }),
+    );
+    // Every run waits until eight have started, so they end together and their finishes share transactions.
+    let started = 0;
+    let release: () => void = () => {};
+    const allStarted = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const runner = runnerWith(
+      handlersWith(async () => {
+        if (++started === 8) release();
+        if (started <= 8) await allStarted;
+      }),
+      () => new Date(),
+      "together-worker",
+    );
+    await runner.runUntilIdle();
+    const states = await jobStates(prefix);
+    const failing = states[5]!;
+    expect(states.filter((s) => s.status === "done")).toHaveLength(23);
+    // The failing job went down the failure path on its own (a bug is not retried: dead at once).
+    expect(failing).toMatchObject({ status: "dead" });
+    const failures = await queryRows<{ kind: string }>(
+      ctx.database.db,
+      sql`select kind from ledger_entries where detail->>'jobId' = ${String(failing.id)} order by sequence`,
+    );
+    expect(failures.map((f) => f.kind)).toEqual(["sync.failed", "sync.dead_lettered"]);
+    const delivered = (await deliveredEntries(prefix)).map((e) => Number(e.job_id));
+    expect(new Set(delivered)).toEqual(new Set(states.filter((s) => s.status === "done").map((s) => s.id)));
+    expect(delivered).toHaveLength(23);
+    const verify = await ctx.admin.get(`/v1/ledger/verify?tenantId=${tenant.id}`);
+    expect(verify.status, verify.text).toBe(200);
+    expect(verify.body).toMatchObject({ ok: true });
+  });
+
+  it("commit nothing for a job whose lease was taken over while it ran, and the rest as usual", async () => {
+    const prefix = "tkt_TAKEN";
+    await queueComments(Array.from({ length: 6 }, (_, i) => `${prefix}${i}`));
+    const victim = `${prefix}2`;
+    const runner = runnerWith(
+      handlersWith(async (job) => {
+        // Another worker takes the job over (its lease ran out, say) before this run ends.
+        if (job.orderKey === victim)
+          await ctx.database.db.execute(
+            sql`update jobs set locked_by = 'other-worker', attempts = attempts + 1 where id = ${job.id}`,
+          );
+      }),
+      () => new Date(),
+      "taken-worker",
+    );
+    await runner.runUntilIdle();
+    const states = await jobStates(prefix);
+    expect(states.map((s) => s.status)).toEqual(["done", "done", "pending", "done", "done", "done"]);
+    expect(states[2]).toMatchObject({ lockedBy: "other-worker" });
+    const delivered = (await deliveredEntries(prefix)).map((e) => Number(e.job_id));
+    expect(delivered.sort()).toEqual(
+      states
+        .filter((s) => s.status === "done")
+        .map((s) => s.id)
+        .sort(),
+    );
+  });
+});
