@@ -23,6 +23,7 @@ import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
 import type { EngineDeps } from "../services/context.js";
 import { servicedeskClientFor } from "./clients.js";
 import { type LoadedConnection, loadConnection } from "./connections.js";
+import type { SyncSettings } from "./settings.js";
 import { comparableCanonical, comparableVendor, type LinkBaselines, movedFields } from "./snapshot.js";
 import { worklogCopyOf } from "./worklogs.js";
 
@@ -168,7 +169,8 @@ export function deliveryJob(handler: DeliveryHandler): JobHandler {
       return {
         outcome: "done",
         commit: async (tx) => {
-          if (budget !== undefined) await recordRateBudget(tx, loaded.row.id, budget, ctx.now());
+          if (budget !== undefined && rateBudgetWorthStoring(loaded.row, budget, ctx.engine.sync, ctx.now()))
+            await recordRateBudget(tx, loaded.row.id, budget, ctx.now());
           await result.commit?.(tx);
           if (!result.noop) {
             await appendLedger(tx, [
@@ -190,6 +192,30 @@ function rateBudgetOf(ctx: Pick<DispatchOptions, "engine">, loaded: LoadedConnec
   if (loaded.connector.kind !== "servicedesk") return undefined;
   const client = servicedeskClientFor(ctx.engine, loaded);
   return client.rateBudget ? client.rateBudget() : undefined;
+}
+
+/** How long a budget that limits nothing may go unrecorded: connection health shows it this fresh. */
+const UNBINDING_BUDGET_REFRESH_MS = 10_000;
+
+/**
+ * Whether this job's reading of the vendor's budget must be written to the connection row. A budget below the
+ * connection's concurrency limits claims and is written every time; one at or above it changes nothing a claim
+ * does, so it is written only to lift a limit stored earlier or to refresh what health shows every few seconds.
+ * Writing the row on every delivery made the deliveries of one connection queue on its row lock.
+ */
+function rateBudgetWorthStoring(
+  row: LoadedConnection["row"],
+  budget: { remaining: number; resetAt: Date } | null,
+  sync: Pick<SyncSettings, "connectionConcurrency">,
+  now: Date,
+): boolean {
+  if (budget === null) return row.concurrencyBudget !== null || row.rateLimitRemaining !== null;
+  if (budget.remaining < sync.connectionConcurrency) return true;
+  if (row.concurrencyBudget !== null && row.concurrencyBudget < sync.connectionConcurrency) return true;
+  return (
+    row.rateLimitSeenAt === null ||
+    now.getTime() - row.rateLimitSeenAt.getTime() >= UNBINDING_BUDGET_REFRESH_MS
+  );
 }
 
 /**

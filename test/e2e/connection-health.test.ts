@@ -529,29 +529,34 @@ describe("damping", () => {
 });
 
 describe("rate-limit budget from Zendesk's headers", () => {
+  /** An outbound Zendesk connection of `owner` to a simulator serving at `url`. */
+  async function zendeskConnection(
+    owner: Awaited<ReturnType<typeof createTenant>>,
+    zd: ReturnType<typeof createZendeskSimulator>,
+    url: string,
+  ) {
+    zd.setAccountUrl(url);
+    const res = await owner.client.post("/v1/connections", {
+      type: "zendesk",
+      name: "Globex Zendesk",
+      role: "servicedesk",
+      direction: "outbound",
+      settings: {
+        baseUrl: url,
+        auth: { type: "basic", username: `${simulatorUsers.integration.email}/token`, password: zd.apiToken },
+        integrationUserId: simulatorUsers.integration.id,
+        webhookSecret,
+      },
+    });
+    expect(res.status, res.text).toBe(201);
+    return res.body.id as string;
+  }
+
   it("is kept with the delivery that read it and shown on the health", async () => {
     const zd = createZendeskSimulator({});
     const server = await listen(zd.app);
     try {
-      zd.setAccountUrl(server.url);
-      const res = await other.client.post("/v1/connections", {
-        type: "zendesk",
-        name: "Globex Zendesk",
-        role: "servicedesk",
-        direction: "outbound",
-        settings: {
-          baseUrl: server.url,
-          auth: {
-            type: "basic",
-            username: `${simulatorUsers.integration.email}/token`,
-            password: zd.apiToken,
-          },
-          integrationUserId: simulatorUsers.integration.id,
-          webhookSecret,
-        },
-      });
-      expect(res.status, res.text).toBe(201);
-      const id = res.body.id as string;
+      const id = await zendeskConnection(other, zd, server.url);
       expect((await health(id, other.client)).rateLimit).toBeNull();
       await other.client.post("/v1/tickets", { title: "Zendesk ticket", priority: "P3" });
       await ctx.drain({ settle: () => zd.settled() });
@@ -561,6 +566,47 @@ describe("rate-limit budget from Zendesk's headers", () => {
       expect(new Date(body.rateLimit.resetAt).getTime()).toBeGreaterThan(Date.now() - minute);
       // Tenant isolation the other way round.
       expect((await tenant.client.get(`/v1/connections/${id}/health`)).status).toBe(404);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("is written with every delivery once it limits claims, and only every few seconds before", async () => {
+    // 24 requests a minute, in a minute that does not end during the test; every API request spends one.
+    const perMinute = 24;
+    const zd = createZendeskSimulator({
+      requestsPerMinute: perMinute,
+      now: () => new Date("2026-12-07T10:00:30Z"),
+    });
+    const server = await listen(zd.app);
+    const owner = await createTenant(ctx);
+    try {
+      const id = await zendeskConnection(owner, zd, server.url);
+      const reported = () => Math.max(0, perMinute - zd.requests.length);
+      const stored = async () => {
+        const [row] = await ctx.database.db.select().from(connections).where(eq(connections.id, id));
+        return row!;
+      };
+      const deliverTicket = async () => {
+        const created = await owner.client.post("/v1/tickets", { title: "Zendesk ticket", priority: "P3" });
+        expect(created.status, created.text).toBe(201);
+        await ctx.drain({ settle: () => zd.settled() });
+      };
+      await deliverTicket();
+      const first = await stored();
+      expect(first.rateLimitRemaining).toBe(reported());
+      await deliverTicket();
+      // Still at or above the connection's concurrency (4): not rewritten by the next delivery.
+      expect(reported()).toBeGreaterThanOrEqual(4);
+      expect(reported()).toBeLessThan(first.rateLimitRemaining!);
+      const second = await stored();
+      expect(second.rateLimitSeenAt).toEqual(first.rateLimitSeenAt);
+      expect(second.rateLimitRemaining).toBe(first.rateLimitRemaining);
+      // Below the concurrency it limits claims: the delivery that read it writes it.
+      while (reported() >= 4) await deliverTicket();
+      const binding = await stored();
+      expect(binding.rateLimitRemaining).toBe(reported());
+      expect(binding.concurrencyBudget).toBe(Math.max(reported(), 1));
     } finally {
       await server.close();
     }
