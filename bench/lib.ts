@@ -101,6 +101,11 @@ function gatewayEnv(options: { databaseUrl?: string; port: number; env?: NodeJS.
   return env;
 }
 
+/** `BENCH_NODE_FLAGS` (say `--cpu-prof --cpu-prof-dir=/tmp/prof`) for the gateway processes a bench starts. */
+function profileFlags(): string[] {
+  return (process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter(Boolean);
+}
+
 function stopChild(child: ChildProcess) {
   return async () => {
     if (child.exitCode !== null) return;
@@ -119,7 +124,7 @@ export async function startCompiledWorker(options: {
   env?: NodeJS.ProcessEnv;
 }): Promise<{ stop(): Promise<void> }> {
   buildOnce();
-  const child: ChildProcess = spawn(process.execPath, ["dist/src/worker-main.js"], {
+  const child: ChildProcess = spawn(process.execPath, [...profileFlags(), "dist/src/worker-main.js"], {
     env: gatewayEnv({ ...options, port: 0 }),
     stdio: ["ignore", "ignore", "inherit"],
   });
@@ -145,7 +150,10 @@ export async function startGateway(options: {
   const entry = options.compiled
     ? ["--enable-source-maps", `dist/${script.replace(/\.ts$/, ".js")}`]
     : ["--import", "tsx", script];
-  const child: ChildProcess = spawn(process.execPath, entry, { env, stdio: ["ignore", "ignore", "pipe"] });
+  const child: ChildProcess = spawn(process.execPath, [...profileFlags(), ...entry], {
+    env,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let stderr = "";
   child.stderr!.on("data", (d) => {
     stderr += d;
