@@ -1,9 +1,9 @@
-import { and, eq, inArray } from "drizzle-orm";
 import type { ServicedeskClient } from "../../connectors/sdk/index.js";
 import type { Tx } from "../db/client.js";
-import { connections, externalLinks, jobs, type tickets } from "../db/schema/index.js";
+import type { tickets } from "../db/schema/index.js";
 import type { EngineDeps } from "../services/context.js";
 import { loadConnectionRow } from "./connections.js";
+import { connectionsTrackingTicket, outboundServicedesks } from "./ticket-connections.js";
 
 /**
  * The servicedesk connections of the ticket's tenant, other than the one it came from, a file or a work log
@@ -17,39 +17,14 @@ export async function servicedeskCopyTargets(
   sourceConnectionId: string | null,
   canTake: (client: ServicedeskClient) => boolean,
 ): Promise<string[]> {
-  const candidates = await tx
-    .select()
-    .from(connections)
-    .where(
-      and(
-        eq(connections.tenantId, ticket.tenantId),
-        inArray(connections.status, ["active", "paused"]),
-        eq(connections.role, "servicedesk"),
-        inArray(connections.direction, ["both", "outbound"]),
-      ),
-    );
+  const candidates = await outboundServicedesks(tx, ticket.tenantId);
   const others = candidates.filter((connection) => connection.id !== sourceConnectionId);
   if (others.length === 0) return [];
-  const tracked = new Set([
-    ...(
-      await tx
-        .select({ connectionId: externalLinks.connectionId })
-        .from(externalLinks)
-        .where(eq(externalLinks.ticketId, ticket.id))
-    ).map((row) => row.connectionId),
-    ...(
-      await tx
-        .select({ connectionId: jobs.connectionId })
-        .from(jobs)
-        .where(
-          and(
-            eq(jobs.orderKey, ticket.id),
-            eq(jobs.kind, "ticket.create"),
-            inArray(jobs.status, ["pending", "dead"]),
-          ),
-        )
-    ).map((row) => row.connectionId),
-  ]);
+  const tracked = await connectionsTrackingTicket(
+    tx,
+    ticket.id,
+    others.map((connection) => connection.id),
+  );
   const targets: string[] = [];
   for (const connection of others) {
     if (!tracked.has(connection.id)) continue;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { ZodError } from "zod";
 import type { OutboundTicket, ServicedeskClient } from "../../connectors/sdk/index.js";
 import type { PlanCatalog } from "../../schemas/plan.js";
@@ -12,7 +12,6 @@ import {
   comments,
   connections,
   externalLinks,
-  jobs,
   tickets,
   worklogLinks,
 } from "../db/schema/index.js";
@@ -25,6 +24,7 @@ import { servicedeskClientFor } from "./clients.js";
 import { type LoadedConnection, loadConnection } from "./connections.js";
 import type { SyncSettings } from "./settings.js";
 import { comparableCanonical, comparableVendor, type LinkBaselines, movedFields } from "./snapshot.js";
+import { connectionsTrackingTicket, outboundServicedesks } from "./ticket-connections.js";
 import { worklogCopyOf } from "./worklogs.js";
 
 type TicketRow = typeof tickets.$inferSelect;
@@ -45,45 +45,17 @@ export async function enqueueTicketSync(
   change: TicketChange,
   options: { now: Date; originConnectionId?: string | null },
 ) {
-  const candidates = await tx
-    .select()
-    .from(connections)
-    .where(
-      and(
-        eq(connections.tenantId, ticket.tenantId),
-        // A paused connection's jobs wait for it.
-        inArray(connections.status, ["active", "paused"]),
-        eq(connections.role, "servicedesk"),
-        inArray(connections.direction, ["both", "outbound"]),
-      ),
-    );
+  const candidates = await outboundServicedesks(tx, ticket.tenantId);
   if (candidates.length === 0) return;
-  const linked = new Set(
-    (
-      await tx
-        .select({ connectionId: externalLinks.connectionId })
-        .from(externalLinks)
-        .where(eq(externalLinks.ticketId, ticket.id))
-    ).map((l) => l.connectionId),
-  );
-  const pendingCreates = new Set(
-    (
-      await tx
-        .select({ connectionId: jobs.connectionId })
-        .from(jobs)
-        .where(
-          and(
-            eq(jobs.orderKey, ticket.id),
-            eq(jobs.kind, "ticket.create"),
-            inArray(jobs.status, ["pending", "dead"]),
-          ),
-        )
-    ).map((o) => o.connectionId),
+  const tracking = await connectionsTrackingTicket(
+    tx,
+    ticket.id,
+    candidates.map((connection) => connection.id),
   );
   const rows: NewJob[] = [];
   for (const connection of candidates) {
     if (connection.id === options.originConnectionId && change.kind !== "created") continue;
-    const tracked = linked.has(connection.id) || pendingCreates.has(connection.id);
+    const tracked = tracking.has(connection.id);
     const base = {
       connectionId: connection.id,
       orderKey: ticket.id,
