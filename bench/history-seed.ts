@@ -72,6 +72,13 @@ function canonicalEntrySql(): { prefix: string; suffix: string } {
   };
 }
 
+/** Each receiving connection's poll, spread over the next poll interval as a running deployment has them. */
+function seedPolls(run: (statement: string) => Promise<unknown>) {
+  return run(`insert into jobs (kind, tenant_id, connection_id, priority, singleton_key, next_attempt_at)
+    select 'connection.poll', t.id, c.id, 5, 'poll:' || c.id, now() + (60 + t.n % 300) * interval '1 second'
+    from seed_tenants t join connections c on c.tenant_id = t.id on conflict do nothing`);
+}
+
 export async function seedHistory(
   db: Db,
   size: { tenants: number; entries: number; pendingJobs: number },
@@ -81,7 +88,10 @@ export async function seedHistory(
   const totalTickets = Math.floor(size.entries / ENTRIES_PER_TICKET);
   const harmonic = Array.from({ length: size.tenants }, (_, i) => 1 / (i + 1));
   const weight = harmonic.reduce((a, b) => a + b, 0);
-  const ticketsPerTenant = harmonic.map((h) => Math.max(1, Math.round((h / weight) * totalTickets)));
+  // No history at all (the empty phase): the same tenants and connections, no tickets, entries or jobs.
+  const ticketsPerTenant = harmonic.map((h) =>
+    totalTickets === 0 ? 0 : Math.max(1, Math.round((h / weight) * totalTickets)),
+  );
   ticketsPerTenant[0]! += totalTickets - ticketsPerTenant.reduce((a, b) => a + b, 0);
   const tenantIds = ticketsPerTenant.map(() => newId("tenant"));
   const ticketIds: string[] = [];
@@ -119,6 +129,20 @@ export async function seedHistory(
       case when t.n % 20 = 7 then now() + interval '1 hour' end,
       now() - interval '400 days', now() - interval '400 days'
     from seed_tenants t, connections c where c.id = '${template.connectionId}'`);
+  if (totalTickets === 0) {
+    await seedPolls(run);
+    await run("analyze");
+    await run("drop table seed_tickets");
+    await run("drop table seed_tenants");
+    return {
+      tenantIds,
+      entriesPerTenant: ticketsPerTenant.map(() => 0),
+      entries: 0,
+      tickets: 0,
+      pending: { backoff: 0, pausedOrHeld: 0, queuedBehind: 0 },
+      seconds: (performance.now() - started) / 1000,
+    };
+  }
   await run(`insert into tickets (id, tenant_id, title, description, priority, status, category, created_at, updated_at, version)
     select k.id, t.id, 'Circuit down at site ' || k.n, 'Packet loss on the primary circuit.',
       'P' || (1 + k.n % 4), case when k.n % 3 = 0 then 'open' else 'resolved' end, 'network',
@@ -209,10 +233,7 @@ export async function seedHistory(
         join connections c on c.id = 'con_h' || lpad(t.n::text, 6, '0')
       order by g
     ) j`);
-  // Each receiving connection's poll, spread over the next poll interval as a running deployment has them.
-  await run(`insert into jobs (kind, tenant_id, connection_id, priority, singleton_key, next_attempt_at)
-    select 'connection.poll', t.id, c.id, 5, 'poll:' || c.id, now() + (60 + t.n % 300) * interval '1 second'
-    from seed_tenants t join connections c on c.tenant_id = t.id on conflict do nothing`);
+  await seedPolls(run);
   await run("analyze");
   const [pending] = await queryRows<{ backoff: number; waiting: number; queued: number }>(
     db,
