@@ -90,11 +90,7 @@ export const jobs = pgTable(
     traceParent: text("trace_parent"),
   },
   (t) => [
-    // The claim reads each open connection's queue: in claim order where most of it is due (a backlog), by due
-    // time where most of it waits (backoff); the planner picks per claim. Jobs without a connection too.
-    index("jobs_queue_idx")
-      .on(t.connectionId, t.priority, t.id)
-      .where(sql`${t.status} = 'pending'`),
+    // The claim reads each open connection's due jobs (and those without a connection), never its jobs in backoff.
     index("jobs_due_idx").on(t.connectionId, t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
     // Order and blocking checks look at the earlier open rows of one (connection, order key).
     index("jobs_order_idx")

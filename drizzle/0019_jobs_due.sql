@@ -1,3 +1,2 @@
 DROP INDEX "jobs_pending_idx";--> statement-breakpoint
-CREATE INDEX "jobs_queue_idx" ON "jobs" USING btree ("connection_id","priority","id") WHERE "jobs"."status" = 'pending';--> statement-breakpoint
 CREATE INDEX "jobs_due_idx" ON "jobs" USING btree ("connection_id","next_attempt_at") WHERE "jobs"."status" = 'pending';
