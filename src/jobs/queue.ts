@@ -195,16 +195,17 @@ export function claimJobs(db: Db, options: ClaimOptions): Promise<JobRow[]> {
     // One round trip for the claim itself: the update returns the claimed rows whole. The candidates come
     // from each connection with a free slot, at most that many each, so a claim reads the heads of the
     // runnable queues, not the backlog of paused, held or busy connections, nor jobs in backoff.
-    return tx
-      .update(jobs)
-      .set({
-        lockedUntil: new Date(leaseEnd),
-        lockedBy: options.workerId,
-        attempts: sql`${jobs.attempts} + 1`,
-        firstAttemptAt: sql`coalesce(${jobs.firstAttemptAt}, ${nowIso}::timestamptz)`,
-      })
-      .where(
-        sql`${jobs.id} in (
+    return (
+      tx
+        .update(jobs)
+        .set({
+          lockedUntil: new Date(leaseEnd),
+          lockedBy: options.workerId,
+          attempts: sql`${jobs.attempts} + 1`,
+          firstAttemptAt: sql`coalesce(${jobs.firstAttemptAt}, ${nowIso}::timestamptz)`,
+        })
+        .where(
+          sql`${jobs.id} in (
           with busy as (
             select connection_id, count(*)::int as n from jobs
             where status = 'pending' and locked_until >= ${nowIso}::timestamptz and connection_id is not null
@@ -249,11 +250,12 @@ export function claimJobs(db: Db, options: ClaimOptions): Promise<JobRow[]> {
           where id in (select id from picked) and status = 'pending'
             and (locked_until is null or locked_until < ${nowIso}::timestamptz)
           for update skip locked)`,
-      )
-      .returning()
-      // Prepared (its text is the same on every claim): planning this statement costs more than running it.
-      .prepare(`claim_jobs${options.kinds ? `_${options.kinds.join("_")}` : ""}`)
-      .execute();
+        )
+        .returning()
+        // Prepared (its text is the same on every claim): planning this statement costs more than running it.
+        .prepare(`claim_jobs${options.kinds ? `_${options.kinds.join("_")}` : ""}`)
+        .execute()
+    );
   });
 }
 
