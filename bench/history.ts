@@ -177,8 +177,8 @@ async function load(
 
 async function phase(
   engine: Engine,
-  options: { seconds: number; connections: number; history: { entries: number; pendingJobs: number } | null },
-): Promise<{ phase: HistoryPhase; seeded: SeededHistory | null; verify: HistoryResult["verify"] }> {
+  options: { seconds: number; connections: number; history: { entries: number; pendingJobs: number } },
+): Promise<{ phase: HistoryPhase; seeded: SeededHistory; verify: HistoryResult["verify"] }> {
   const database = engine === "postgres" ? await createBenchDatabase() : null;
   const dataDir = mkdtempSync(join(tmpdir(), "tsg-history-"));
   const port = 18_500 + Math.floor(Math.random() * 100);
@@ -187,29 +187,29 @@ async function phase(
   try {
     // The API creates the tenants and connections (settings encrypted as in production), then steps aside
     // so this process can seed and time claims on the same database (PGlite serves one process).
-    let api = await startGateway({ port, databaseUrl: database?.url, env });
+    let api = await startGateway({ port, databaseUrl: database?.url, env, compiled: true });
     const setup = await createTenants(api.url);
     await api.stop();
     const handle = await openDatabase(
       database ? { kind: "postgres", url: database.url } : { kind: "pglite", dataDir: join(dataDir) },
     );
-    let seeded: SeededHistory | null = null;
+    let seeded: SeededHistory;
     let claim: HistoryPhase["claim"];
     try {
-      if (options.history) {
-        seeded = await seedHistory(
-          handle.db,
-          { tenants: engine === "postgres" ? 400 : 100, ...options.history },
-          { connectionId: setup.connectionIds[0]! },
-        );
-      }
+      // The empty phase seeds the same tenants and connections with no history, so both phases differ only
+      // in the history (a claim's cost grows with the connections it looks at, not with their jobs).
+      seeded = await seedHistory(
+        handle.db,
+        { tenants: engine === "postgres" ? 400 : 100, ...options.history },
+        { connectionId: setup.connectionIds[0]! },
+      );
       claim = await measureClaims(handle.db, setup, 3);
       // Nothing the bench queued stays behind for the API's worker.
       await handle.db.execute(sql`update jobs set status = 'done' where order_key like 'claim-%'`);
     } finally {
       await handle.close();
     }
-    api = await startGateway({ port, databaseUrl: database?.url, env });
+    api = await startGateway({ port, databaseUrl: database?.url, env, compiled: true });
     running.push(api);
     const worker =
       engine === "postgres"
@@ -219,10 +219,11 @@ async function phase(
             env: { ...env, METRICS_PORT: String(port + 1) },
             script: "src/worker-main.ts",
             readyPath: "/metrics",
+            compiled: true,
           })
         : null;
     if (worker) running.push(worker);
-    if (seeded) await waitForFirstCheckpoint(api.url, seeded.tenantIds[0]!);
+    if (seeded.entries > 0) await waitForFirstCheckpoint(api.url, seeded.tenantIds[0]!);
     let n = 0;
     const webhook = () => {
       const i = n++ % TENANTS;
@@ -250,7 +251,7 @@ async function phase(
     const ingest = await load(api.url, options.seconds, options.connections, webhook);
     const tickets = await load(api.url, options.seconds, options.connections, ticket);
     const verify: HistoryResult["verify"] = [];
-    if (seeded) {
+    if (seeded.entries > 0) {
       // Tenants of about 1/16, 1/4, 1/2 and all of the largest one's history, after an unmeasured warm-up.
       await fetch(`${api.url}/v1/ledger/verify?tenantId=${seeded.tenantIds[63]}`, { headers: admin });
       for (const rank of [15, 3, 1, 0]) {
@@ -289,13 +290,13 @@ export async function benchHistory(options: {
   connections: number;
   history: { entries: number; pendingJobs: number };
 }): Promise<HistoryResult> {
-  const empty = await phase(options.engine, { ...options, history: null });
+  const empty = await phase(options.engine, { ...options, history: { entries: 0, pendingJobs: 0 } });
   const loaded = await phase(options.engine, options);
   return {
     engine: options.engine,
     empty: empty.phase,
     loaded: loaded.phase,
-    seeded: loaded.seeded!,
+    seeded: loaded.seeded,
     verify: loaded.verify,
   };
 }
@@ -308,7 +309,7 @@ export function historyMarkdown(results: HistoryResult[], seconds: number, conne
   const lines = [
     historyHeading,
     "",
-    `Issue 17, points 5 and 6 (\`npm run bench -- history\` runs this section alone). Each engine twice in one run: a fresh database, then one seeded set-based with a year of history (\`bench/history-seed.ts\`): long-tail tenants (the n-th has 1/n of the first one's tickets), one ServiceNow connection each (every 10th paused, every 20th held by the vendor), ten hash-chained ledger entries per ticket on its chain shard, and pending jobs of real kinds on those connections. Measured on each: webhook ingest (\`POST /webhooks/:id\`, 8 tenants, ${connections} connections, ${seconds} s), ticket creation (\`POST /v1/tickets\`, same), and the claim a worker makes (\`claimJobs\`, 10 at a time, 600 due jobs on the 8 bench connections, from the bench process before the API starts). Gateway processes run \`src/server.ts\` under tsx; on PostgreSQL the API has \`RUN_WORKER=false\` and a separate \`src/worker-main.ts\` process works the queue during the load; on PGlite the one process does both. Peak RSS is the kernel's high-water mark (VmHWM) of each process at the end of its phase. A ratio is full / empty; issue 17 asks that rates stay at 0.8 or more and latency at 1.2 or less, and RSS under 256 MiB on PostgreSQL.`,
+    `Issue 17, points 5 and 6 (\`npm run bench -- history\` runs this section alone). Each engine twice in one run: a fresh database with the same tenants and connections as the full one and no history, then one seeded set-based with a year of history (\`bench/history-seed.ts\`): long-tail tenants (the n-th has 1/n of the first one's tickets), one ServiceNow connection each (every 10th paused, every 20th held by the vendor), ten hash-chained ledger entries per ticket on its chain shard, and pending jobs of real kinds on those connections. Measured on each: webhook ingest (\`POST /webhooks/:id\`, 8 tenants, ${connections} connections, ${seconds} s), ticket creation (\`POST /v1/tickets\`, same), and the claim a worker makes (\`claimJobs\`, 10 at a time, 600 due jobs on the 8 bench connections, from the bench process before the API starts). Gateway processes run the compiled build (\`dist/src/server.js\`, as \`npm run start:prod\`); on PostgreSQL the API has \`RUN_WORKER=false\` and a separate \`dist/src/worker-main.js\` process works the queue during the load; on PGlite the one process does both. Peak RSS is the kernel's high-water mark (VmHWM) of each process at the end of its phase. A ratio is full / empty; issue 17 asks that rates stay at 0.8 or more and latency at 1.2 or less, and RSS under 256 MiB on PostgreSQL.`,
     "",
     "| engine | history | ingest req/s (full / empty) | tickets req/s (full / empty) | claim p50 ms (full / empty) | claim p99 ms | peak RSS API MiB | peak RSS worker MiB |",
     "|---|---|---|---|---|---|---|---|",
