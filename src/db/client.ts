@@ -1,7 +1,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
@@ -179,4 +179,14 @@ export function sqlState(error: unknown): string | undefined {
     if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
   }
   return undefined;
+}
+
+/**
+ * Rows as one JSON parameter, for `insert ... select ... from json_to_recordset(...)`: the statement's text is
+ * the same whatever the number of rows, so it is built and planned once instead of once per row (a multi-row
+ * VALUES list of a wide table costs more to build in drizzle and to plan than to run). Dates become ISO
+ * instants, as drizzle writes them.
+ */
+export function jsonRecordset(rows: readonly Record<string, unknown>[]): SQL {
+  return sql`json_to_recordset(${JSON.stringify(rows)}::json)`;
 }

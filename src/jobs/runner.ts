@@ -1,4 +1,4 @@
-import { and, eq, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { failureText, secretValues } from "../../connectors/sdk/index.js";
 import { type Db, type Queryable, queryRows, type Tx } from "../db/client.js";
 import { isDatabaseError } from "../db/errors.js";

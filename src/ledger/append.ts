@@ -1,8 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Side } from "../../schemas/ticket.js";
 import type { Actor } from "../auth/principal.js";
-import { queryRows, type Tx } from "../db/client.js";
-import { ledgerEntries } from "../db/schema/index.js";
+import { jsonRecordset, queryRows, type Tx } from "../db/client.js";
 import { eventJobPriority, eventRuleOf } from "../events/catalog.js";
 import { enqueueJobs } from "../jobs/queue.js";
 import { canonicalJson } from "../lib/hash.js";
@@ -117,7 +116,33 @@ async function appendChained(tx: Tx, entries: LedgerEntryInput[]): Promise<Store
     heads.set(chainKey, row.hash);
     return row;
   });
-  await tx.insert(ledgerEntries).values(stored);
+  await tx.execute(
+    sql`insert into ledger_entries (sequence, occurred_at, chain_key, tenant_id, ticket_id, connection_id, direction,
+                                    kind, actor_type, actor_id, side, external_id, payload_hash, detail, prev_hash,
+                                    hash)
+        select * from ${jsonRecordset(
+          stored.map((e) => ({
+            sequence: e.sequence,
+            occurred_at: e.occurredAt,
+            chain_key: e.chainKey,
+            tenant_id: e.tenantId,
+            ticket_id: e.ticketId,
+            connection_id: e.connectionId,
+            direction: e.direction,
+            kind: e.kind,
+            actor_type: e.actorType,
+            actor_id: e.actorId,
+            side: e.side,
+            external_id: e.externalId,
+            payload_hash: e.payloadHash,
+            detail: e.detail,
+            prev_hash: e.prevHash,
+            hash: e.hash,
+          })),
+        )} as r(sequence bigint, occurred_at timestamptz, chain_key text, tenant_id text, ticket_id text,
+                connection_id text, direction text, kind text, actor_type text, actor_id text, side text,
+                external_id text, payload_hash text, detail jsonb, prev_hash text, hash text)`,
+  );
   await enqueueEventFanout(tx, stored);
   return stored;
 }

@@ -1,8 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { ChangedRecord, InboundNotice } from "../../connectors/sdk/index.js";
-import type { Queryable } from "../db/client.js";
-import { jobs } from "../db/schema/index.js";
+import { jsonRecordset, type Queryable, queryRows } from "../db/client.js";
 
 // The inbox's unique (connection_id, dedupe_key) index drops a notice whose key was seen before. That is only
 // safe when the key names one vendor change: a delivery id, a version, or a timestamp whose second is over.
@@ -38,20 +37,25 @@ export async function unreadNotices(
   records: { connectionId: string; externalId: string }[],
 ): Promise<Set<string>> {
   if (records.length === 0) return new Set();
-  const rows = await db
-    .selectDistinct({ connectionId: jobs.connectionId, orderKey: jobs.orderKey })
-    .from(jobs)
-    .where(
-      and(
-        inArray(jobs.connectionId, [...new Set(records.map((r) => r.connectionId))]),
-        inArray(jobs.orderKey, [...new Set(records.map((r) => `in:${r.externalId}`))]),
-        eq(jobs.kind, "inbox.apply"),
-        eq(jobs.status, "pending"),
-        eq(jobs.attempts, 0),
-        sql`${jobs.lockedUntil} is null`,
-      ),
-    );
-  return new Set(rows.map((r) => recordKey(r.connectionId ?? "", (r.orderKey ?? "").slice("in:".length))));
+  const pairs = new Map(
+    records.map((r) => [
+      recordKey(r.connectionId, r.externalId),
+      { connection_id: r.connectionId, order_key: `in:${r.externalId}` },
+    ]),
+  );
+  // One index lookup per record on (connection, order key, id): with the conditions as lists the planner may
+  // scan every unleased pending job instead, and does on a table that grew since it was last analysed.
+  const rows = await queryRows<{ connection_id: string; order_key: string }>(
+    db,
+    sql`select v.connection_id, v.order_key
+        from ${jsonRecordset([...pairs.values()])} as v(connection_id text, order_key text)
+        cross join lateral (
+          select 1 from jobs j
+          where j.connection_id = v.connection_id and j.order_key = v.order_key and j.kind = 'inbox.apply'
+            and j.status = 'pending' and j.attempts = 0 and j.locked_until is null
+          order by j.id limit 1) unread`,
+  );
+  return new Set(rows.map((r) => recordKey(r.connection_id, r.order_key.slice("in:".length))));
 }
 
 /**

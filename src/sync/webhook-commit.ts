@@ -1,8 +1,8 @@
-import { inArray } from "drizzle-orm";
+import { inArray, sql } from "drizzle-orm";
 import type { InboundNotice } from "../../connectors/sdk/index.js";
-import type { Db, Tx } from "../db/client.js";
+import { type Db, jsonRecordset, queryRows, type Tx } from "../db/client.js";
 import { groupCommitter } from "../db/group-commit.js";
-import { connections, inbox } from "../db/schema/index.js";
+import { connections } from "../db/schema/index.js";
 import { enqueueJobs, type NewJob } from "../jobs/queue.js";
 import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
 import type { EngineDeps } from "../services/context.js";
@@ -113,24 +113,27 @@ async function storeWebhooks(tx: Tx, items: WebhookToStore[]): Promise<WebhookSt
       ? []
       : [
           {
-            connectionId: item.loaded.row.id,
-            dedupeKey,
-            externalId: notice.externalId,
-            notice: notice as unknown as Record<string, unknown>,
-            source: "webhook" as const,
-            receivedAt: item.now,
+            connection_id: item.loaded.row.id,
+            dedupe_key: dedupeKey,
+            external_id: notice.externalId,
+            notice,
+            received_at: item.now,
           },
         ],
   );
   const inserted =
     rows.length === 0
       ? []
-      : await tx
-          .insert(inbox)
-          .values(rows)
-          .onConflictDoNothing()
-          .returning({ id: inbox.id, connectionId: inbox.connectionId, dedupeKey: inbox.dedupeKey });
-  const insertedIds = new Map(inserted.map((r) => [`${r.connectionId}\n${r.dedupeKey}`, r.id]));
+      : await queryRows<{ id: string | number; connection_id: string; dedupe_key: string }>(
+          tx,
+          sql`insert into inbox (connection_id, dedupe_key, external_id, notice, source, received_at)
+              select r.connection_id, r.dedupe_key, r.external_id, r.notice, 'webhook', r.received_at
+              from ${jsonRecordset(rows)}
+                as r(connection_id text, dedupe_key text, external_id text, notice jsonb, received_at timestamptz)
+              on conflict do nothing
+              returning id, connection_id, dedupe_key`,
+        );
+  const insertedIds = new Map(inserted.map((r) => [`${r.connection_id}\n${r.dedupe_key}`, Number(r.id)]));
   const counts = new Map<WebhookToStore, { accepted: number; duplicates: number }>(
     storing.map((item) => [item, { accepted: 0, duplicates: 0 }]),
   );
