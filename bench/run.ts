@@ -70,7 +70,7 @@ async function steadySection() {
             { rate: 100, seconds: 60 },
             { rate: 200, seconds: 60 },
           ],
-      search: { rates: quick ? [] : [300, 400, 600], seconds: 20 },
+      search: { up: quick ? [] : [300, 400, 600], down: quick ? [] : [50, 25, 10], seconds: 20 },
       tickets: quick ? 20 : 60,
       workers: 1,
       ...(process.env.BENCH_STEADY_CONCURRENCY
