@@ -283,12 +283,16 @@ function outboundTicket(ticket: TicketRow): OutboundTicket {
 }
 
 async function ticketAndLink(db: Db, job: DeliveryJob) {
-  const [ticket] = await db.select().from(tickets).where(eq(tickets.id, job.ticketId));
-  const [link] = await db
-    .select()
-    .from(externalLinks)
-    .where(and(eq(externalLinks.connectionId, job.connectionId), eq(externalLinks.ticketId, job.ticketId)));
-  return { ticket, link };
+  // One round trip: a link cannot outlive its ticket (the foreign key cascades), so the join loses nothing.
+  const [found] = await db
+    .select({ ticket: tickets, link: externalLinks })
+    .from(tickets)
+    .leftJoin(
+      externalLinks,
+      and(eq(externalLinks.connectionId, job.connectionId), eq(externalLinks.ticketId, tickets.id)),
+    )
+    .where(eq(tickets.id, job.ticketId));
+  return { ticket: found?.ticket, link: found?.link ?? undefined };
 }
 
 /**
@@ -600,17 +604,26 @@ export const servicedeskDeliveries = {
 
   "comment.add": async (db, options, job, loaded) => {
     const commentId = String(job.payload["commentId"]);
-    const [comment] = await db.select().from(comments).where(eq(comments.id, commentId));
-    const { link } = await ticketAndLink(db, job);
-    if (!comment || !link?.externalId) return { externalId: null, detail: {}, noop: true };
-    const [already] = await db
-      .select()
-      .from(commentLinks)
-      .where(and(eq(commentLinks.connectionId, job.connectionId), eq(commentLinks.commentId, commentId)));
-    if (already) return { externalId: link.externalId, detail: {}, noop: true };
+    // The comment, the ticket's link at this connection and the comment's copy there, in one round trip.
+    const [found] = await db
+      .select({ comment: comments, externalId: externalLinks.externalId, copied: commentLinks.commentId })
+      .from(comments)
+      .leftJoin(
+        externalLinks,
+        and(eq(externalLinks.connectionId, job.connectionId), eq(externalLinks.ticketId, job.ticketId)),
+      )
+      .leftJoin(
+        commentLinks,
+        and(eq(commentLinks.connectionId, job.connectionId), eq(commentLinks.commentId, comments.id)),
+      )
+      .where(eq(comments.id, commentId));
+    const externalId = found?.externalId;
+    if (!found || !externalId) return { externalId: null, detail: {}, noop: true };
+    if (found.copied) return { externalId, detail: {}, noop: true };
+    const { comment } = found;
     const client = servicedeskClientFor(options.engine, loaded);
     const written = await client.addComment(
-      link.externalId,
+      externalId,
       {
         canonicalId: comment.id,
         body: comment.body,
@@ -620,7 +633,7 @@ export const servicedeskDeliveries = {
       { attempt: job.attempts, since: job.createdAt },
     );
     return {
-      externalId: link.externalId,
+      externalId,
       detail: { commentId, externalCommentId: written.externalId, visibility: comment.visibility },
       commit: async (tx) => {
         await tx
