@@ -149,8 +149,11 @@ async function measureClaims(
 async function waitForFirstCheckpoint(url: string, tenantId: string) {
   const deadline = Date.now() + 900_000;
   while (Date.now() < deadline) {
-    const res = await fetch(`${url}/v1/ledger/checkpoints?scope=${tenantId}&limit=1`, { headers: admin });
-    if ((await res.text()).includes(tenantId)) return;
+    // PGlite's one thread walks the chains meanwhile: a kept-alive socket may be closed under a poll; poll again.
+    const body = await fetch(`${url}/v1/ledger/checkpoints?scope=${tenantId}&limit=1`, { headers: admin })
+      .then((res) => res.text())
+      .catch(() => "");
+    if (body.includes(tenantId)) return;
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
   throw new Error("no checkpoint of the seeded history within 15 minutes");

@@ -171,7 +171,21 @@ export async function startGateway(options: {
     if (Date.now() > deadline) throw new Error(`gateway did not become ready: ${stderr}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { url, pid: child.pid!, stop: stopChild(child) };
+  // A gateway that dies under load leaves the bench with refused connections: say why it died.
+  const stop = stopChild(child);
+  let stopping = false;
+  child.on("exit", (code, signal) => {
+    if (!stopping)
+      process.stderr.write(`gateway ${script} exited (${code ?? signal}):\n${stderr.slice(-4000)}\n`);
+  });
+  return {
+    url,
+    pid: child.pid!,
+    stop: () => {
+      stopping = true;
+      return stop();
+    },
+  };
 }
 
 /** Starts several gateways at once; when one fails, those that started are stopped before the error is thrown. */
