@@ -47,8 +47,10 @@ describe("embedded PGlite memory", () => {
     };
     expect(verify.ok).toBe(true);
     expect(verify.checked).toBeGreaterThan(0);
-    // Before the cluster was reopened after initdb, an idle gateway held about 940 MiB here.
-    expect(residentMiB(gateway.child.pid!)).toBeLessThan(600);
+    // Before the cluster was reopened after initdb, an idle gateway held about 940 MiB here. Now it holds
+    // 460-520 MiB, or 756-843 MiB when PGlite's WebAssembly heap grew one step more during start-up (it varies
+    // from run to run, before this bound's last change too); initdb's ~440 MiB kept fails either level.
+    expect(residentMiB(gateway.child.pid!)).toBeLessThan(900);
     gateway.child.kill("SIGTERM");
     expect(await gateway.exited).toBe(0);
 
