@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, inArray, sql } from "drizzle-orm";
 import { type Db, jsonRecordset, queryRows, type Tx } from "../db/client.js";
 import { type JobKind, jobs, periodicJobKinds } from "../db/schema/index.js";
 import { activeTraceparent } from "../observability/tracing.js";
@@ -159,105 +159,34 @@ export interface ClaimOptions {
   kinds?: readonly JobKind[];
 }
 
-// Claims are serialised across processes by this transaction-level advisory lock, so per-connection
-// concurrency counted from committed leases is exact; a claim is one short statement.
-const CLAIM_LOCK = 0x6a6f6273; // "jobs"
+const jobColumns = Object.entries(getTableColumns(jobs));
+
+/** A `jobs` row as the driver returns it from raw SQL (snake_case, driver values), as drizzle maps it. */
+function jobOfRow(raw: Record<string, unknown>): JobRow {
+  const row: Record<string, unknown> = {};
+  for (const [key, column] of jobColumns) {
+    const value = raw[column.name];
+    row[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
+  }
+  return row as JobRow;
+}
 
 /**
- * Claims up to `limit` runnable jobs, each with its own committed lease. Runnable: pending, due, not leased,
- * first open row of its (connection, order key), its connection active and not held, and its connection below
- * its concurrency. Fair: jobs are taken round-robin across tenants (the n-th job of every tenant before the
- * n+1-th of any), by priority then age within a tenant.
+ * Claims up to `limit` runnable jobs, each with its own committed lease, in one round trip: the `claim_jobs`
+ * function (migration 0020) takes the claim lock and claims in its own transaction. Runnable: pending, due,
+ * not leased, first open row of its (connection, order key), its connection active and not held, and its
+ * connection below its concurrency. Fair: jobs are taken round-robin across tenants (the n-th job of every
+ * tenant before the n+1-th of any), by priority then age within a tenant.
  */
-export function claimJobs(db: Db, options: ClaimOptions): Promise<JobRow[]> {
-  const nowIso = options.now.toISOString();
+export async function claimJobs(db: Db, options: ClaimOptions): Promise<JobRow[]> {
   const leaseEnd = new Date(options.now.getTime() + options.leaseMs).toISOString();
-  const kindFilter = options.kinds
-    ? sql`and j.kind in (${sql.join(
-        options.kinds.map((k) => sql`${k}`),
-        sql`, `,
-      )})`
-    : sql``;
-  // Among a connection's jobs, the first open row of each (connection, order key) runs; a dead letter holds
-  // its ticket's later jobs until replayed or skipped (inbox rows excepted: a dead inbound notice blocks nothing).
-  const firstInLine = sql`(j.order_key is null or not exists (
-    select 1 from jobs p
-    where p.connection_id = j.connection_id and p.order_key = j.order_key and p.id < j.id
-      and (p.status = 'pending' or (p.status = 'dead' and p.kind <> 'inbox.apply'))))`;
-  const runnable = sql`j.status = 'pending' and j.next_attempt_at <= ${nowIso}::timestamptz
-    and (j.locked_until is null or j.locked_until < ${nowIso}::timestamptz) ${kindFilter}`;
-  return db.transaction(async (tx) => {
-    // A lease need not survive a crash of the database: lost, the job is claimed again and run again, as
-    // after a worker's crash. So the claim does not wait for its commit to reach the disk, and the claim lock,
-    // held to the commit, is not held through the WAL flush.
-    await tx.execute(
-      sql`select set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock(${CLAIM_LOCK})`,
-    );
-    // One round trip for the claim itself: the update returns the claimed rows whole. The candidates come
-    // from each connection with a free slot, at most that many each, so a claim reads the heads of the
-    // runnable queues, not the backlog of paused, held or busy connections, nor jobs in backoff.
-    return (
-      tx
-        .update(jobs)
-        .set({
-          lockedUntil: new Date(leaseEnd),
-          lockedBy: options.workerId,
-          attempts: sql`${jobs.attempts} + 1`,
-          firstAttemptAt: sql`coalesce(${jobs.firstAttemptAt}, ${nowIso}::timestamptz)`,
-        })
-        .where(
-          sql`${jobs.id} in (
-          with busy as (
-            select connection_id, count(*)::int as n from jobs
-            where status = 'pending' and locked_until >= ${nowIso}::timestamptz and connection_id is not null
-            group by connection_id
-          ),
-          open_connections as (
-            select c.id, least(${options.limit}::int,
-              greatest(least(${options.connectionConcurrency}::int,
-                coalesce(c.concurrency_budget, ${options.connectionConcurrency}::int)), 1) - coalesce(b.n, 0)) as free
-            from connections c left join busy b on b.connection_id = c.id
-            where c.status = 'active' and (c.hold_until is null or c.hold_until <= ${nowIso}::timestamptz)
-          ),
-          candidates as (
-            select q.id, q.tenant_id, q.priority, q.connection_id
-            from open_connections o cross join lateral (
-              select j.id, j.tenant_id, j.priority, j.connection_id from (
-                -- The connection's due jobs by its due index (offset 0 keeps the planner from walking the
-                -- whole queue in claim order instead, which reads every job in backoff).
-                select * from jobs j where j.connection_id = o.id and ${runnable} offset 0
-              ) j
-              where ${firstInLine}
-              order by j.priority, j.id
-              limit greatest(o.free, 0)
-            ) q
-            where o.free > 0
-            union all
-            (select j.id, j.tenant_id, j.priority, j.connection_id from jobs j
-             where j.connection_id is null and ${runnable}
-             order by j.priority, j.id
-             limit ${options.limit})
-          ),
-          picked as (
-            select id from (
-              select id, priority,
-                row_number() over (partition by coalesce(tenant_id, '') order by priority, id) as tenant_rank
-              from candidates
-            ) ranked
-            order by tenant_rank, priority, id
-            limit ${options.limit}
-          )
-          select id from jobs
-          where id in (select id from picked) and status = 'pending'
-            and (locked_until is null or locked_until < ${nowIso}::timestamptz)
-          for update skip locked)`,
-        )
-        .returning()
-        // Prepared (its text is the same on every claim): planning this statement costs more than running it.
-        .prepare(`claim_jobs${options.kinds ? `_${options.kinds.join("_")}` : ""}`)
-        .execute()
-    );
-  });
+  const kinds = options.kinds ? `{${options.kinds.join(",")}}` : null;
+  const rows = await queryRows<Record<string, unknown>>(
+    db,
+    sql`select * from claim_jobs(${options.workerId}, ${options.now.toISOString()}::timestamptz,
+          ${leaseEnd}::timestamptz, ${options.limit}::int, ${options.connectionConcurrency}::int, ${kinds}::text[])`,
+  );
+  return rows.map(jobOfRow);
 }
 
 /** Extends the leases of jobs this worker still holds; returns the ids it no longer holds. */
