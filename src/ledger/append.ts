@@ -66,37 +66,23 @@ export function deferLedgerAppends(tx: Tx): { flush: () => Promise<void> } {
 async function appendChained(tx: Tx, entries: LedgerEntryInput[]): Promise<StoredLedgerEntry[]> {
   const ordered = entries.map((input) => ({ input, chainKey: chainKeyOf(input) }));
   const chainKeys = [...new Set(ordered.map((o) => o.chainKey))].sort();
-  // Chain locks are taken in key order (one statement, rows sorted before the locks are evaluated), so two
-  // transactions appending to the same chains cannot deadlock.
-  const keyList = sql.join(
-    chainKeys.map((key) => sql`${`ledger:${key}`}`),
-    sql`, `,
-  );
-  await tx.execute(
-    sql`select count(pg_advisory_xact_lock(hashtextextended(k, 0)))
-        from (select k from unnest(array[${keyList}]::text[]) as k order by k) as locked`,
-  );
-  // After the locks (a statement's snapshot is taken when it starts, so the heads must be read after them):
-  // every chain's head and one sequence number per entry, in one round trip whatever the batch's size.
-  const headList = sql.join(
-    chainKeys.map((key) => sql`${key}`),
-    sql`, `,
-  );
-  const [read] = await queryRows<{ heads: [string, string | null][]; sequences: (string | number)[] }>(
+  // One round trip whatever the batch's size (migration 0021): each chain's lock, taken in key order so two
+  // transactions appending to the same chains cannot deadlock, then, after the locks, every chain's head and
+  // one sequence number per entry.
+  const [locked] = await queryRows<{
+    read: { heads: [string, string | null][]; sequences: (string | number)[] };
+  }>(
     tx,
-    sql`select (select json_agg(json_build_array(k, (select hash from ledger_entries
-                                                      where chain_key = k order by sequence desc limit 1)))
-                from unnest(array[${headList}]::text[]) as k) as heads,
-               (select json_agg(s order by s) from (
-                  select nextval(pg_get_serial_sequence('ledger_entries', 'sequence')) as s
-                  from generate_series(1, ${ordered.length}::int)) as allocated) as sequences`,
+    sql`select ledger_lock_chains(array(select json_array_elements_text(${JSON.stringify(chainKeys)}::json)),
+                                  ${ordered.length}::int) as read`,
   );
-  const heads = new Map<string, string | null>(read!.heads);
+  const read = locked!.read;
+  const heads = new Map<string, string | null>(read.heads);
   const stored: StoredLedgerEntry[] = ordered.map(({ input, chainKey }, i) => {
     const actorId = "id" in input.actor ? input.actor.id : null;
     const entry: Omit<StoredLedgerEntry, "hash"> = {
       // Sequences ascend in entry order, so entries of one chain follow each other as they were given.
-      sequence: Number(read!.sequences[i]),
+      sequence: Number(read.sequences[i]),
       occurredAt: input.occurredAt ?? new Date(),
       chainKey,
       tenantId: input.tenantId,
