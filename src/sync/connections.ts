@@ -93,15 +93,60 @@ export function connectionSetup(item: {
   return { webhookUrl, steps: connector.setupSteps({ webhookUrl }, item.settings as never) };
 }
 
+interface DecryptedSettings {
+  secretsKey: unknown;
+  type: string;
+  settingsEncrypted: string;
+  pathSecretEncrypted: string;
+  settings: LoadedConnection["settings"];
+  pathSecret: string;
+}
+
+// Decrypted, parsed settings by connection, reused while the stored ciphertexts are the same: a job or a
+// health check reads the row each time (its cursor, budget and status move on their own), but decrypting
+// and parsing the settings was a tenth of a worker's CPU. Every encryption has a fresh IV, so a settings
+// change always changes the ciphertext. The parsed settings are shared: nothing may mutate them.
+const DECRYPTED_LIMIT = 10_000;
+const decryptedSettings = new Map<string, DecryptedSettings>();
+
+function decryptedSettingsOf(
+  engine: Pick<EngineDeps, "secretsKey">,
+  row: ConnectionRow,
+  connector: AnyConnector,
+) {
+  const hit = decryptedSettings.get(row.id);
+  if (
+    hit &&
+    hit.secretsKey === engine.secretsKey &&
+    hit.type === row.type &&
+    hit.settingsEncrypted === row.settingsEncrypted &&
+    hit.pathSecretEncrypted === row.pathSecretEncrypted
+  )
+    return hit;
+  const fresh: DecryptedSettings = {
+    secretsKey: engine.secretsKey,
+    type: row.type,
+    settingsEncrypted: row.settingsEncrypted,
+    pathSecretEncrypted: row.pathSecretEncrypted,
+    settings: connector.settingsSchema.parse(
+      JSON.parse(decryptSecret(engine.secretsKey, row.settingsEncrypted)),
+    ),
+    pathSecret: decryptSecret(engine.secretsKey, row.pathSecretEncrypted),
+  };
+  decryptedSettings.delete(row.id);
+  if (decryptedSettings.size >= DECRYPTED_LIMIT)
+    decryptedSettings.delete(decryptedSettings.keys().next().value!);
+  decryptedSettings.set(row.id, fresh);
+  return fresh;
+}
+
 export function loadConnectionRow(
   engine: Pick<EngineDeps, "secretsKey">,
   row: ConnectionRow,
 ): LoadedConnection {
   const connector = requireConnector(row.type);
-  const settings = connector.settingsSchema.parse(
-    JSON.parse(decryptSecret(engine.secretsKey, row.settingsEncrypted)),
-  );
-  return { row, connector, settings, pathSecret: decryptSecret(engine.secretsKey, row.pathSecretEncrypted) };
+  const { settings, pathSecret } = decryptedSettingsOf(engine, row, connector);
+  return { row, connector, settings, pathSecret };
 }
 
 export async function loadConnection(db: Queryable, engine: Pick<EngineDeps, "secretsKey">, id: string) {
