@@ -1,6 +1,6 @@
-import { and, eq, getTableColumns, inArray, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, inArray, sql, type Table } from "drizzle-orm";
 import { type Db, jsonRecordset, queryRows, type Tx } from "../db/client.js";
-import { type JobKind, jobs, periodicJobKinds } from "../db/schema/index.js";
+import { connections, type JobKind, jobs, periodicJobKinds } from "../db/schema/index.js";
 import { activeTraceparent } from "../observability/tracing.js";
 import type { JobRow } from "./types.js";
 
@@ -159,34 +159,67 @@ export interface ClaimOptions {
   kinds?: readonly JobKind[];
 }
 
-const jobColumns = Object.entries(getTableColumns(jobs));
-
-/** A `jobs` row as the driver returns it from raw SQL (snake_case, driver values), as drizzle maps it. */
-function jobOfRow(raw: Record<string, unknown>): JobRow {
+/**
+ * A row as the driver returns it from raw SQL (snake_case keys, driver values) or as `to_jsonb` renders it,
+ * mapped the way drizzle maps a selected row of `table`.
+ */
+function mappedRow<T extends Table>(table: T, raw: Record<string, unknown>): T["$inferSelect"] {
   const row: Record<string, unknown> = {};
-  for (const [key, column] of jobColumns) {
+  for (const [key, column] of Object.entries(getTableColumns(table))) {
     const value = raw[column.name];
     row[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
   }
-  return row as JobRow;
+  return row as T["$inferSelect"];
+}
+
+/** A claimed job's connection as the claim read it, with its tenant's priority overrides. */
+export interface ClaimedConnection {
+  row: typeof connections.$inferSelect;
+  tenantPriorityOverrides: Record<string, unknown>;
+}
+
+const claimedConnections = new WeakMap<object, ClaimedConnection>();
+
+/**
+ * The connection the claim read with this job (once: a later call reads the database), so the job's run does
+ * not read it again. As fresh as a read at the run's start: the claim happened milliseconds before.
+ */
+export function takeClaimedConnection(job: object): ClaimedConnection | undefined {
+  const claimed = claimedConnections.get(job);
+  claimedConnections.delete(job);
+  return claimed;
 }
 
 /**
  * Claims up to `limit` runnable jobs, each with its own committed lease, in one round trip: the `claim_jobs`
- * function (migration 0020) takes the claim lock and claims in its own transaction. Runnable: pending, due,
- * not leased, first open row of its (connection, order key), its connection active and not held, and its
- * connection below its concurrency. Fair: jobs are taken round-robin across tenants (the n-th job of every
- * tenant before the n+1-th of any), by priority then age within a tenant.
+ * function (migration 0020) takes the claim lock and claims in its own transaction, and the same statement
+ * returns each job's connection row. Runnable: pending, due, not leased, first open row of its (connection,
+ * order key), its connection active and not held, and its connection below its concurrency. Fair: jobs are
+ * taken round-robin across tenants (the n-th job of every tenant before the n+1-th of any), by priority then
+ * age within a tenant.
  */
 export async function claimJobs(db: Db, options: ClaimOptions): Promise<JobRow[]> {
   const leaseEnd = new Date(options.now.getTime() + options.leaseMs).toISOString();
   const kinds = options.kinds ? `{${options.kinds.join(",")}}` : null;
   const rows = await queryRows<Record<string, unknown>>(
     db,
-    sql`select * from claim_jobs(${options.workerId}, ${options.now.toISOString()}::timestamptz,
-          ${leaseEnd}::timestamptz, ${options.limit}::int, ${options.connectionConcurrency}::int, ${kinds}::text[])`,
+    sql`select j.*, to_jsonb(c) as claimed_connection, t.priority_overrides as claimed_tenant_overrides
+        from claim_jobs(${options.workerId}, ${options.now.toISOString()}::timestamptz, ${leaseEnd}::timestamptz,
+                        ${options.limit}::int, ${options.connectionConcurrency}::int, ${kinds}::text[]) j
+          left join connections c on c.id = j.connection_id
+          left join tenants t on t.id = c.tenant_id`,
   );
-  return rows.map(jobOfRow);
+  return rows.map((raw) => {
+    const job = mappedRow(jobs, raw);
+    const connection = raw["claimed_connection"];
+    if (connection && typeof connection === "object") {
+      claimedConnections.set(job, {
+        row: mappedRow(connections, connection as Record<string, unknown>),
+        tenantPriorityOverrides: (raw["claimed_tenant_overrides"] as Record<string, unknown> | null) ?? {},
+      });
+    }
+    return job;
+  });
 }
 
 /** Extends the leases of jobs this worker still holds; returns the ids it no longer holds. */

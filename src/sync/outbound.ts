@@ -16,12 +16,12 @@ import {
   worklogLinks,
 } from "../db/schema/index.js";
 import { ConnectionSettingsError } from "../jobs/classify.js";
-import { enqueueJobs, type NewJob, queuePriority } from "../jobs/queue.js";
+import { enqueueJobs, type NewJob, queuePriority, takeClaimedConnection } from "../jobs/queue.js";
 import type { JobHandler, JobRow } from "../jobs/types.js";
 import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
 import type { EngineDeps } from "../services/context.js";
 import { servicedeskClientFor } from "./clients.js";
-import { type LoadedConnection, loadConnection } from "./connections.js";
+import { type LoadedConnection, loadConnection, loadConnectionRow } from "./connections.js";
 import type { SyncSettings } from "./settings.js";
 import { comparableCanonical, comparableVendor, type LinkBaselines, movedFields } from "./snapshot.js";
 import { connectionsTrackingTicket, outboundServicedesks } from "./ticket-connections.js";
@@ -227,6 +227,8 @@ export async function loadJobConnection(
 ): Promise<LoadedConnection | null> {
   if (job.connectionId === null) return null;
   try {
+    const claimed = takeClaimedConnection(job);
+    if (claimed) return { ...loadConnectionRow(ctx.engine, claimed.row), ...claimed };
     return await loadConnection(ctx.db, ctx.engine, job.connectionId);
   } catch (error) {
     if (error instanceof ZodError || error instanceof SyntaxError) {

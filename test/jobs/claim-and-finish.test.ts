@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TransientHttpError } from "../../connectors/sdk/index.js";
 import {
@@ -6,12 +6,14 @@ import {
   type ServiceNowSimulator,
 } from "../../connectors/servicenow/simulator.js";
 import { queryRows } from "../../src/db/client.js";
-import { enqueueJobs } from "../../src/jobs/queue.js";
+import { connections } from "../../src/db/schema/index.js";
+import { claimJobs, enqueueJobs, releaseJobs, takeClaimedConnection } from "../../src/jobs/queue.js";
 import { jobHandlers } from "../../src/jobs/registry.js";
 import { JobRunner, jobLedgerEntry } from "../../src/jobs/runner.js";
 import type { JobHandlers, JobRow } from "../../src/jobs/types.js";
 import { appendLedger } from "../../src/ledger/append.js";
 import { jobContext } from "../../src/runtime.js";
+import { loadJobConnection } from "../../src/sync/outbound.js";
 import { createSyncTestApp, type Listening, listen, type SyncTestContext } from "../e2e/sync-harness.js";
 import { createTenant } from "../harness.js";
 
@@ -248,5 +250,32 @@ describe("jobs that finish together", () => {
         .map((s) => s.id)
         .sort(),
     );
+  });
+});
+
+describe("a claimed job's connection", () => {
+  it("comes with the claim, as stored, once; the run then needs no read of its own", async () => {
+    await enqueueJobs(ctx.database.db, [
+      { kind: "comment.add", connectionId, tenantId: tenant.id, orderKey: "tkt_CLAIMEDCONN" },
+    ]);
+    const [job] = await claimJobs(ctx.database.db, {
+      workerId: "claimed-connection",
+      now: new Date(),
+      leaseMs: 60_000,
+      limit: 1,
+      connectionConcurrency: 4,
+      kinds: ["comment.add"],
+    });
+    expect(job).toMatchObject({ orderKey: "tkt_CLAIMEDCONN", connectionId, lockedBy: "claimed-connection" });
+    expect(job!.createdAt).toBeInstanceOf(Date);
+    const [stored] = await ctx.database.db.select().from(connections).where(eq(connections.id, connectionId));
+    const claimed = takeClaimedConnection(job!);
+    // Every column mapped as drizzle maps a selected row (dates as Date, JSON as objects).
+    expect(claimed?.row).toEqual(stored);
+    expect(claimed?.tenantPriorityOverrides).toEqual({});
+    expect(takeClaimedConnection(job!)).toBeUndefined();
+    const loaded = await loadJobConnection(jobContext(ctx.deps, "claimed-connection"), job!);
+    expect(loaded?.row).toEqual(stored);
+    await releaseJobs(ctx.database.db, "claimed-connection", [job!.id]);
   });
 });
