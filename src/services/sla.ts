@@ -219,9 +219,20 @@ function startsOn(plan: Plan, name: ClockName): string {
   return "opened";
 }
 
-/** Opens the ticket's clocks when it is created; the update clock waits for the response. */
-export async function startClocks(tx: Tx, ctx: SlaContext, ticket: TicketRow) {
-  const sla = await tenantSla(tx, ctx, ticket.tenantId);
+/**
+ * Opens the ticket's clocks when it is created; the update clock waits for the response. `tenant` is the
+ * ticket's tenant row when the caller has read it already (null: not found), else it is read here.
+ */
+export async function startClocks(
+  tx: Tx,
+  ctx: SlaContext,
+  ticket: TicketRow,
+  tenant?: typeof tenants.$inferSelect | null,
+) {
+  const sla =
+    tenant === undefined
+      ? await tenantSla(tx, ctx, ticket.tenantId)
+      : tenant && slaOfTenant(ctx.catalog, tenant, ctx.now());
   if (!sla) return;
   const targets = clockTargets(sla.plan, ticket.priority);
   const opened = ticket.createdAt.getTime();

@@ -6,10 +6,11 @@ import type { Tx } from "../db/client.js";
 import { comments, tickets } from "../db/schema/index.js";
 import { isAllowedTransition } from "../domain/ticket-status.js";
 import { GatewayError } from "../errors.js";
-import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
+import { appendLedger, batchLedgerAppends, type LedgerEntryInput } from "../ledger/append.js";
 import { hashPayload } from "../lib/hash.js";
 import { newId } from "../lib/ids.js";
 import { enqueueTicketSync } from "../sync/outbound.js";
+import { tenantWithOutbound } from "../sync/ticket-connections.js";
 import { applySlaEvent, type SlaContext, startClocks } from "./sla.js";
 
 export type TicketRow = typeof tickets.$inferSelect;
@@ -61,29 +62,42 @@ export interface NewTicket {
   affectedService: string | null;
 }
 
-export async function insertTicket(tx: Tx, acting: Acting, input: NewTicket): Promise<TicketRow> {
+/**
+ * Inserts a ticket with its `ticket.created` entry, its SLA clocks and its outbound jobs. `tenant` is what
+ * {@link tenantWithOutbound} read for its tenant in this transaction, when the caller read it (for the default
+ * priority); else it is read here. The ledger entries (the creation, then the clocks' targets) take one append.
+ */
+export async function insertTicket(
+  tx: Tx,
+  acting: Acting,
+  input: NewTicket,
+  tenant?: Awaited<ReturnType<typeof tenantWithOutbound>>,
+): Promise<TicketRow> {
   const now = acting.now();
-  const [row] = await tx
-    .insert(tickets)
-    .values({ id: newId("ticket"), ...input, status: "new", createdAt: now, updatedAt: now, version: 1 })
-    .returning();
-  await appendLedger(tx, [
-    {
-      ...ledgerBase(acting, row!),
-      occurredAt: now,
-      kind: "ticket.created",
-      payloadHash: hashPayload({ ...input, id: row!.id }),
-      detail: { priority: row!.priority, status: row!.status, version: 1 },
-    },
-  ]);
-  await startClocks(tx, slaOf(acting), row!);
-  await enqueueTicketSync(
-    tx,
-    row!,
-    { kind: "created" },
-    { now, originConnectionId: acting.originConnectionId ?? null },
-  );
-  return row!;
+  const known = tenant ?? (await tenantWithOutbound(tx, input.tenantId));
+  return batchLedgerAppends(tx, async () => {
+    const [row] = await tx
+      .insert(tickets)
+      .values({ id: newId("ticket"), ...input, status: "new", createdAt: now, updatedAt: now, version: 1 })
+      .returning();
+    await appendLedger(tx, [
+      {
+        ...ledgerBase(acting, row!),
+        occurredAt: now,
+        kind: "ticket.created",
+        payloadHash: hashPayload({ ...input, id: row!.id }),
+        detail: { priority: row!.priority, status: row!.status, version: 1 },
+      },
+    ]);
+    await startClocks(tx, slaOf(acting), row!, known.tenant ?? null);
+    await enqueueTicketSync(
+      tx,
+      row!,
+      { kind: "created" },
+      { now, originConnectionId: acting.originConnectionId ?? null, outbound: known.outbound },
+    );
+    return row!;
+  });
 }
 
 /**

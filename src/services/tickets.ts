@@ -16,8 +16,9 @@ import { GatewayError } from "../errors.js";
 import { appendLedger, type StoredLedgerEntry } from "../ledger/append.js";
 import { decodeCursor, page } from "../lib/cursor.js";
 import { newId } from "../lib/ids.js";
+import { tenantWithOutbound } from "../sync/ticket-connections.js";
 import { type ServiceContext, slaContext } from "./context.js";
-import { planDefaultPriority } from "./default-priority.js";
+import { defaultPriorityOf } from "./default-priority.js";
 import { attachmentToApi, commentToApi, ticketToApi } from "./serialize.js";
 import { applySlaEvent, ticketSla } from "./sla.js";
 import { type Acting, applyTicketChanges, insertComment, insertTicket } from "./ticket-writes.js";
@@ -68,22 +69,29 @@ export function actingFor(ctx: ServiceContext): Acting {
 export async function createTicket(ctx: ServiceContext, input: CreateTicket) {
   const tenantId = resolveTenantId(ctx, input.tenantId);
   const create = ctx.db.transaction(async (tx) => {
-    const priority = input.priority ?? (await planDefaultPriority(tx, ctx.catalog, tenantId));
+    // One query for the tenant (its plan's default priority, its SLA settings) and its outbound connections.
+    const tenant = await tenantWithOutbound(tx, tenantId);
+    const priority = input.priority ?? defaultPriorityOf(ctx.catalog, tenant.tenant);
     if (priority === null) {
       throw new GatewayError("VALIDATION_FAILED", "The tenant's plan has no default priority; give one.", {
         errors: [{ path: "priority", message: "required: the tenant's plan names no defaultPriority" }],
       });
     }
-    const row = await insertTicket(tx, actingFor(ctx), {
-      tenantId,
-      title: input.title,
-      description: input.description ?? null,
-      priority,
-      requester: input.requester ?? null,
-      assigneeGroup: input.assigneeGroup ?? null,
-      category: input.category ?? null,
-      affectedService: input.affectedService ?? null,
-    });
+    const row = await insertTicket(
+      tx,
+      actingFor(ctx),
+      {
+        tenantId,
+        title: input.title,
+        description: input.description ?? null,
+        priority,
+        requester: input.requester ?? null,
+        assigneeGroup: input.assigneeGroup ?? null,
+        category: input.category ?? null,
+        affectedService: input.affectedService ?? null,
+      },
+      tenant,
+    );
     return ticketToApi(row);
   });
   // The tenant's existence is checked by the foreign key rather than an extra query on this hot path.
