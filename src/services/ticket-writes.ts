@@ -10,7 +10,7 @@ import { appendLedger, batchLedgerAppends, type LedgerEntryInput } from "../ledg
 import { hashPayload } from "../lib/hash.js";
 import { newId } from "../lib/ids.js";
 import { enqueueTicketSync } from "../sync/outbound.js";
-import { tenantWithOutbound } from "../sync/ticket-connections.js";
+import { type ConnectionRow, tenantWithOutbound } from "../sync/ticket-connections.js";
 import { applySlaEvent, type SlaContext, startClocks } from "./sla.js";
 
 export type TicketRow = typeof tickets.$inferSelect;
@@ -102,13 +102,16 @@ export async function insertTicket(
 
 /**
  * Applies field and status changes to a locked ticket row: lifecycle check, version bump, ledger entries,
- * SLA events and outbound sync. Returns the row unchanged when nothing differs.
+ * SLA events and outbound sync. Returns the row unchanged when nothing differs. The change's entries and those
+ * of its SLA events take one append. `outbound` is the tenant's outbound connections when the caller read them
+ * with the row (else they are read here).
  */
 export async function applyTicketChanges(
   tx: Tx,
   acting: Acting,
   current: TicketRow,
   input: UpdateTicket,
+  outbound?: readonly ConnectionRow[],
 ): Promise<TicketRow> {
   const changes: Partial<TicketRow> = {};
   const changedFields: string[] = [];
@@ -164,34 +167,36 @@ export async function applyTicketChanges(
   }
   if (entries.length === 0) return current;
   const version = current.version + 1;
-  const [row] = await tx
-    .update(tickets)
-    .set({ ...changes, updatedAt: now, version })
-    .where(eq(tickets.id, current.id))
-    .returning();
-  await appendLedger(
-    tx,
-    entries.map((e) => ({ ...e, detail: { ...e.detail, version } })),
-  );
-  const sla = slaOf(acting);
-  if (changes.priority !== undefined) {
-    await applySlaEvent(tx, sla, row!, { type: "priority", from: current.priority, to: changes.priority });
-  }
-  if (changes.status !== undefined) {
-    await applySlaEvent(tx, sla, row!, {
-      type: "status",
-      from: current.status,
-      to: changes.status,
-      byProvider: acting.provider,
-    });
-  }
-  await enqueueTicketSync(
-    tx,
-    row!,
-    { kind: "updated" },
-    { now, originConnectionId: acting.originConnectionId ?? null },
-  );
-  return row!;
+  return batchLedgerAppends(tx, async () => {
+    const [row] = await tx
+      .update(tickets)
+      .set({ ...changes, updatedAt: now, version })
+      .where(eq(tickets.id, current.id))
+      .returning();
+    await appendLedger(
+      tx,
+      entries.map((e) => ({ ...e, detail: { ...e.detail, version } })),
+    );
+    const sla = slaOf(acting);
+    if (changes.priority !== undefined) {
+      await applySlaEvent(tx, sla, row!, { type: "priority", from: current.priority, to: changes.priority });
+    }
+    if (changes.status !== undefined) {
+      await applySlaEvent(tx, sla, row!, {
+        type: "status",
+        from: current.status,
+        to: changes.status,
+        byProvider: acting.provider,
+      });
+    }
+    await enqueueTicketSync(
+      tx,
+      row!,
+      { kind: "updated" },
+      { now, originConnectionId: acting.originConnectionId ?? null, outbound },
+    );
+    return row!;
+  });
 }
 
 export interface NewComment {
@@ -203,8 +208,27 @@ export interface NewComment {
   automatic?: boolean;
 }
 
-/** Adds a comment to a locked ticket row: bumps its version, ledger entry, SLA update clock, outbound sync. */
-export async function insertComment(tx: Tx, acting: Acting, ticket: TicketRow, input: NewComment) {
+/**
+ * Adds a comment to a locked ticket row: bumps its version, ledger entry, SLA update clock, outbound sync; the
+ * comment's entry and those of its SLA event take one append. `outbound` as for {@link applyTicketChanges}.
+ */
+export async function insertComment(
+  tx: Tx,
+  acting: Acting,
+  ticket: TicketRow,
+  input: NewComment,
+  outbound?: readonly ConnectionRow[],
+) {
+  return batchLedgerAppends(tx, () => writeComment(tx, acting, ticket, input, outbound));
+}
+
+async function writeComment(
+  tx: Tx,
+  acting: Acting,
+  ticket: TicketRow,
+  input: NewComment,
+  outbound: readonly ConnectionRow[] | undefined,
+) {
   const now = acting.now();
   const [comment] = await tx
     .insert(comments)
@@ -247,7 +271,7 @@ export async function insertComment(tx: Tx, acting: Acting, ticket: TicketRow, i
     tx,
     updated!,
     { kind: "comment", commentId: comment!.id, visibility: input.visibility, side: acting.side },
-    { now, originConnectionId: acting.originConnectionId ?? null },
+    { now, originConnectionId: acting.originConnectionId ?? null, outbound },
   );
   return { comment: comment!, ticket: updated! };
 }

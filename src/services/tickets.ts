@@ -16,7 +16,7 @@ import { GatewayError } from "../errors.js";
 import { appendLedger, type StoredLedgerEntry } from "../ledger/append.js";
 import { decodeCursor, page } from "../lib/cursor.js";
 import { newId } from "../lib/ids.js";
-import { tenantWithOutbound } from "../sync/ticket-connections.js";
+import { lockTicketWithOutbound, tenantWithOutbound } from "../sync/ticket-connections.js";
 import { type ServiceContext, slaContext } from "./context.js";
 import { defaultPriorityOf } from "./default-priority.js";
 import { attachmentToApi, commentToApi, ticketToApi } from "./serialize.js";
@@ -29,10 +29,23 @@ type TicketRow = typeof tickets.$inferSelect;
 export async function findVisibleTicket(db: Queryable, ctx: ServiceContext, id: string, forUpdate = false) {
   const query = db.select().from(tickets).where(eq(tickets.id, id));
   const [row] = forUpdate ? await query.for("update") : await query;
+  return visible(ctx, id, row);
+}
+
+function visible(ctx: ServiceContext, id: string, row: TicketRow | undefined): TicketRow {
   if (!row || !canAccessTenant(ctx.principal, row.tenantId)) {
     throw new GatewayError("NOT_FOUND", `Ticket ${id} was not found.`);
   }
   return row;
+}
+
+/**
+ * {@link findVisibleTicket} for a change: the row locked, with its tenant's outbound connections (read in the
+ * same query, for the outbound jobs the change queues).
+ */
+async function lockVisibleTicket(tx: Tx, ctx: ServiceContext, id: string) {
+  const { ticket, outbound } = await lockTicketWithOutbound(tx, id);
+  return { ticket: visible(ctx, id, ticket), outbound };
 }
 
 function resolveTenantId(ctx: ServiceContext, requested: string | undefined): string {
@@ -213,7 +226,7 @@ export async function updateTicket(
   options: { ifMatchVersion?: number | null } = {},
 ) {
   return ctx.db.transaction(async (tx) => {
-    const current = await findVisibleTicket(tx, ctx, id, true);
+    const { ticket: current, outbound } = await lockVisibleTicket(tx, ctx, id);
     if (options.ifMatchVersion != null && options.ifMatchVersion !== current.version) {
       throw new GatewayError(
         "PRECONDITION_FAILED",
@@ -235,7 +248,7 @@ export async function updateTicket(
         );
       }
     }
-    return ticketToApi(await applyTicketChanges(tx, actingFor(ctx), current, input));
+    return ticketToApi(await applyTicketChanges(tx, actingFor(ctx), current, input, outbound));
   });
 }
 
@@ -264,13 +277,14 @@ export async function listTickets(
 
 export async function addComment(ctx: ServiceContext, ticketId: string, input: CreateComment) {
   return ctx.db.transaction(async (tx) => {
-    const ticket = await findVisibleTicket(tx, ctx, ticketId, true);
-    const { comment, ticket: updated } = await insertComment(tx, actingFor(ctx), ticket, {
-      body: input.body,
-      visibility: input.visibility,
-      authorId: principalId(ctx),
-      authorName: null,
-    });
+    const { ticket, outbound } = await lockVisibleTicket(tx, ctx, ticketId);
+    const { comment, ticket: updated } = await insertComment(
+      tx,
+      actingFor(ctx),
+      ticket,
+      { body: input.body, visibility: input.visibility, authorId: principalId(ctx), authorName: null },
+      outbound,
+    );
     return { comment: commentToApi(comment), ticketVersion: updated.version };
   });
 }

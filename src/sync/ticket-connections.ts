@@ -1,12 +1,12 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { queryRows, type Tx } from "../db/client.js";
-import { connections, tenants } from "../db/schema/index.js";
+import { connections, tenants, tickets } from "../db/schema/index.js";
 
 export type ConnectionRow = typeof connections.$inferSelect;
 export type TenantRow = typeof tenants.$inferSelect;
 
 /** Which connections of the tenant (`tenantId`, a value or a column) write outbound. */
-function outboundOf(tenantId: string | typeof tenants.id) {
+function outboundOf(tenantId: string | typeof tenants.id | typeof tickets.tenantId) {
   return and(
     eq(connections.tenantId, tenantId),
     inArray(connections.status, ["active", "paused"]),
@@ -64,4 +64,25 @@ export async function connectionsTrackingTicket(
           and status in ('pending', 'dead')`,
   );
   return new Set(rows.map((row) => row.connection_id));
+}
+
+/**
+ * The ticket's row locked FOR UPDATE (undefined when there is none) with its tenant's
+ * {@link outboundServicedesks}, in one query: what an update or a comment reads before queueing its outbound
+ * jobs. Only the ticket's row is locked; the connections are those of the ticket's own tenant.
+ */
+export async function lockTicketWithOutbound(
+  tx: Tx,
+  ticketId: string,
+): Promise<{ ticket: typeof tickets.$inferSelect | undefined; outbound: ConnectionRow[] }> {
+  const rows = await tx
+    .select({ ticket: tickets, connection: connections })
+    .from(tickets)
+    .leftJoin(connections, outboundOf(tickets.tenantId))
+    .where(eq(tickets.id, ticketId))
+    .for("update", { of: tickets });
+  return {
+    ticket: rows[0]?.ticket,
+    outbound: rows.flatMap((row) => (row.connection ? [row.connection] : [])),
+  };
 }
