@@ -63,6 +63,25 @@ export function deferLedgerAppends(tx: Tx): { flush: () => Promise<void> } {
   };
 }
 
+/**
+ * Runs `write` with the entries it appends in `tx` gathered and appended together when it returns (same
+ * transaction, in the order given): one ticket write's own entries and those of the SLA events it causes take
+ * one append (three round trips, the chain lock taken last) instead of one per step. Inside a deferral already
+ * open on `tx` (the job runner's batched finish) the entries simply join it. `write` must not read back what
+ * `appendLedger` returns (nothing, until the flush); when it throws, nothing is appended.
+ */
+export async function batchLedgerAppends<T>(tx: Tx, write: () => Promise<T>): Promise<T> {
+  if (deferredAppends.has(tx)) return write();
+  const ledger = deferLedgerAppends(tx);
+  try {
+    const result = await write();
+    await ledger.flush();
+    return result;
+  } finally {
+    deferredAppends.delete(tx);
+  }
+}
+
 async function appendChained(tx: Tx, entries: LedgerEntryInput[]): Promise<StoredLedgerEntry[]> {
   const ordered = entries.map((input) => ({ input, chainKey: chainKeyOf(input) }));
   const chainKeys = [...new Set(ordered.map((o) => o.chainKey))].sort();

@@ -12,6 +12,14 @@ export async function planDefaultPriority(
   tenantId: string,
 ): Promise<Priority | null> {
   const [tenant] = await db.select({ plan: tenants.plan }).from(tenants).where(eq(tenants.id, tenantId));
+  return defaultPriorityOf(catalog, tenant);
+}
+
+/** {@link planDefaultPriority} of a tenant row already read (undefined: no such tenant). */
+export function defaultPriorityOf(
+  catalog: PlanCatalog,
+  tenant: { plan: string } | undefined,
+): Priority | null {
   if (!tenant) return null;
   return findPlan(catalog, tenant.plan)?.defaultPriority ?? null;
 }

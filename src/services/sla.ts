@@ -1,8 +1,8 @@
-import { and, eq, inArray, notInArray } from "drizzle-orm";
+import { and, eq, inArray, notInArray, sql } from "drizzle-orm";
 import type { Plan, PlanCatalog } from "../../schemas/plan.js";
 import type { Priority } from "../../schemas/ticket.js";
 import type { Actor } from "../auth/principal.js";
-import type { Queryable, Tx } from "../db/client.js";
+import { jsonRecordset, type Queryable, type Tx } from "../db/client.js";
 import { slaClocks, tenants, tickets } from "../db/schema/index.js";
 import { GatewayError } from "../errors.js";
 import { wakeSlaTimers } from "../jobs/queue.js";
@@ -112,19 +112,59 @@ function toRow(ticket: TicketRow, clock: ClockRecord, sla: TenantSla): typeof sl
   };
 }
 
+/**
+ * Upserts the clocks in one statement (their rows as one JSON parameter, so its text is the same whatever their
+ * number), then pulls the timers forward when one of them is due to be checked soon.
+ */
 async function saveClocks(tx: Tx, ticket: TicketRow, clocks: ClockRecord[], sla: TenantSla, now: Date) {
+  if (clocks.length === 0) return;
   let earliest: Date | null = null;
-  for (const clock of clocks) {
+  const rows = clocks.map((clock) => {
     const row = toRow(ticket, clock, sla);
-    await tx
-      .insert(slaClocks)
-      .values(row)
-      .onConflictDoUpdate({
-        target: [slaClocks.ticketId, slaClocks.clock],
-        set: { ...row, lockedUntil: null, lockedBy: null },
-      });
     if (row.nextCheckAt && (earliest === null || row.nextCheckAt < earliest)) earliest = row.nextCheckAt;
-  }
+    return {
+      ticket_id: row.ticketId,
+      clock: row.clock,
+      tenant_id: row.tenantId,
+      target_minutes: row.targetMinutes,
+      target_business_days: row.targetBusinessDays,
+      started_at: row.startedAt,
+      pauses: row.pauses,
+      met_at: row.metAt,
+      stopped_at: row.stoppedAt,
+      breached_at: row.breachedAt,
+      at_risk_recorded_at: row.atRiskRecordedAt,
+      warnings_recorded: row.warningsRecorded,
+      update_due_recorded_at: row.updateDueRecordedAt,
+      auto_update_posted_at: row.autoUpdatePostedAt,
+      due_at: row.dueAt,
+      cycle: row.cycle,
+      elapsed_business_seconds: row.elapsedBusinessSeconds,
+      next_check_at: row.nextCheckAt,
+    };
+  });
+  // A rewritten clock drops any worker's lease on it, as each row's own upsert did.
+  await tx.execute(
+    sql`insert into sla_clocks (ticket_id, clock, tenant_id, target_minutes, target_business_days, started_at, pauses,
+                                met_at, stopped_at, breached_at, at_risk_recorded_at, warnings_recorded,
+                                update_due_recorded_at, auto_update_posted_at, due_at, cycle,
+                                elapsed_business_seconds, next_check_at, locked_until, locked_by)
+        select r.*, null, null from ${jsonRecordset(rows)}
+          as r(ticket_id text, clock text, tenant_id text, target_minutes integer, target_business_days integer,
+               started_at timestamptz, pauses jsonb, met_at timestamptz, stopped_at timestamptz,
+               breached_at timestamptz, at_risk_recorded_at timestamptz, warnings_recorded jsonb,
+               update_due_recorded_at timestamptz, auto_update_posted_at timestamptz, due_at timestamptz,
+               cycle integer, elapsed_business_seconds integer, next_check_at timestamptz)
+        on conflict (ticket_id, clock) do update set
+          tenant_id = excluded.tenant_id, target_minutes = excluded.target_minutes,
+          target_business_days = excluded.target_business_days, started_at = excluded.started_at,
+          pauses = excluded.pauses, met_at = excluded.met_at, stopped_at = excluded.stopped_at,
+          breached_at = excluded.breached_at, at_risk_recorded_at = excluded.at_risk_recorded_at,
+          warnings_recorded = excluded.warnings_recorded, update_due_recorded_at = excluded.update_due_recorded_at,
+          auto_update_posted_at = excluded.auto_update_posted_at, due_at = excluded.due_at, cycle = excluded.cycle,
+          elapsed_business_seconds = excluded.elapsed_business_seconds, next_check_at = excluded.next_check_at,
+          locked_until = null, locked_by = null`,
+  );
   if (earliest) await wakeSlaTimers(tx, earliest, now);
 }
 
@@ -179,9 +219,20 @@ function startsOn(plan: Plan, name: ClockName): string {
   return "opened";
 }
 
-/** Opens the ticket's clocks when it is created; the update clock waits for the response. */
-export async function startClocks(tx: Tx, ctx: SlaContext, ticket: TicketRow) {
-  const sla = await tenantSla(tx, ctx, ticket.tenantId);
+/**
+ * Opens the ticket's clocks when it is created; the update clock waits for the response. `tenant` is the
+ * ticket's tenant row when the caller has read it already (null: not found), else it is read here.
+ */
+export async function startClocks(
+  tx: Tx,
+  ctx: SlaContext,
+  ticket: TicketRow,
+  tenant?: typeof tenants.$inferSelect | null,
+) {
+  const sla =
+    tenant === undefined
+      ? await tenantSla(tx, ctx, ticket.tenantId)
+      : tenant && slaOfTenant(ctx.catalog, tenant, ctx.now());
   if (!sla) return;
   const targets = clockTargets(sla.plan, ticket.priority);
   const opened = ticket.createdAt.getTime();
@@ -201,6 +252,21 @@ export async function startClocks(tx: Tx, ctx: SlaContext, ticket: TicketRow) {
   );
 }
 
+/** The tenant's SLA settings (null: no tenant, or its plan is unknown) and the ticket's clocks, in one query. */
+async function slaAndClocks(
+  tx: Queryable,
+  ctx: SlaContext,
+  ticket: TicketRow,
+): Promise<{ sla: TenantSla | null; clocks: ClockRecord[] }> {
+  const rows = await tx
+    .select({ tenant: tenants, clock: slaClocks })
+    .from(tenants)
+    .leftJoin(slaClocks, and(eq(slaClocks.ticketId, ticket.id), eq(slaClocks.tenantId, tenants.id)))
+    .where(eq(tenants.id, ticket.tenantId));
+  const sla = rows[0] ? slaOfTenant(ctx.catalog, rows[0].tenant, ctx.now()) : null;
+  return { sla, clocks: rows.flatMap((row) => (row.clock ? [toRecord(row.clock)] : [])) };
+}
+
 async function loadClocks(tx: Queryable, ticketId: string): Promise<ClockRecord[]> {
   const rows = await tx.select().from(slaClocks).where(eq(slaClocks.ticketId, ticketId));
   return rows.map(toRecord);
@@ -218,10 +284,11 @@ export type TicketSlaEvent =
  * `ticket` is the row after the change.
  */
 export async function applySlaEvent(tx: Tx, ctx: SlaContext, ticket: TicketRow, event: TicketSlaEvent) {
-  const sla = await tenantSla(tx, ctx, ticket.tenantId);
+  const loaded = await slaAndClocks(tx, ctx, ticket);
+  const sla = loaded.sla;
   if (!sla) return;
   const now = ctx.now().getTime();
-  const clocks = new Map((await loadClocks(tx, ticket.id)).map((c) => [c.name, c]));
+  const clocks = new Map(loaded.clocks.map((c) => [c.name, c]));
   const entries: LedgerEntryInput[] = [];
   const changed = new Set<ClockName>();
   const touch = (c: ClockRecord) => changed.add(c.name);

@@ -6,10 +6,11 @@ import type { Tx } from "../db/client.js";
 import { comments, tickets } from "../db/schema/index.js";
 import { isAllowedTransition } from "../domain/ticket-status.js";
 import { GatewayError } from "../errors.js";
-import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
+import { appendLedger, batchLedgerAppends, type LedgerEntryInput } from "../ledger/append.js";
 import { hashPayload } from "../lib/hash.js";
 import { newId } from "../lib/ids.js";
 import { enqueueTicketSync } from "../sync/outbound.js";
+import { type ConnectionRow, tenantWithOutbound } from "../sync/ticket-connections.js";
 import { applySlaEvent, type SlaContext, startClocks } from "./sla.js";
 
 export type TicketRow = typeof tickets.$inferSelect;
@@ -61,40 +62,56 @@ export interface NewTicket {
   affectedService: string | null;
 }
 
-export async function insertTicket(tx: Tx, acting: Acting, input: NewTicket): Promise<TicketRow> {
+/**
+ * Inserts a ticket with its `ticket.created` entry, its SLA clocks and its outbound jobs. `tenant` is what
+ * {@link tenantWithOutbound} read for its tenant in this transaction, when the caller read it (for the default
+ * priority); else it is read here. The ledger entries (the creation, then the clocks' targets) take one append.
+ */
+export async function insertTicket(
+  tx: Tx,
+  acting: Acting,
+  input: NewTicket,
+  tenant?: Awaited<ReturnType<typeof tenantWithOutbound>>,
+): Promise<TicketRow> {
   const now = acting.now();
-  const [row] = await tx
-    .insert(tickets)
-    .values({ id: newId("ticket"), ...input, status: "new", createdAt: now, updatedAt: now, version: 1 })
-    .returning();
-  await appendLedger(tx, [
-    {
-      ...ledgerBase(acting, row!),
-      occurredAt: now,
-      kind: "ticket.created",
-      payloadHash: hashPayload({ ...input, id: row!.id }),
-      detail: { priority: row!.priority, status: row!.status, version: 1 },
-    },
-  ]);
-  await startClocks(tx, slaOf(acting), row!);
-  await enqueueTicketSync(
-    tx,
-    row!,
-    { kind: "created" },
-    { now, originConnectionId: acting.originConnectionId ?? null },
-  );
-  return row!;
+  const known = tenant ?? (await tenantWithOutbound(tx, input.tenantId));
+  return batchLedgerAppends(tx, async () => {
+    const [row] = await tx
+      .insert(tickets)
+      .values({ id: newId("ticket"), ...input, status: "new", createdAt: now, updatedAt: now, version: 1 })
+      .returning();
+    await appendLedger(tx, [
+      {
+        ...ledgerBase(acting, row!),
+        occurredAt: now,
+        kind: "ticket.created",
+        payloadHash: hashPayload({ ...input, id: row!.id }),
+        detail: { priority: row!.priority, status: row!.status, version: 1 },
+      },
+    ]);
+    await startClocks(tx, slaOf(acting), row!, known.tenant ?? null);
+    await enqueueTicketSync(
+      tx,
+      row!,
+      { kind: "created" },
+      { now, originConnectionId: acting.originConnectionId ?? null, outbound: known.outbound },
+    );
+    return row!;
+  });
 }
 
 /**
  * Applies field and status changes to a locked ticket row: lifecycle check, version bump, ledger entries,
- * SLA events and outbound sync. Returns the row unchanged when nothing differs.
+ * SLA events and outbound sync. Returns the row unchanged when nothing differs. The change's entries and those
+ * of its SLA events take one append. `outbound` is the tenant's outbound connections when the caller read them
+ * with the row (else they are read here).
  */
 export async function applyTicketChanges(
   tx: Tx,
   acting: Acting,
   current: TicketRow,
   input: UpdateTicket,
+  outbound?: readonly ConnectionRow[],
 ): Promise<TicketRow> {
   const changes: Partial<TicketRow> = {};
   const changedFields: string[] = [];
@@ -150,34 +167,36 @@ export async function applyTicketChanges(
   }
   if (entries.length === 0) return current;
   const version = current.version + 1;
-  const [row] = await tx
-    .update(tickets)
-    .set({ ...changes, updatedAt: now, version })
-    .where(eq(tickets.id, current.id))
-    .returning();
-  await appendLedger(
-    tx,
-    entries.map((e) => ({ ...e, detail: { ...e.detail, version } })),
-  );
-  const sla = slaOf(acting);
-  if (changes.priority !== undefined) {
-    await applySlaEvent(tx, sla, row!, { type: "priority", from: current.priority, to: changes.priority });
-  }
-  if (changes.status !== undefined) {
-    await applySlaEvent(tx, sla, row!, {
-      type: "status",
-      from: current.status,
-      to: changes.status,
-      byProvider: acting.provider,
-    });
-  }
-  await enqueueTicketSync(
-    tx,
-    row!,
-    { kind: "updated" },
-    { now, originConnectionId: acting.originConnectionId ?? null },
-  );
-  return row!;
+  return batchLedgerAppends(tx, async () => {
+    const [row] = await tx
+      .update(tickets)
+      .set({ ...changes, updatedAt: now, version })
+      .where(eq(tickets.id, current.id))
+      .returning();
+    await appendLedger(
+      tx,
+      entries.map((e) => ({ ...e, detail: { ...e.detail, version } })),
+    );
+    const sla = slaOf(acting);
+    if (changes.priority !== undefined) {
+      await applySlaEvent(tx, sla, row!, { type: "priority", from: current.priority, to: changes.priority });
+    }
+    if (changes.status !== undefined) {
+      await applySlaEvent(tx, sla, row!, {
+        type: "status",
+        from: current.status,
+        to: changes.status,
+        byProvider: acting.provider,
+      });
+    }
+    await enqueueTicketSync(
+      tx,
+      row!,
+      { kind: "updated" },
+      { now, originConnectionId: acting.originConnectionId ?? null, outbound },
+    );
+    return row!;
+  });
 }
 
 export interface NewComment {
@@ -189,8 +208,27 @@ export interface NewComment {
   automatic?: boolean;
 }
 
-/** Adds a comment to a locked ticket row: bumps its version, ledger entry, SLA update clock, outbound sync. */
-export async function insertComment(tx: Tx, acting: Acting, ticket: TicketRow, input: NewComment) {
+/**
+ * Adds a comment to a locked ticket row: bumps its version, ledger entry, SLA update clock, outbound sync; the
+ * comment's entry and those of its SLA event take one append. `outbound` as for {@link applyTicketChanges}.
+ */
+export async function insertComment(
+  tx: Tx,
+  acting: Acting,
+  ticket: TicketRow,
+  input: NewComment,
+  outbound?: readonly ConnectionRow[],
+) {
+  return batchLedgerAppends(tx, () => writeComment(tx, acting, ticket, input, outbound));
+}
+
+async function writeComment(
+  tx: Tx,
+  acting: Acting,
+  ticket: TicketRow,
+  input: NewComment,
+  outbound: readonly ConnectionRow[] | undefined,
+) {
   const now = acting.now();
   const [comment] = await tx
     .insert(comments)
@@ -233,7 +271,7 @@ export async function insertComment(tx: Tx, acting: Acting, ticket: TicketRow, i
     tx,
     updated!,
     { kind: "comment", commentId: comment!.id, visibility: input.visibility, side: acting.side },
-    { now, originConnectionId: acting.originConnectionId ?? null },
+    { now, originConnectionId: acting.originConnectionId ?? null, outbound },
   );
   return { comment: comment!, ticket: updated! };
 }

@@ -16,8 +16,9 @@ import { GatewayError } from "../errors.js";
 import { appendLedger, type StoredLedgerEntry } from "../ledger/append.js";
 import { decodeCursor, page } from "../lib/cursor.js";
 import { newId } from "../lib/ids.js";
+import { lockTicketWithOutbound, tenantWithOutbound } from "../sync/ticket-connections.js";
 import { type ServiceContext, slaContext } from "./context.js";
-import { planDefaultPriority } from "./default-priority.js";
+import { defaultPriorityOf } from "./default-priority.js";
 import { attachmentToApi, commentToApi, ticketToApi } from "./serialize.js";
 import { applySlaEvent, ticketSla } from "./sla.js";
 import { type Acting, applyTicketChanges, insertComment, insertTicket } from "./ticket-writes.js";
@@ -28,10 +29,23 @@ type TicketRow = typeof tickets.$inferSelect;
 export async function findVisibleTicket(db: Queryable, ctx: ServiceContext, id: string, forUpdate = false) {
   const query = db.select().from(tickets).where(eq(tickets.id, id));
   const [row] = forUpdate ? await query.for("update") : await query;
+  return visible(ctx, id, row);
+}
+
+function visible(ctx: ServiceContext, id: string, row: TicketRow | undefined): TicketRow {
   if (!row || !canAccessTenant(ctx.principal, row.tenantId)) {
     throw new GatewayError("NOT_FOUND", `Ticket ${id} was not found.`);
   }
   return row;
+}
+
+/**
+ * {@link findVisibleTicket} for a change: the row locked, with its tenant's outbound connections (read in the
+ * same query, for the outbound jobs the change queues).
+ */
+async function lockVisibleTicket(tx: Tx, ctx: ServiceContext, id: string) {
+  const { ticket, outbound } = await lockTicketWithOutbound(tx, id);
+  return { ticket: visible(ctx, id, ticket), outbound };
 }
 
 function resolveTenantId(ctx: ServiceContext, requested: string | undefined): string {
@@ -68,22 +82,29 @@ export function actingFor(ctx: ServiceContext): Acting {
 export async function createTicket(ctx: ServiceContext, input: CreateTicket) {
   const tenantId = resolveTenantId(ctx, input.tenantId);
   const create = ctx.db.transaction(async (tx) => {
-    const priority = input.priority ?? (await planDefaultPriority(tx, ctx.catalog, tenantId));
+    // One query for the tenant (its plan's default priority, its SLA settings) and its outbound connections.
+    const tenant = await tenantWithOutbound(tx, tenantId);
+    const priority = input.priority ?? defaultPriorityOf(ctx.catalog, tenant.tenant);
     if (priority === null) {
       throw new GatewayError("VALIDATION_FAILED", "The tenant's plan has no default priority; give one.", {
         errors: [{ path: "priority", message: "required: the tenant's plan names no defaultPriority" }],
       });
     }
-    const row = await insertTicket(tx, actingFor(ctx), {
-      tenantId,
-      title: input.title,
-      description: input.description ?? null,
-      priority,
-      requester: input.requester ?? null,
-      assigneeGroup: input.assigneeGroup ?? null,
-      category: input.category ?? null,
-      affectedService: input.affectedService ?? null,
-    });
+    const row = await insertTicket(
+      tx,
+      actingFor(ctx),
+      {
+        tenantId,
+        title: input.title,
+        description: input.description ?? null,
+        priority,
+        requester: input.requester ?? null,
+        assigneeGroup: input.assigneeGroup ?? null,
+        category: input.category ?? null,
+        affectedService: input.affectedService ?? null,
+      },
+      tenant,
+    );
     return ticketToApi(row);
   });
   // The tenant's existence is checked by the foreign key rather than an extra query on this hot path.
@@ -205,7 +226,7 @@ export async function updateTicket(
   options: { ifMatchVersion?: number | null } = {},
 ) {
   return ctx.db.transaction(async (tx) => {
-    const current = await findVisibleTicket(tx, ctx, id, true);
+    const { ticket: current, outbound } = await lockVisibleTicket(tx, ctx, id);
     if (options.ifMatchVersion != null && options.ifMatchVersion !== current.version) {
       throw new GatewayError(
         "PRECONDITION_FAILED",
@@ -227,7 +248,7 @@ export async function updateTicket(
         );
       }
     }
-    return ticketToApi(await applyTicketChanges(tx, actingFor(ctx), current, input));
+    return ticketToApi(await applyTicketChanges(tx, actingFor(ctx), current, input, outbound));
   });
 }
 
@@ -256,13 +277,14 @@ export async function listTickets(
 
 export async function addComment(ctx: ServiceContext, ticketId: string, input: CreateComment) {
   return ctx.db.transaction(async (tx) => {
-    const ticket = await findVisibleTicket(tx, ctx, ticketId, true);
-    const { comment, ticket: updated } = await insertComment(tx, actingFor(ctx), ticket, {
-      body: input.body,
-      visibility: input.visibility,
-      authorId: principalId(ctx),
-      authorName: null,
-    });
+    const { ticket, outbound } = await lockVisibleTicket(tx, ctx, ticketId);
+    const { comment, ticket: updated } = await insertComment(
+      tx,
+      actingFor(ctx),
+      ticket,
+      { body: input.body, visibility: input.visibility, authorId: principalId(ctx), authorName: null },
+      outbound,
+    );
     return { comment: commentToApi(comment), ticketVersion: updated.version };
   });
 }

@@ -24,7 +24,7 @@ import { servicedeskClientFor } from "./clients.js";
 import { type LoadedConnection, loadConnection, loadConnectionRow } from "./connections.js";
 import type { SyncSettings } from "./settings.js";
 import { comparableCanonical, comparableVendor, type LinkBaselines, movedFields } from "./snapshot.js";
-import { connectionsTrackingTicket, outboundServicedesks } from "./ticket-connections.js";
+import { type ConnectionRow, connectionsTrackingTicket, outboundServicedesks } from "./ticket-connections.js";
 import { worklogCopyOf } from "./worklogs.js";
 
 type TicketRow = typeof tickets.$inferSelect;
@@ -37,15 +37,16 @@ export type TicketChange =
 
 /**
  * Queues outbound work for a canonical change, in the change's own transaction (the outbox commits with
- * it). `originConnectionId` is the connection the change came from: it is not sent back there.
+ * it). `originConnectionId` is the connection the change came from: it is not sent back there. `outbound` is
+ * the tenant's {@link outboundServicedesks} when the caller read them in this transaction already.
  */
 export async function enqueueTicketSync(
   tx: Tx,
   ticket: TicketRow,
   change: TicketChange,
-  options: { now: Date; originConnectionId?: string | null },
+  options: { now: Date; originConnectionId?: string | null; outbound?: readonly ConnectionRow[] | undefined },
 ) {
-  const candidates = await outboundServicedesks(tx, ticket.tenantId);
+  const candidates = options.outbound ?? (await outboundServicedesks(tx, ticket.tenantId));
   if (candidates.length === 0) return;
   const tracking = await connectionsTrackingTicket(
     tx,

@@ -1,20 +1,43 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { queryRows, type Tx } from "../db/client.js";
-import { connections } from "../db/schema/index.js";
+import { connections, tenants, tickets } from "../db/schema/index.js";
+
+export type ConnectionRow = typeof connections.$inferSelect;
+export type TenantRow = typeof tenants.$inferSelect;
+
+/** Which connections of the tenant (`tenantId`, a value or a column) write outbound. */
+function outboundOf(tenantId: string | typeof tenants.id | typeof tickets.tenantId) {
+  return and(
+    eq(connections.tenantId, tenantId),
+    inArray(connections.status, ["active", "paused"]),
+    eq(connections.role, "servicedesk"),
+    inArray(connections.direction, ["both", "outbound"]),
+  );
+}
 
 /** The tenant's servicedesk connections that write outbound, active or paused (a paused one's jobs wait). */
 export function outboundServicedesks(tx: Tx, tenantId: string) {
-  return tx
-    .select()
-    .from(connections)
-    .where(
-      and(
-        eq(connections.tenantId, tenantId),
-        inArray(connections.status, ["active", "paused"]),
-        eq(connections.role, "servicedesk"),
-        inArray(connections.direction, ["both", "outbound"]),
-      ),
-    );
+  return tx.select().from(connections).where(outboundOf(tenantId));
+}
+
+/**
+ * A tenant's row (undefined when there is none) with its {@link outboundServicedesks}, in one query: what a
+ * ticket's creation reads (default priority, SLA clocks, outbound queueing), so a tenant without connections
+ * costs no second query.
+ */
+export async function tenantWithOutbound(
+  tx: Tx,
+  tenantId: string,
+): Promise<{ tenant: TenantRow | undefined; outbound: ConnectionRow[] }> {
+  const rows = await tx
+    .select({ tenant: tenants, connection: connections })
+    .from(tenants)
+    .leftJoin(connections, outboundOf(tenants.id))
+    .where(eq(tenants.id, tenantId));
+  return {
+    tenant: rows[0]?.tenant,
+    outbound: rows.flatMap((row) => (row.connection ? [row.connection] : [])),
+  };
 }
 
 /**
@@ -41,4 +64,25 @@ export async function connectionsTrackingTicket(
           and status in ('pending', 'dead')`,
   );
   return new Set(rows.map((row) => row.connection_id));
+}
+
+/**
+ * The ticket's row locked FOR UPDATE (undefined when there is none) with its tenant's
+ * {@link outboundServicedesks}, in one query: what an update or a comment reads before queueing its outbound
+ * jobs. Only the ticket's row is locked; the connections are those of the ticket's own tenant.
+ */
+export async function lockTicketWithOutbound(
+  tx: Tx,
+  ticketId: string,
+): Promise<{ ticket: typeof tickets.$inferSelect | undefined; outbound: ConnectionRow[] }> {
+  const rows = await tx
+    .select({ ticket: tickets, connection: connections })
+    .from(tickets)
+    .leftJoin(connections, outboundOf(tickets.tenantId))
+    .where(eq(tickets.id, ticketId))
+    .for("update", { of: tickets });
+  return {
+    ticket: rows[0]?.ticket,
+    outbound: rows.flatMap((row) => (row.connection ? [row.connection] : [])),
+  };
 }
