@@ -49,7 +49,7 @@ const deferredAppends = new WeakMap<Tx, LedgerEntryInput[]>();
 /**
  * Gathers the entries appended in `tx` from now on and appends them together at `flush` (same transaction, in
  * the order given): the job runner's batched finish, where each job's writes append their own entries and one
- * append for the batch saves three round trips per job. Until the flush, `appendLedger` returns no stored
+ * append for the batch saves two round trips per job. Until the flush, `appendLedger` returns no stored
  * entries, so only writers that do not read them back may run in between.
  */
 export function deferLedgerAppends(tx: Tx): { flush: () => Promise<void> } {
@@ -66,7 +66,7 @@ export function deferLedgerAppends(tx: Tx): { flush: () => Promise<void> } {
 /**
  * Runs `write` with the entries it appends in `tx` gathered and appended together when it returns (same
  * transaction, in the order given): one ticket write's own entries and those of the SLA events it causes take
- * one append (three round trips, the chain lock taken last) instead of one per step. Inside a deferral already
+ * one append (two round trips, the chain lock taken last) instead of one per step. Inside a deferral already
  * open on `tx` (the job runner's batched finish) the entries simply join it. `write` must not read back what
  * `appendLedger` returns (nothing, until the flush); when it throws, nothing is appended.
  */
