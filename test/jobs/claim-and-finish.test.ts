@@ -279,3 +279,81 @@ describe("a claimed job's connection", () => {
     await releaseJobs(ctx.database.db, "claimed-connection", [job!.id]);
   });
 });
+
+describe("the claim's pick across many tenants", () => {
+  it("is the tenants' round-robin by priority then age, whether it reads one job per connection or more", async () => {
+    // 12 tenants, each with a connection (a copy of the test one) and three `ticket.update` jobs of mixed
+    // priority. A claim of 10 reads one job per connection (12 tenants suffice); a claim of 20 reads further.
+    const queued: { id: number; tenant: string; priority: number }[] = [];
+    const copies: string[] = [];
+    for (let t = 0; t < 12; t++) {
+      const owner = await createTenant(ctx, { name: `Claim pick ${t}` });
+      const copy = `con_claimpick${t}`;
+      copies.push(copy);
+      await ctx.database.db.execute(
+        sql`insert into connections (id, tenant_id, type, name, role, direction, settings_encrypted,
+                                     path_secret_encrypted)
+            select ${copy}, ${owner.id}, type, name, role, direction, settings_encrypted, path_secret_encrypted
+            from connections where id = ${connectionId}`,
+      );
+      await enqueueJobs(
+        ctx.database.db,
+        [3, 1, 2].map((priority, k) => ({
+          kind: "ticket.update" as const,
+          tenantId: owner.id,
+          connectionId: copy,
+          orderKey: `tkt_PICK${t}_${k}`,
+          priority: ((priority + t) % 3) + 1,
+        })),
+      );
+    }
+    const rows = await queryRows<{ id: string | number; tenant_id: string; priority: number }>(
+      ctx.database.db,
+      sql`select id, tenant_id, priority from jobs where order_key like 'tkt_PICK%' order by id`,
+    );
+    for (const r of rows)
+      queued.push({ id: Number(r.id), tenant: r.tenant_id, priority: Number(r.priority) });
+    const byClaimOrder = (a: (typeof queued)[number], b: (typeof queued)[number]) =>
+      a.priority - b.priority || a.id - b.id;
+    // The reference: every job ranked within its tenant, then by rank, priority and age.
+    const ranked = queued
+      .map((job) => ({
+        ...job,
+        rank: queued.filter((o) => o.tenant === job.tenant && byClaimOrder(o, job) < 0).length,
+      }))
+      .sort((a, b) => a.rank - b.rank || byClaimOrder(a, b));
+    const claim = async (limit: number) => {
+      const claimed = await claimJobs(ctx.database.db, {
+        workerId: "claim-pick",
+        now: new Date(),
+        leaseMs: 60_000,
+        limit,
+        connectionConcurrency: 4,
+        kinds: ["ticket.update"],
+      });
+      await releaseJobs(
+        ctx.database.db,
+        "claim-pick",
+        claimed.map((j) => j.id),
+      );
+      return claimed.map((j) => j.id).sort((a, b) => a - b);
+    };
+    try {
+      expect(await claim(10)).toEqual(
+        ranked
+          .slice(0, 10)
+          .map((j) => j.id)
+          .sort((a, b) => a - b),
+      );
+      expect(await claim(20)).toEqual(
+        ranked
+          .slice(0, 20)
+          .map((j) => j.id)
+          .sort((a, b) => a - b),
+      );
+    } finally {
+      await ctx.database.db.execute(sql`delete from jobs where order_key like 'tkt_PICK%'`);
+      await ctx.database.db.execute(sql`delete from connections where id like 'con_claimpick%'`);
+    }
+  });
+});
