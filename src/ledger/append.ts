@@ -121,7 +121,8 @@ async function appendChained(tx: Tx, entries: LedgerEntryInput[]): Promise<Store
     heads.set(chainKey, row.hash);
     return row;
   });
-  await tx.execute(
+  // The insert and the events' fan-out job are sent together (pipelined: one round trip for both).
+  const inserted = tx.execute(
     sql`insert into ledger_entries (sequence, occurred_at, chain_key, tenant_id, ticket_id, connection_id, direction,
                                     kind, actor_type, actor_id, side, external_id, payload_hash, detail, prev_hash,
                                     hash)
@@ -148,7 +149,7 @@ async function appendChained(tx: Tx, entries: LedgerEntryInput[]): Promise<Store
                 connection_id text, direction text, kind text, actor_type text, actor_id text, side text,
                 external_id text, payload_hash text, detail jsonb, prev_hash text, hash text)`,
   );
-  await enqueueEventFanout(tx, stored);
+  await Promise.all([inserted, enqueueEventFanout(tx, stored)]);
   return stored;
 }
 

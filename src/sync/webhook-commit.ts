@@ -72,15 +72,28 @@ export function storeWebhook(db: Db, item: WebhookToStore): Promise<WebhookStore
  * the webhooks had been stored one after another in this order.
  */
 async function storeWebhooks(tx: Tx, items: WebhookToStore[]): Promise<WebhookStored[]> {
-  const current = await tx
-    .select({
-      id: connections.id,
-      status: connections.status,
-      settingsEncrypted: connections.settingsEncrypted,
-      pathSecretEncrypted: connections.pathSecretEncrypted,
-    })
-    .from(connections)
-    .where(inArray(connections.id, [...new Set(items.map((item) => item.loaded.row.id))]));
+  // The connection check and the unread notices are read together: sent in one tick, postgres.js writes them to
+  // the transaction's connection at once (pipelined), one round trip for both. Notices of a stale webhook are
+  // read too and not used.
+  const [current, unread] = await Promise.all([
+    tx
+      .select({
+        id: connections.id,
+        status: connections.status,
+        settingsEncrypted: connections.settingsEncrypted,
+        pathSecretEncrypted: connections.pathSecretEncrypted,
+      })
+      .from(connections)
+      .where(inArray(connections.id, [...new Set(items.map((item) => item.loaded.row.id))])),
+    unreadNotices(
+      tx,
+      items.flatMap((item) =>
+        item.notices
+          .filter((notice) => !notice.deliveryId)
+          .map((notice) => ({ connectionId: item.loaded.row.id, externalId: notice.externalId })),
+      ),
+    ),
+  ]);
   const byId = new Map(current.map((row) => [row.id, row]));
   const fresh = items.map((item) => {
     const row = byId.get(item.loaded.row.id);
@@ -93,14 +106,6 @@ async function storeWebhooks(tx: Tx, items: WebhookToStore[]): Promise<WebhookSt
     );
   });
   const storing = items.filter((_, i) => fresh[i]);
-  const unread = await unreadNotices(
-    tx,
-    storing.flatMap((item) =>
-      item.notices
-        .filter((notice) => !notice.deliveryId)
-        .map((notice) => ({ connectionId: item.loaded.row.id, externalId: notice.externalId })),
-    ),
-  );
   const keyed = storing.flatMap((item) =>
     item.notices.map((notice) => ({
       item,
@@ -156,7 +161,7 @@ async function storeWebhooks(tx: Tx, items: WebhookToStore[]): Promise<WebhookSt
     } else count.duplicates++;
     entries.push(item.entryOf(notice, inboxId !== undefined));
   }
-  await enqueueJobs(tx, jobs);
-  await appendLedger(tx, entries);
+  // Pipelined as above: the jobs insert and the ledger's chain locks go out together.
+  await Promise.all([enqueueJobs(tx, jobs), appendLedger(tx, entries)]);
   return items.map((item, i) => (fresh[i] ? counts.get(item)! : { stale: true }));
 }
