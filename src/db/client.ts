@@ -1,8 +1,8 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import { type SQL, sql } from "drizzle-orm";
-import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { getTableColumns, type SQL, sql } from "drizzle-orm";
+import type { PgColumn, PgDatabase, PgQueryResultHKT, PgTable } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
@@ -189,4 +189,38 @@ export function sqlState(error: unknown): string | undefined {
  */
 export function jsonRecordset(rows: readonly Record<string, unknown>[]): SQL {
   return sql`json_to_recordset(${JSON.stringify(rows)}::json)`;
+}
+
+/** A column's type as a record field: serial types are their integer types there. */
+function recordFieldType(column: PgColumn): string {
+  const type = column.getSQLType();
+  return { bigserial: "bigint", serial: "integer", smallserial: "smallint" }[type] ?? type;
+}
+
+/**
+ * Rows of `table` as one JSON parameter ({@link jsonRecordset}) with the record's fields named and typed from
+ * the table's own columns, so an insert's column list and types follow the schema: `columns` lists the
+ * columns' names (for `insert into t (${columns}) select ${columns} from ${from}`), `from` is the recordset
+ * aliased `r`, and `names` the columns' names for statements that list them otherwise.
+ */
+export function tableRecordset<T extends PgTable, K extends keyof T["$inferInsert"] & string>(
+  table: T,
+  keys: readonly K[],
+  rows: readonly Pick<T["$inferInsert"], K>[],
+): { columns: SQL; from: SQL; names: string[] } {
+  const all = getTableColumns(table) as Record<string, PgColumn>;
+  const picked = keys.map((key) => all[key]!);
+  const names = picked.map((column) => column.name);
+  const records = rows.map((row) =>
+    Object.fromEntries(keys.map((key, i) => [names[i], (row as Record<string, unknown>)[key] ?? null])),
+  );
+  const fields = sql.raw(picked.map((column) => `"${column.name}" ${recordFieldType(column)}`).join(", "));
+  return {
+    columns: sql.join(
+      names.map((name) => sql.identifier(name)),
+      sql`, `,
+    ),
+    from: sql`${jsonRecordset(records)} as r(${fields})`,
+    names,
+  };
 }

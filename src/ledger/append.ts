@@ -1,12 +1,18 @@
-import { sql } from "drizzle-orm";
+import { getTableColumns, sql } from "drizzle-orm";
 import type { Side } from "../../schemas/ticket.js";
 import type { Actor } from "../auth/principal.js";
-import { jsonRecordset, queryRows, type Tx } from "../db/client.js";
+import { queryRows, type Tx, tableRecordset } from "../db/client.js";
+import { ledgerEntries } from "../db/schema/index.js";
 import { eventJobPriority, eventRuleOf } from "../events/catalog.js";
 import { enqueueJobs } from "../jobs/queue.js";
 import { canonicalJson } from "../lib/hash.js";
 import { ledgerAppendDuration, timed } from "../observability/metrics.js";
 import { chainKeyOf, computeEntryHash, type StoredLedgerEntry } from "./entry-hash.js";
+
+/** Every column of the table: a stored entry has them all (the sequence is allocated, not defaulted). */
+const ledgerColumns = Object.keys(
+  getTableColumns(ledgerEntries),
+) as (keyof typeof ledgerEntries.$inferInsert & string)[];
 
 export { chainKeyOf, PROVIDER_CHAIN } from "./entry-hash.js";
 export type { StoredLedgerEntry };
@@ -122,32 +128,9 @@ async function appendChained(tx: Tx, entries: LedgerEntryInput[]): Promise<Store
     return row;
   });
   // The insert and the events' fan-out job are sent together (pipelined: one round trip for both).
+  const ledgerRows = tableRecordset(ledgerEntries, ledgerColumns, stored);
   const inserted = tx.execute(
-    sql`insert into ledger_entries (sequence, occurred_at, chain_key, tenant_id, ticket_id, connection_id, direction,
-                                    kind, actor_type, actor_id, side, external_id, payload_hash, detail, prev_hash,
-                                    hash)
-        select * from ${jsonRecordset(
-          stored.map((e) => ({
-            sequence: e.sequence,
-            occurred_at: e.occurredAt,
-            chain_key: e.chainKey,
-            tenant_id: e.tenantId,
-            ticket_id: e.ticketId,
-            connection_id: e.connectionId,
-            direction: e.direction,
-            kind: e.kind,
-            actor_type: e.actorType,
-            actor_id: e.actorId,
-            side: e.side,
-            external_id: e.externalId,
-            payload_hash: e.payloadHash,
-            detail: e.detail,
-            prev_hash: e.prevHash,
-            hash: e.hash,
-          })),
-        )} as r(sequence bigint, occurred_at timestamptz, chain_key text, tenant_id text, ticket_id text,
-                connection_id text, direction text, kind text, actor_type text, actor_id text, side text,
-                external_id text, payload_hash text, detail jsonb, prev_hash text, hash text)`,
+    sql`insert into ledger_entries (${ledgerRows.columns}) select ${ledgerRows.columns} from ${ledgerRows.from}`,
   );
   await Promise.all([inserted, enqueueEventFanout(tx, stored)]);
   return stored;

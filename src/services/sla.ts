@@ -1,8 +1,8 @@
-import { and, eq, inArray, notInArray, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, inArray, notInArray, sql } from "drizzle-orm";
 import type { Plan, PlanCatalog } from "../../schemas/plan.js";
 import type { Priority } from "../../schemas/ticket.js";
 import type { Actor } from "../auth/principal.js";
-import { jsonRecordset, type Queryable, type Tx } from "../db/client.js";
+import { type Queryable, type Tx, tableRecordset } from "../db/client.js";
 import { slaClocks, tenants, tickets } from "../db/schema/index.js";
 import { GatewayError } from "../errors.js";
 import { wakeSlaTimers } from "../jobs/queue.js";
@@ -112,6 +112,13 @@ function toRow(ticket: TicketRow, clock: ClockRecord, sla: TenantSla): typeof sl
   };
 }
 
+type ClockColumn = Exclude<keyof typeof slaClocks.$inferInsert, "lockedUntil" | "lockedBy">;
+
+/** The columns a clock's row sets: all but the worker's lease, which a rewrite clears. */
+const clockColumns = (
+  Object.keys(getTableColumns(slaClocks)) as (keyof typeof slaClocks.$inferInsert)[]
+).filter((key): key is ClockColumn => key !== "lockedUntil" && key !== "lockedBy");
+
 /**
  * Upserts the clocks in one statement (their rows as one JSON parameter, so its text is the same whatever their
  * number), then pulls the timers forward when one of them is due to be checked soon.
@@ -122,48 +129,18 @@ async function saveClocks(tx: Tx, ticket: TicketRow, clocks: ClockRecord[], sla:
   const rows = clocks.map((clock) => {
     const row = toRow(ticket, clock, sla);
     if (row.nextCheckAt && (earliest === null || row.nextCheckAt < earliest)) earliest = row.nextCheckAt;
-    return {
-      ticket_id: row.ticketId,
-      clock: row.clock,
-      tenant_id: row.tenantId,
-      target_minutes: row.targetMinutes,
-      target_business_days: row.targetBusinessDays,
-      started_at: row.startedAt,
-      pauses: row.pauses,
-      met_at: row.metAt,
-      stopped_at: row.stoppedAt,
-      breached_at: row.breachedAt,
-      at_risk_recorded_at: row.atRiskRecordedAt,
-      warnings_recorded: row.warningsRecorded,
-      update_due_recorded_at: row.updateDueRecordedAt,
-      auto_update_posted_at: row.autoUpdatePostedAt,
-      due_at: row.dueAt,
-      cycle: row.cycle,
-      elapsed_business_seconds: row.elapsedBusinessSeconds,
-      next_check_at: row.nextCheckAt,
-    };
+    return row;
   });
+  const clockRows = tableRecordset(slaClocks, clockColumns, rows);
   // A rewritten clock drops any worker's lease on it, as each row's own upsert did.
   await tx.execute(
-    sql`insert into sla_clocks (ticket_id, clock, tenant_id, target_minutes, target_business_days, started_at, pauses,
-                                met_at, stopped_at, breached_at, at_risk_recorded_at, warnings_recorded,
-                                update_due_recorded_at, auto_update_posted_at, due_at, cycle,
-                                elapsed_business_seconds, next_check_at, locked_until, locked_by)
-        select r.*, null, null from ${jsonRecordset(rows)}
-          as r(ticket_id text, clock text, tenant_id text, target_minutes integer, target_business_days integer,
-               started_at timestamptz, pauses jsonb, met_at timestamptz, stopped_at timestamptz,
-               breached_at timestamptz, at_risk_recorded_at timestamptz, warnings_recorded jsonb,
-               update_due_recorded_at timestamptz, auto_update_posted_at timestamptz, due_at timestamptz,
-               cycle integer, elapsed_business_seconds integer, next_check_at timestamptz)
+    sql`insert into sla_clocks (${clockRows.columns}, locked_until, locked_by)
+        select ${clockRows.columns}, null, null from ${clockRows.from}
         on conflict (ticket_id, clock) do update set
-          tenant_id = excluded.tenant_id, target_minutes = excluded.target_minutes,
-          target_business_days = excluded.target_business_days, started_at = excluded.started_at,
-          pauses = excluded.pauses, met_at = excluded.met_at, stopped_at = excluded.stopped_at,
-          breached_at = excluded.breached_at, at_risk_recorded_at = excluded.at_risk_recorded_at,
-          warnings_recorded = excluded.warnings_recorded, update_due_recorded_at = excluded.update_due_recorded_at,
-          auto_update_posted_at = excluded.auto_update_posted_at, due_at = excluded.due_at, cycle = excluded.cycle,
-          elapsed_business_seconds = excluded.elapsed_business_seconds, next_check_at = excluded.next_check_at,
-          locked_until = null, locked_by = null`,
+          ${sql.join(
+            clockRows.names.map((name) => sql`${sql.identifier(name)} = excluded.${sql.identifier(name)}`),
+            sql`, `,
+          )}, locked_until = null, locked_by = null`,
   );
   if (earliest) await wakeSlaTimers(tx, earliest, now);
 }

@@ -1,8 +1,8 @@
 import { inArray, sql } from "drizzle-orm";
 import type { InboundNotice } from "../../connectors/sdk/index.js";
-import { type Db, jsonRecordset, queryRows, type Tx } from "../db/client.js";
+import { type Db, queryRows, type Tx, tableRecordset } from "../db/client.js";
 import { groupCommitter } from "../db/group-commit.js";
-import { connections } from "../db/schema/index.js";
+import { connections, inbox } from "../db/schema/index.js";
 import { enqueueJobs, type NewJob } from "../jobs/queue.js";
 import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
 import type { EngineDeps } from "../services/context.js";
@@ -61,6 +61,8 @@ export function forgetCachedConnection(db: Db, id: string) {
   caches.get(db)?.delete(id);
 }
 
+const inboxColumns = ["connectionId", "dedupeKey", "externalId", "notice", "source", "receivedAt"] as const;
+
 /** Stores the webhook's notices with the next group commit; resolves once they are committed. */
 export function storeWebhook(db: Db, item: WebhookToStore): Promise<WebhookStored> {
   return groupCommitter(db, "webhooks", storeWebhooks).submit(item);
@@ -118,23 +120,22 @@ async function storeWebhooks(tx: Tx, items: WebhookToStore[]): Promise<WebhookSt
       ? []
       : [
           {
-            connection_id: item.loaded.row.id,
-            dedupe_key: dedupeKey,
-            external_id: notice.externalId,
-            notice,
-            received_at: item.now,
+            connectionId: item.loaded.row.id,
+            dedupeKey,
+            externalId: notice.externalId,
+            notice: { ...notice },
+            source: "webhook" as const,
+            receivedAt: item.now,
           },
         ],
   );
+  const inboxRows = tableRecordset(inbox, inboxColumns, rows);
   const inserted =
     rows.length === 0
       ? []
       : await queryRows<{ id: string | number; connection_id: string; dedupe_key: string }>(
           tx,
-          sql`insert into inbox (connection_id, dedupe_key, external_id, notice, source, received_at)
-              select r.connection_id, r.dedupe_key, r.external_id, r.notice, 'webhook', r.received_at
-              from ${jsonRecordset(rows)}
-                as r(connection_id text, dedupe_key text, external_id text, notice jsonb, received_at timestamptz)
+          sql`insert into inbox (${inboxRows.columns}) select ${inboxRows.columns} from ${inboxRows.from}
               on conflict do nothing
               returning id, connection_id, dedupe_key`,
         );
