@@ -35,6 +35,8 @@ export interface SteadyRun {
   inP99Ms: number;
   /** Pending effect jobs, sampled once a second while the load ran. */
   backlog: number[];
+  /** Events whose own request failed (not accepted in time under overload): such a run is not steady. */
+  refused: number;
   /** Whether the backlog stayed bounded: at the end of the load under one second's worth of jobs. */
   steady: boolean;
   /** Seconds from the load's end until every expected delivery had landed. */
@@ -233,9 +235,10 @@ export async function benchSteadyLoad(options: {
       const offeredSeconds = (performance.now() - t0) / 1000;
       clearInterval(sampler);
       if (errors.length > 0) {
+        // Overloaded, the API or a simulator stops accepting connections in time: the run fails, the bench goes on.
         const first = errors[0] as Error & { cause?: unknown };
-        throw new Error(
-          `${errors.length} events failed: ${String(first)} ${String(first.cause)} (${String((first.cause as Error).cause)})`,
+        process.stderr.write(
+          `  at ${rate}/s ${errors.length} events were not accepted: ${String(first)} ${String(first.cause)} (${String((first.cause as Error).cause)})\n`,
         );
       }
       const endBacklog = await idle();
@@ -274,7 +277,7 @@ export async function benchSteadyLoad(options: {
       const out: number[] = [];
       const inb: number[] = [];
       started.forEach((s, i) => {
-        for (const target of s!.targets) {
+        for (const target of s?.targets ?? []) {
           const at = landed.get(target)?.[marker(i)];
           // One that never landed counts as the whole wait: it is in the tail, not left out.
           const latency = (at ?? Date.now()) - s!.at;
@@ -297,7 +300,8 @@ export async function benchSteadyLoad(options: {
         inP50Ms: percentile(inb, 0.5),
         inP99Ms: percentile(inb, 0.99),
         backlog,
-        steady: endBacklog <= rate && countLanded() === expected,
+        refused: errors.length,
+        steady: endBacklog <= rate && countLanded() === expected && errors.length === 0,
         drainSeconds,
       };
     };
@@ -338,13 +342,13 @@ export function steadyLoadMarkdown(result: SteadyResult): string {
   return [
     steadyLoadHeading,
     "",
-    `PostgreSQL; the compiled build (\`node dist/src/server.js\` with \`RUN_WORKER=false\`, and ${result.workers} \`node dist/src/worker-main.js\` process${result.workers === 1 ? "" : "es"}; ${settings}), the ServiceNow, Zendesk and JSM simulators each in its own process, the load generator in the bench process, all on the same cores. One tenant with a servicedesk connection to each simulator shares ${result.tickets} tickets (created and linked at all three before the load). Events alternate: a public comment through \`POST /v1/tickets/{id}/comments\`, which must land at all three vendors, and a public comment saved by an agent at one of the vendors in turn, which notifies the gateway by webhook and must land at the other two. An event's latency runs from the API's 201 (or from the agent's save, which sends the webhook, so it includes the webhook's delivery and acceptance) to the vendor API answering the write that carries the comment at each target. The load is open-loop (events sent on schedule, not waiting for earlier ones). Backlog is the pending effect jobs, sampled each second; a run is steady when the backlog at its end is under one second's worth of events. A delivery that had not landed 60 s after the load ended counts with its wait until then, and the run is not steady.`,
+    `PostgreSQL; the compiled build (\`node dist/src/server.js\` with \`RUN_WORKER=false\`, and ${result.workers} \`node dist/src/worker-main.js\` process${result.workers === 1 ? "" : "es"}; ${settings}), the ServiceNow, Zendesk and JSM simulators each in its own process, the load generator in the bench process, all on the same cores. One tenant with a servicedesk connection to each simulator shares ${result.tickets} tickets (created and linked at all three before the load). Events alternate: a public comment through \`POST /v1/tickets/{id}/comments\`, which must land at all three vendors, and a public comment saved by an agent at one of the vendors in turn, which notifies the gateway by webhook and must land at the other two. An event's latency runs from the API's 201 (or from the agent's save, which sends the webhook, so it includes the webhook's delivery and acceptance) to the vendor API answering the write that carries the comment at each target. The load is open-loop (events sent on schedule, not waiting for earlier ones). Backlog is the pending effect jobs, sampled each second; a run is steady when the backlog at its end is under one second's worth of events. A delivery that had not landed 60 s after the load ended counts with its wait until then, and the run is not steady; so is a run in which an event's own request was not accepted (the API or a simulator not answering a connection within 10 s under overload).`,
     "",
     "| events/s | s | deliveries | p50 ms | p99 ms | API out p50/p99 | webhook in p50/p99 | backlog (min / max / end of load) | drain s | steady |",
     "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ...result.runs.map(
       (r) =>
-        `| ${r.rate} | ${fmt(r.seconds)} | ${r.landed} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.outP50Ms)} / ${fmt(r.outP99Ms)} | ${fmt(r.inP50Ms)} / ${fmt(r.inP99Ms)} | ${Math.min(...r.backlog)} / ${Math.max(...r.backlog)} / ${r.backlog[r.backlog.length - 1] ?? 0} | ${fmt(r.drainSeconds, 1)} | ${r.steady ? "yes" : "no"} |`,
+        `| ${r.rate} | ${fmt(r.seconds)} | ${r.landed}${r.refused > 0 ? ` (${r.refused} events not accepted)` : ""} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.outP50Ms)} / ${fmt(r.outP99Ms)} | ${fmt(r.inP50Ms)} / ${fmt(r.inP99Ms)} | ${Math.min(...r.backlog)} / ${Math.max(...r.backlog)} / ${r.backlog[r.backlog.length - 1] ?? 0} | ${fmt(r.drainSeconds, 1)} | ${r.steady ? "yes" : "no"} |`,
     ),
     "",
     `Target at 100 events/s: p50 < 100 ms and p99 < 1 s with no backlog growth: ${at100 ? (at100.p50Ms < 100 && at100.p99Ms < 1000 && at100.steady ? "**met**" : "**NOT met**") : "not run"}. Highest rate offered here with p99 under 1 s and a steady backlog: **${highest ?? "none"} events/s** (rates run in the order listed: the plan, then higher rates until one fails; after a failure, lower rates, each on a fresh deployment since an overloaded run's backlog would carry over, until one holds).`,
