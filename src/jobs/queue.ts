@@ -176,17 +176,23 @@ export interface ClaimOptions {
 }
 
 /**
- * A row as the driver returns it from raw SQL (snake_case keys, driver values) or as `to_jsonb` renders it,
- * mapped the way drizzle maps a selected row of `table`.
+ * Maps a row as the driver returns it from raw SQL (snake_case keys, driver values) or as `to_jsonb` renders
+ * it, the way drizzle maps a selected row of `table` (the columns are read once, not per row).
  */
-function mappedRow<T extends Table>(table: T, raw: Record<string, unknown>): T["$inferSelect"] {
-  const row: Record<string, unknown> = {};
-  for (const [key, column] of Object.entries(getTableColumns(table))) {
-    const value = raw[column.name];
-    row[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
-  }
-  return row as T["$inferSelect"];
+function rowMapper<T extends Table>(table: T): (raw: Record<string, unknown>) => T["$inferSelect"] {
+  const columns = Object.entries(getTableColumns(table));
+  return (raw) => {
+    const row: Record<string, unknown> = {};
+    for (const [key, column] of columns) {
+      const value = raw[column.name];
+      row[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
+    }
+    return row as T["$inferSelect"];
+  };
 }
+
+const jobOfRaw = rowMapper(jobs);
+const connectionOfRaw = rowMapper(connections);
 
 /** A claimed job's connection as the claim read it, with its tenant's priority overrides. */
 export interface ClaimedConnection {
@@ -226,11 +232,11 @@ export async function claimJobs(db: Db, options: ClaimOptions): Promise<JobRow[]
           left join tenants t on t.id = c.tenant_id`,
   );
   return rows.map((raw) => {
-    const job = mappedRow(jobs, raw);
+    const job = jobOfRaw(raw);
     const connection = raw["claimed_connection"];
     if (connection && typeof connection === "object") {
       claimedConnections.set(job, {
-        row: mappedRow(connections, connection as Record<string, unknown>),
+        row: connectionOfRaw(connection as Record<string, unknown>),
         tenantPriorityOverrides: (raw["claimed_tenant_overrides"] as Record<string, unknown> | null) ?? {},
       });
     }

@@ -9,8 +9,9 @@ import { GatewayError } from "../errors.js";
 import { appendLedger, batchLedgerAppends, type LedgerEntryInput } from "../ledger/append.js";
 import { hashPayload } from "../lib/hash.js";
 import { newId } from "../lib/ids.js";
+import type { ConnectionRow } from "../sync/connections.js";
 import { enqueueTicketSync } from "../sync/outbound.js";
-import { type ConnectionRow, tenantWithOutbound } from "../sync/ticket-connections.js";
+import { tenantWithOutbound } from "../sync/ticket-connections.js";
 import { applySlaEvent, type SlaContext, startClocks } from "./sla.js";
 
 export type TicketRow = typeof tickets.$inferSelect;

@@ -21,10 +21,15 @@ import type { JobHandler, JobRow } from "../jobs/types.js";
 import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
 import type { EngineDeps } from "../services/context.js";
 import { servicedeskClientFor } from "./clients.js";
-import { type LoadedConnection, loadConnection, loadConnectionRow } from "./connections.js";
+import {
+  type ConnectionRow,
+  type LoadedConnection,
+  loadConnection,
+  loadConnectionRow,
+} from "./connections.js";
 import type { SyncSettings } from "./settings.js";
 import { comparableCanonical, comparableVendor, type LinkBaselines, movedFields } from "./snapshot.js";
-import { type ConnectionRow, connectionsTrackingTicket, outboundServicedesks } from "./ticket-connections.js";
+import { connectionsTrackingTicket, outboundServicedesks } from "./ticket-connections.js";
 import { worklogCopyOf } from "./worklogs.js";
 
 type TicketRow = typeof tickets.$inferSelect;

@@ -1,9 +1,9 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { queryRows, type Tx } from "../db/client.js";
 import { connections, tenants, tickets } from "../db/schema/index.js";
+import type { ConnectionRow } from "./connections.js";
 
-export type ConnectionRow = typeof connections.$inferSelect;
-export type TenantRow = typeof tenants.$inferSelect;
+type TenantRow = typeof tenants.$inferSelect;
 
 /** Which connections of the tenant (`tenantId`, a value or a column) write outbound. */
 function outboundOf(tenantId: string | typeof tenants.id | typeof tickets.tenantId) {
@@ -13,6 +13,11 @@ function outboundOf(tenantId: string | typeof tenants.id | typeof tickets.tenant
     eq(connections.role, "servicedesk"),
     inArray(connections.direction, ["both", "outbound"]),
   );
+}
+
+/** The connections a left join brought, one per row (none: a row with a null connection). */
+function joinedConnections(rows: { connection: ConnectionRow | null }[]): ConnectionRow[] {
+  return rows.flatMap((row) => (row.connection ? [row.connection] : []));
 }
 
 /** The tenant's servicedesk connections that write outbound, active or paused (a paused one's jobs wait). */
@@ -34,10 +39,7 @@ export async function tenantWithOutbound(
     .from(tenants)
     .leftJoin(connections, outboundOf(tenants.id))
     .where(eq(tenants.id, tenantId));
-  return {
-    tenant: rows[0]?.tenant,
-    outbound: rows.flatMap((row) => (row.connection ? [row.connection] : [])),
-  };
+  return { tenant: rows[0]?.tenant, outbound: joinedConnections(rows) };
 }
 
 /**
@@ -81,8 +83,5 @@ export async function lockTicketWithOutbound(
     .leftJoin(connections, outboundOf(tickets.tenantId))
     .where(eq(tickets.id, ticketId))
     .for("update", { of: tickets });
-  return {
-    ticket: rows[0]?.ticket,
-    outbound: rows.flatMap((row) => (row.connection ? [row.connection] : [])),
-  };
+  return { ticket: rows[0]?.ticket, outbound: joinedConnections(rows) };
 }
