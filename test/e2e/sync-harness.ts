@@ -124,3 +124,21 @@ export async function createSyncTestApp(sync: Partial<SyncSettings> = {}): Promi
     },
   };
 }
+
+/** The body of `POST /v1/connections` for a ServiceNow servicedesk on a simulator, basic auth as its integration user. */
+export function serviceNowConnectionBody(
+  name: string,
+  simulator: { url: string; username: string; password: string },
+  webhookSecret: string,
+) {
+  return {
+    type: "servicenow",
+    name,
+    role: "servicedesk",
+    settings: {
+      baseUrl: simulator.url,
+      auth: { type: "basic", username: simulator.username, password: simulator.password },
+      webhookSecret,
+    },
+  };
+}

@@ -105,3 +105,23 @@ export const jobs = pgTable(
     check("jobs_kind_check", sql.raw(`kind in (${jobKinds.map((k) => `'${k}'`).join(", ")})`)),
   ],
 );
+
+/**
+ * Per connection, a time before which none of its pending jobs can be runnable (a lower bound: too early costs
+ * a claim one index read, never a job). A claim that finds a connection with nothing runnable writes when it
+ * next may have something (the earliest retry, lease end or due time), and later claims skip the connection
+ * until then instead of reading its queue. No row: due. Written by claims only (they are serialised).
+ */
+export const jobConnectionDue = pgTable("job_connection_due", {
+  connectionId: text("connection_id").primaryKey(),
+  dueAt: instant("due_at").notNull(),
+});
+
+/**
+ * A job written on a connection whose mark says later than the job may run (a trigger on `jobs` adds the row),
+ * for the next claim to lower the mark. Rows are only inserted by writers, so no writer waits on another.
+ */
+export const jobConnectionWakeups = pgTable("job_connection_wakeups", {
+  connectionId: text("connection_id").notNull(),
+  dueAt: instant("due_at").notNull(),
+});
