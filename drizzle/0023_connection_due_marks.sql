@@ -13,7 +13,9 @@
 -- in flight holds the shared lock, so the claim leaves that mark alone; a writer that committed before is
 -- seen; a writer that comes after waits for the claim's commit, then reads the raised mark and wakes it.
 -- Writers never wait on one another (shared locks, inserts only); marks are written by claims alone, which
--- the claim lock serialises. Lock keys: (1785684596, hashtext(connection)); a collision only skips a raise.
+-- the claim lock serialises. Lock keys: (1785684596, one of 1,024 buckets of the connection id's hash), so a
+-- transaction that queues work on thousands of connections holds at most 1,024 locks (the lock table is
+-- finite); connections sharing a bucket only skip each other's raises while a writer is in flight.
 CREATE FUNCTION jobs_wake_connection() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -32,10 +34,14 @@ BEGIN
     v_connection := NEW.connection_id;
     v_at := least(OLD.next_attempt_at, NEW.next_attempt_at, now());
   END IF;
-  PERFORM pg_advisory_xact_lock_shared(1785684596, hashtext(v_connection));
+  PERFORM pg_advisory_xact_lock_shared(1785684596, hashtext(v_connection) & 1023);
   -- A statement of its own: its snapshot sees a mark a claim raised while this writer waited for the lock.
   SELECT m.due_at INTO v_due FROM job_connection_due m WHERE m.connection_id = v_connection;
-  IF v_due > v_at THEN
+  -- No second wakeup as early as one already committed: while no claim runs, a connection gets one row, not
+  -- one per job queued on it.
+  IF v_due > v_at AND NOT EXISTS (
+    SELECT 1 FROM job_connection_wakeups w WHERE w.connection_id = v_connection AND w.due_at <= v_at
+  ) THEN
     INSERT INTO job_connection_wakeups (connection_id, due_at) VALUES (v_connection, v_at);
   END IF;
   RETURN NULL;
@@ -186,11 +192,13 @@ BEGIN
   SELECT * FROM claimed;
 
   -- The connections read with nothing runnable (of the kinds asked for), each one whose writers are all
-  -- committed (the try fails while one holds the shared lock; CASE keeps the try off the others).
-  SELECT array_agg(h.connection_id) INTO v_idle
-  FROM unnest(v_connections, v_head_ids) AS h(connection_id, id)
-  WHERE CASE WHEN h.id IS NULL THEN pg_try_advisory_xact_lock(1785684596, hashtext(h.connection_id))
-             ELSE false END;
+  -- committed (the try fails while one holds the shared lock; CASE keeps the try off the others). At most
+  -- 200 a claim, so a claim after a restart with thousands of idle connections stays short; the next
+  -- claims mark the rest.
+  SELECT array_agg(i.connection_id) INTO v_idle
+  FROM (SELECT h.connection_id FROM unnest(v_connections, v_head_ids) AS h(connection_id, id)
+        WHERE h.id IS NULL LIMIT 200) i
+  WHERE pg_try_advisory_xact_lock(1785684596, hashtext(i.connection_id) & 1023);
 
   -- A new statement, so a new snapshot: it sees every writer that committed before the locks were taken.
   IF v_idle IS NOT NULL THEN

@@ -149,8 +149,16 @@ describe("a mark later than a job may run", () => {
     expect(await storedMark(connection)).toBe(t0.getTime() + 30 * MINUTE);
 
     await queue(connection, "mk_FRESH");
+    await queue(connection, "mk_FRESH");
+    await queue(connection, "mk_FRESH");
     const [fresh] = await idsOf("mk_FRESH");
     expect(await markOf(connection)).toBeLessThanOrEqual(Date.now());
+    // One wakeup however many jobs are queued before a claim folds it in.
+    const wakeups = await queryRows<{ n: number }>(
+      ctx.database.db,
+      sql`select count(*)::int as n from job_connection_wakeups where connection_id = ${connection}`,
+    );
+    expect(wakeups).toEqual([{ n: 1 }]);
     expect((await claim(new Date())).map((j) => j.id)).toEqual([fresh]);
   });
 });

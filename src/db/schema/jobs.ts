@@ -121,7 +121,12 @@ export const jobConnectionDue = pgTable("job_connection_due", {
  * A job written on a connection whose mark says later than the job may run (a trigger on `jobs` adds the row),
  * for the next claim to lower the mark. Rows are only inserted by writers, so no writer waits on another.
  */
-export const jobConnectionWakeups = pgTable("job_connection_wakeups", {
-  connectionId: text("connection_id").notNull(),
-  dueAt: instant("due_at").notNull(),
-});
+export const jobConnectionWakeups = pgTable(
+  "job_connection_wakeups",
+  {
+    connectionId: text("connection_id").notNull(),
+    dueAt: instant("due_at").notNull(),
+  },
+  // A writer adds no wakeup when one as early is already there: one row per connection while claims are away.
+  (t) => [index("job_connection_wakeups_idx").on(t.connectionId, t.dueAt)],
+);
