@@ -1,6 +1,6 @@
 import { and, eq, getTableColumns, inArray, sql, type Table } from "drizzle-orm";
 import { type Db, queryRows, type Tx, tableRecordset } from "../db/client.js";
-import { connections, type JobKind, jobs, periodicJobKinds } from "../db/schema/index.js";
+import { connections, inbox, type JobKind, jobs, periodicJobKinds } from "../db/schema/index.js";
 import { activeTraceparent } from "../observability/tracing.js";
 import type { JobRow } from "./types.js";
 
@@ -193,6 +193,7 @@ function rowMapper<T extends Table>(table: T): (raw: Record<string, unknown>) =>
 
 const jobOfRaw = rowMapper(jobs);
 const connectionOfRaw = rowMapper(connections);
+const inboxOfRaw = rowMapper(inbox);
 
 /** A claimed job's connection as the claim read it, with its tenant's priority overrides. */
 export interface ClaimedConnection {
@@ -201,6 +202,18 @@ export interface ClaimedConnection {
 }
 
 const claimedConnections = new WeakMap<object, ClaimedConnection>();
+
+const claimedInboxRows = new WeakMap<object, typeof inbox.$inferSelect | null>();
+
+/**
+ * The stored notice the claim read with this `inbox.apply` job (null: pruned), once; undefined when the claim
+ * did not read it (a later call, or another kind), so the caller reads the database.
+ */
+export function takeClaimedInboxRow(job: object): typeof inbox.$inferSelect | null | undefined {
+  const claimed = claimedInboxRows.get(job);
+  claimedInboxRows.delete(job);
+  return claimed;
+}
 
 /**
  * The connection the claim read with this job (once: a later call reads the database), so the job's run does
@@ -214,25 +227,34 @@ export function takeClaimedConnection(job: object): ClaimedConnection | undefine
 
 /**
  * Claims up to `limit` runnable jobs, each with its own committed lease, in one round trip: the `claim_jobs`
- * function (migration 0020) takes the claim lock and claims in its own transaction, and the same statement
- * returns each job's connection row. Runnable: pending, due, not leased, first open row of its (connection,
- * order key), its connection active and not held, and its connection below its concurrency. Fair: jobs are
- * taken round-robin across tenants (the n-th job of every tenant before the n+1-th of any), by priority then
- * age within a tenant.
+ * function (migrations 0020, 0023) takes the claim lock and claims in its own transaction, and the same
+ * statement returns each job's connection row (and an `inbox.apply` job's stored notice). Runnable: pending,
+ * due, not leased, first open row of its (connection, order key), its connection active and not held, and its
+ * connection below its concurrency. Fair: jobs are taken round-robin across tenants (the n-th job of every
+ * tenant before the n+1-th of any), by priority then age within a tenant.
  */
 export async function claimJobs(db: Db, options: ClaimOptions): Promise<JobRow[]> {
   const leaseEnd = new Date(options.now.getTime() + options.leaseMs).toISOString();
   const kinds = options.kinds ? `{${options.kinds.join(",")}}` : null;
   const rows = await queryRows<Record<string, unknown>>(
     db,
-    sql`select j.*, to_jsonb(c) as claimed_connection, t.priority_overrides as claimed_tenant_overrides
+    sql`select j.*, to_jsonb(c) as claimed_connection, t.priority_overrides as claimed_tenant_overrides,
+               to_jsonb(i) as claimed_inbox
         from claim_jobs(${options.workerId}, ${options.now.toISOString()}::timestamptz, ${leaseEnd}::timestamptz,
                         ${options.limit}::int, ${options.connectionConcurrency}::int, ${kinds}::text[]) j
           left join connections c on c.id = j.connection_id
-          left join tenants t on t.id = c.tenant_id`,
+          left join tenants t on t.id = c.tenant_id
+          left join inbox i on j.kind = 'inbox.apply' and i.id = (j.payload->>'inboxId')::bigint`,
   );
   return rows.map((raw) => {
     const job = jobOfRaw(raw);
+    if (job.kind === "inbox.apply") {
+      const notice = raw["claimed_inbox"];
+      claimedInboxRows.set(
+        job,
+        notice && typeof notice === "object" ? inboxOfRaw(notice as Record<string, unknown>) : null,
+      );
+    }
     const connection = raw["claimed_connection"];
     if (connection && typeof connection === "object") {
       claimedConnections.set(job, {

@@ -25,7 +25,7 @@ import {
 } from "../db/schema/index.js";
 import { isAllowedTransition } from "../domain/ticket-status.js";
 import { GatewayError } from "../errors.js";
-import { enqueueJobs, queuePriority } from "../jobs/queue.js";
+import { enqueueJobs, queuePriority, takeClaimedInboxRow } from "../jobs/queue.js";
 import type { JobContext, JobResult, JobRow } from "../jobs/types.js";
 import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
 import { newId } from "../lib/ids.js";
@@ -246,8 +246,10 @@ export async function markApplied(tx: Tx | Db, inboxId: number, now: Date) {
   await tx.update(inbox).set({ status: "applied", appliedAt: now }).where(eq(inbox.id, inboxId));
 }
 
-/** The stored notice of an `inbox.apply` job, or null when it was pruned. */
+/** The stored notice of an `inbox.apply` job (as its claim read it, when it did), or null when it was pruned. */
 export async function inboxRowOf(db: Db, job: JobRow) {
+  const claimed = takeClaimedInboxRow(job);
+  if (claimed !== undefined) return claimed;
   const [row] = await db
     .select()
     .from(inbox)

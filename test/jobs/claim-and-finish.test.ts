@@ -6,8 +6,14 @@ import {
   type ServiceNowSimulator,
 } from "../../connectors/servicenow/simulator.js";
 import { queryRows } from "../../src/db/client.js";
-import { connections } from "../../src/db/schema/index.js";
-import { claimJobs, enqueueJobs, releaseJobs, takeClaimedConnection } from "../../src/jobs/queue.js";
+import { connections, inbox } from "../../src/db/schema/index.js";
+import {
+  claimJobs,
+  enqueueJobs,
+  releaseJobs,
+  takeClaimedConnection,
+  takeClaimedInboxRow,
+} from "../../src/jobs/queue.js";
 import { jobHandlers } from "../../src/jobs/registry.js";
 import { JobRunner, jobLedgerEntry } from "../../src/jobs/runner.js";
 import type { JobHandlers, JobRow } from "../../src/jobs/types.js";
@@ -277,6 +283,57 @@ describe("a claimed job's connection", () => {
     const loaded = await loadJobConnection(jobContext(ctx.deps, "claimed-connection"), job!);
     expect(loaded?.row).toEqual(stored);
     await releaseJobs(ctx.database.db, "claimed-connection", [job!.id]);
+  });
+});
+
+describe("a claimed inbox.apply job's notice", () => {
+  it("comes with the claim, as stored, once; a pruned one comes as null", async () => {
+    const [stored] = await ctx.database.db
+      .insert(inbox)
+      .values({
+        connectionId,
+        dedupeKey: "claimed-inbox-1",
+        externalId: "INC0099001",
+        notice: { sys_id: "claimed-inbox-1", nested: { n: 1 } },
+        source: "webhook",
+      })
+      .returning();
+    await enqueueJobs(ctx.database.db, [
+      {
+        kind: "inbox.apply",
+        connectionId,
+        tenantId: tenant.id,
+        orderKey: "in:INC0099001",
+        payload: { inboxId: stored!.id },
+      },
+      {
+        kind: "inbox.apply",
+        connectionId,
+        tenantId: tenant.id,
+        orderKey: "in:INC0099002",
+        payload: { inboxId: -1 },
+      },
+    ]);
+    const claimed = await claimJobs(ctx.database.db, {
+      workerId: "claimed-inbox",
+      now: new Date(),
+      leaseMs: 60_000,
+      limit: 2,
+      connectionConcurrency: 4,
+      kinds: ["inbox.apply"],
+    });
+    const byKey = new Map(claimed.map((j) => [j.orderKey, j]));
+    const present = byKey.get("in:INC0099001")!;
+    const pruned = byKey.get("in:INC0099002")!;
+    // Every column mapped as drizzle maps a selected row (dates as Date, JSON as objects).
+    expect(takeClaimedInboxRow(present)).toEqual(stored);
+    expect(takeClaimedInboxRow(present)).toBeUndefined();
+    expect(takeClaimedInboxRow(pruned)).toBeNull();
+    await releaseJobs(
+      ctx.database.db,
+      "claimed-inbox",
+      claimed.map((j) => j.id),
+    );
   });
 });
 
