@@ -235,6 +235,9 @@ export async function seedHistory(
     ) j`);
   await seedPolls(run);
   await run("analyze");
+  // A database with a year of history has its pages written out; without this the bulk load's checkpoint
+  // (about a gigabyte of WAL on PostgreSQL) lands in the middle of the measurements that follow.
+  await run("checkpoint");
   const [pending] = await queryRows<{ backoff: number; waiting: number; queued: number }>(
     db,
     sql`select count(*) filter (where j.next_attempt_at > now() and not behind)::int as backoff,

@@ -61,7 +61,7 @@ async function ticketWritesSection() {
 }
 
 async function steadySection() {
-  log("end-to-end latency at a steady load (3 to 10 min)...");
+  log("end-to-end latency at a steady load (3 to 12 min)...");
   const deployment = {
     tickets: quick ? 20 : 60,
     workers: 1,
@@ -81,7 +81,7 @@ async function steadySection() {
   });
   // After a failure, lower rates until one holds, each on a fresh deployment (the failed run's backlog stays).
   if (!quick && !result.runs.some(rateHeld)) {
-    for (const rate of [50, 25, 10]) {
+    for (const rate of [50, 25, 20, 15, 10]) {
       const lower = await benchSteadyLoad({
         ...deployment,
         plan: [{ rate, seconds: 20 }],
