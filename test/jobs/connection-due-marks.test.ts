@@ -13,7 +13,7 @@ import {
   type SyncTestContext,
   serviceNowConnectionBody,
 } from "../e2e/sync-harness.js";
-import { createTenant } from "../harness.js";
+import { createTenant, engine } from "../harness.js";
 
 // A claim marks a connection with nothing runnable with the earliest time it may have something, and later
 // claims skip it until then (migration 0023). What must hold: no job waits past the time it is runnable because
@@ -34,17 +34,26 @@ beforeAll(async () => {
   simServer = await listen(sim.app);
   sim.setInstanceUrl(simServer.url);
   tenant = await createTenant(ctx);
-  for (const name of ["Marks A", "Marks B", "Marks C", "Marks D", "Marks E", "Marks F"]) {
-    const res = await tenant.client.post(
-      "/v1/connections",
-      serviceNowConnectionBody(
-        name,
-        { url: simServer.url, ...sim.integrationUser },
-        "connection-due-marks-secret-0000000",
-      ),
+  const res = await tenant.client.post(
+    "/v1/connections",
+    serviceNowConnectionBody(
+      "Marks",
+      { url: simServer.url, ...sim.integrationUser },
+      "connection-due-marks-secret-0000000",
+    ),
+  );
+  expect(res.status, res.text).toBe(201);
+  connectionIds.push(res.body.id);
+  // Copies of it, one per test: each test reads its own connection's mark.
+  for (let i = 1; i < 6; i++) {
+    const copy = `${res.body.id}_${i}`;
+    await ctx.database.db.execute(
+      sql`insert into connections (id, tenant_id, type, name, role, direction, settings_encrypted,
+                                   path_secret_encrypted)
+          select ${copy}, tenant_id, type, ${`Marks ${i}`}, role, direction, settings_encrypted, path_secret_encrypted
+          from connections where id = ${res.body.id}`,
     );
-    expect(res.status, res.text).toBe(201);
-    connectionIds.push(res.body.id);
+    connectionIds.push(copy);
   }
   // Only the jobs each test queues: the connections' own periodic jobs would keep them runnable.
   await ctx.database.db.execute(sql`delete from jobs where connection_id in ${connectionIds}`);
@@ -235,7 +244,8 @@ describe("jobs queued behind a dead letter", () => {
   });
 });
 
-describe("writers and claims at once", () => {
+// A race needs concurrent sessions: PGlite serves one, so this runs on PostgreSQL.
+describe.skipIf(engine !== "postgres")("writers and claims at once", () => {
   it("leave no job due behind a later mark: every job queued is claimed", async () => {
     const t0 = Date.now();
     // Each connection has a job parked a day out, so a claim that finds nothing else marks it a day late.
