@@ -29,12 +29,14 @@ export function isRetryableHttpStatus(status: number): boolean {
  * shutting down or restarting (57P01-57P03), serialization failures and deadlocks.
  */
 export function isTransientDatabaseError(error: unknown): boolean {
-  const code = sqlState(error);
-  if (code === undefined) {
-    // postgres.js reports a lost socket without a SQLSTATE.
-    const name = (error as { code?: unknown } | null)?.code;
-    return typeof name === "string" && /^(CONNECTION_|ECONNRESET|ECONNREFUSED|EPIPE)/.test(name);
+  // postgres.js reports a lost socket by name, not SQLSTATE ("EPIPE" even looks like one); drizzle's query
+  // error carries it as its cause.
+  for (let e: unknown = error; e && typeof e === "object"; e = (e as { cause?: unknown }).cause) {
+    const name = (e as { code?: unknown }).code;
+    if (typeof name === "string" && /^(CONNECTION_|ECONNRESET|ECONNREFUSED|EPIPE)/.test(name)) return true;
   }
+  const code = sqlState(error);
+  if (code === undefined) return false;
   return (
     code.startsWith("08") ||
     code.startsWith("53") ||

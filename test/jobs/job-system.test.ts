@@ -1,5 +1,5 @@
 import { Writable } from "node:stream";
-import { and, eq, sql } from "drizzle-orm";
+import { and, DrizzleQueryError, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ZodError, z } from "zod";
 import { PermanentHttpError, TransientHttpError } from "../../connectors/sdk/index.js";
@@ -67,6 +67,15 @@ describe("failure classification (one place)", () => {
       const error = Object.assign(new Error("db"), { code });
       expect(classifyFailure(error)).toMatchObject({ retry: true, reason: "database_transient" });
       expect(classifyFailure(new Error("wrapped", { cause: error }))).toMatchObject({ retry: true });
+    },
+  );
+  it.each(["CONNECTION_CLOSED", "CONNECTION_ENDED", "ECONNRESET", "ECONNREFUSED", "EPIPE"])(
+    "retries a lost connection (%s), also as the cause of drizzle's query error",
+    (code) => {
+      const lost = Object.assign(new Error("write CONNECTION_CLOSED"), { code });
+      expect(classifyFailure(lost)).toMatchObject({ retry: true, reason: "database_transient" });
+      const wrapped = new DrizzleQueryError("select * from ledger_entries where id = $1", [1], lost);
+      expect(classifyFailure(wrapped)).toMatchObject({ retry: true, reason: "database_transient" });
     },
   );
   it("treats constraint violations, validation errors and bugs as permanent", () => {
