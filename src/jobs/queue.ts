@@ -202,17 +202,21 @@ export interface ClaimedConnection {
 }
 
 const claimedConnections = new WeakMap<object, ClaimedConnection>();
-
 const claimedInboxRows = new WeakMap<object, typeof inbox.$inferSelect | null>();
+
+/** What the claim read along with a job, handed out once: a later call reads the database. */
+function takeOnce<T>(claimed: WeakMap<object, T>, job: object): T | undefined {
+  const value = claimed.get(job);
+  claimed.delete(job);
+  return value;
+}
 
 /**
  * The stored notice the claim read with this `inbox.apply` job (null: pruned), once; undefined when the claim
  * did not read it (a later call, or another kind), so the caller reads the database.
  */
 export function takeClaimedInboxRow(job: object): typeof inbox.$inferSelect | null | undefined {
-  const claimed = claimedInboxRows.get(job);
-  claimedInboxRows.delete(job);
-  return claimed;
+  return takeOnce(claimedInboxRows, job);
 }
 
 /**
@@ -220,9 +224,7 @@ export function takeClaimedInboxRow(job: object): typeof inbox.$inferSelect | nu
  * not read it again. As fresh as a read at the run's start: the claim happened milliseconds before.
  */
 export function takeClaimedConnection(job: object): ClaimedConnection | undefined {
-  const claimed = claimedConnections.get(job);
-  claimedConnections.delete(job);
-  return claimed;
+  return takeOnce(claimedConnections, job);
 }
 
 /**
