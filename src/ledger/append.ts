@@ -1,18 +1,12 @@
-import { getTableColumns, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { Side } from "../../schemas/ticket.js";
 import type { Actor } from "../auth/principal.js";
-import { queryRows, type Tx, tableRecordset } from "../db/client.js";
-import { ledgerEntries } from "../db/schema/index.js";
+import { queryRows, type Tx } from "../db/client.js";
 import { eventJobPriority, eventRuleOf } from "../events/catalog.js";
-import { enqueueJobs } from "../jobs/queue.js";
 import { canonicalJson } from "../lib/hash.js";
 import { ledgerAppendDuration, timed } from "../observability/metrics.js";
-import { chainKeyOf, computeEntryHash, type StoredLedgerEntry } from "./entry-hash.js";
-
-/** Every column of the table: a stored entry has them all (the sequence is allocated, not defaulted). */
-const ledgerColumns = Object.keys(
-  getTableColumns(ledgerEntries),
-) as (keyof typeof ledgerEntries.$inferInsert & string)[];
+import { activeTraceparent } from "../observability/tracing.js";
+import { chainKeyOf, entryHashTemplate, type StoredLedgerEntry } from "./entry-hash.js";
 
 export { chainKeyOf, PROVIDER_CHAIN } from "./entry-hash.js";
 export type { StoredLedgerEntry };
@@ -89,69 +83,75 @@ export async function batchLedgerAppends<T>(tx: Tx, write: () => Promise<T>): Pr
 }
 
 async function appendChained(tx: Tx, entries: LedgerEntryInput[]): Promise<StoredLedgerEntry[]> {
-  const ordered = entries.map((input) => ({ input, chainKey: chainKeyOf(input) }));
-  const chainKeys = [...new Set(ordered.map((o) => o.chainKey))].sort();
-  // One round trip whatever the batch's size (migration 0021): each chain's lock, taken in key order so two
-  // transactions appending to the same chains cannot deadlock, then, after the locks, every chain's head and
-  // one sequence number per entry.
-  const [locked] = await queryRows<{
-    read: { heads: [string, string | null][]; sequences: (string | number)[] };
-  }>(
-    tx,
-    sql`select ledger_lock_chains(array(select json_array_elements_text(${JSON.stringify(chainKeys)}::json)),
-                                  ${ordered.length}::int) as read`,
-  );
-  const read = locked!.read;
-  const heads = new Map<string, string | null>(read.heads);
-  const stored: StoredLedgerEntry[] = ordered.map(({ input, chainKey }, i) => {
-    const actorId = "id" in input.actor ? input.actor.id : null;
-    const entry: Omit<StoredLedgerEntry, "hash"> = {
-      // Sequences ascend in entry order, so entries of one chain follow each other as they were given.
-      sequence: Number(read.sequences[i]),
+  const pending = entries.map((input) => {
+    const entry: Omit<StoredLedgerEntry, "hash" | "prevHash" | "sequence"> = {
       occurredAt: input.occurredAt ?? new Date(),
-      chainKey,
+      chainKey: chainKeyOf(input),
       tenantId: input.tenantId,
       ticketId: input.ticketId ?? null,
       connectionId: input.connectionId ?? null,
       direction: input.direction,
       kind: input.kind,
       actorType: input.actor.type,
-      actorId,
+      actorId: "id" in input.actor ? input.actor.id : null,
       side: input.side,
       externalId: input.externalId ?? null,
       payloadHash: input.payloadHash ?? null,
       detail: JSON.parse(canonicalJson(input.detail ?? {})) as Record<string, unknown>,
-      prevHash: heads.get(chainKey) ?? null,
     };
-    const row = { ...entry, hash: computeEntryHash(entry) };
-    heads.set(chainKey, row.hash);
-    return row;
+    return { entry, isEvent: eventRuleOf(entry) !== null };
   });
-  // The insert and the events' fan-out job are sent together (pipelined: one round trip for both).
-  const ledgerRows = tableRecordset(ledgerEntries, ledgerColumns, stored);
-  const inserted = tx.execute(
-    sql`insert into ledger_entries (${ledgerRows.columns}) select ${ledgerRows.columns} from ${ledgerRows.from}`,
+  // One round trip (migration 0024): the chains' locks, heads and sequences, the hashes, the insert and the
+  // events' fan-out job, all in the database, from each entry's hash input less its chain values.
+  const [appended] = await queryRows<{ stored: [string | number, string | null, string][] }>(
+    tx,
+    sql`select ledger_append(${JSON.stringify(pending.map(ledgerAppendRow))}::jsonb,
+                             ${JSON.stringify(fanoutJobOf(pending))}::jsonb) as stored`,
   );
-  await Promise.all([inserted, enqueueEventFanout(tx, stored)]);
-  return stored;
+  return pending.map(({ entry }, i) => {
+    const [sequence, prevHash, hash] = appended!.stored[i]!;
+    return { ...entry, sequence: Number(sequence), prevHash, hash };
+  });
+}
+
+type PendingEntry = { entry: Omit<StoredLedgerEntry, "hash" | "prevHash" | "sequence">; isEvent: boolean };
+
+/** One entry as `ledger_append` takes it: its columns, its hash input less the chain values, whether an event. */
+function ledgerAppendRow({ entry, isEvent }: PendingEntry) {
+  const template = entryHashTemplate(entry);
+  return {
+    occurred_at: entry.occurredAt.toISOString(),
+    chain_key: entry.chainKey,
+    tenant_id: entry.tenantId,
+    ticket_id: entry.ticketId,
+    connection_id: entry.connectionId,
+    direction: entry.direction,
+    kind: entry.kind,
+    actor_type: entry.actorType,
+    actor_id: entry.actorId,
+    side: entry.side,
+    external_id: entry.externalId,
+    payload_hash: entry.payloadHash,
+    detail: entry.detail,
+    hash_prefix: template.prefix,
+    hash_suffix: template.suffix,
+    is_event: isEvent,
+  };
 }
 
 /**
  * The event feed's durable hand-off: entries that are events get one fan-out job, in the same transaction,
- * so an event is queued exactly when its change commits. Other kinds cost nothing (an in-memory lookup).
+ * so an event is queued exactly when its change commits (`ledger_append` adds it with their sequences). Other
+ * kinds cost nothing (an in-memory lookup).
  */
-async function enqueueEventFanout(tx: Tx, stored: StoredLedgerEntry[]) {
-  const events = stored.filter((entry) => eventRuleOf(entry) !== null);
-  if (events.length === 0) return;
-  const tenantIds = new Set(events.map((entry) => entry.tenantId));
-  await enqueueJobs(tx, [
-    {
-      kind: "event.fanout",
-      tenantId: tenantIds.size === 1 ? events[0]!.tenantId : null,
-      priority: eventJobPriority,
-      payload: { sequences: events.map((entry) => entry.sequence) },
-      // Due at once for any worker, whatever its clock (claims order by id, so this jumps no queue).
-      runAt: new Date(0),
-    },
-  ]);
+function fanoutJobOf(pending: PendingEntry[]) {
+  const events = pending.filter((p) => p.isEvent);
+  if (events.length === 0) return null;
+  const tenantIds = new Set(events.map((p) => p.entry.tenantId));
+  return {
+    kind: "event.fanout",
+    tenant_id: tenantIds.size === 1 ? events[0]!.entry.tenantId : null,
+    priority: eventJobPriority,
+    trace_parent: activeTraceparent(),
+  };
 }

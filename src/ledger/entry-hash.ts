@@ -64,3 +64,37 @@ export function entryHashInput(entry: Omit<StoredLedgerEntry, "hash">): string {
 export function computeEntryHash(entry: Omit<StoredLedgerEntry, "hash">): string {
   return sha256Hex(entryHashInput(entry));
 }
+
+/** An entry's hash input without the two values its chain's lock decides: see {@link entryHashTemplate}. */
+export type EntryHashTemplate = { prefix: string; suffix: string };
+
+// `prevHash` and `sequence` are adjacent in the canonical key order, and the keys after them (side, tenantId,
+// ticketId) hold plain strings, so the last occurrence of this text is the entry's own, never one inside
+// `detail` (which comes earlier).
+const chainSlot = ',"prevHash":null,"sequence":0,';
+
+/**
+ * The entry's hash input split around its previous hash and sequence: `prefix + JSON(prevHash) +
+ * ',"sequence":' + sequence + suffix` is {@link entryHashInput} of the entry with those two values. The
+ * database completes it under the chain's lock (migration 0024), hashing the very bytes verification rebuilds.
+ */
+export function entryHashTemplate(
+  entry: Omit<StoredLedgerEntry, "hash" | "prevHash" | "sequence">,
+): EntryHashTemplate {
+  const input = entryHashInput({ ...entry, prevHash: null, sequence: 0 });
+  const at = input.lastIndexOf(chainSlot);
+  if (at < 0) throw new Error("ledger entry hash input has no chain slot");
+  return {
+    prefix: `${input.slice(0, at)},"prevHash":`,
+    suffix: `,${input.slice(at + chainSlot.length)}`,
+  };
+}
+
+/** {@link computeEntryHash} from a template, as the database computes it (for tests and the offline tools). */
+export function hashFromTemplate(
+  template: EntryHashTemplate,
+  prevHash: string | null,
+  sequence: number,
+): string {
+  return sha256Hex(`${template.prefix}${JSON.stringify(prevHash)},"sequence":${sequence}${template.suffix}`);
+}

@@ -1,6 +1,8 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/client.js";
+import { appendLedger } from "../../src/ledger/append.js";
+import { computeEntryHash } from "../../src/ledger/entry-hash.js";
 import { createTenant, createTestApp, openTicket, type TestContext } from "../harness.js";
 
 let ctx: TestContext;
@@ -140,6 +142,36 @@ describe("GET /v1/ledger/verify", () => {
     const other = await createTenant(ctx);
     const otherChain = await ctx.admin.get(`/v1/ledger/verify?tenantId=${other.id}`);
     expect(otherChain.body).toMatchObject({ ok: true });
+  });
+
+  it("verifies entries the database hashed whatever their detail holds (keys named like chain fields, any text)", async () => {
+    const tenant = await createTenant(ctx);
+    const tricky = [
+      { prevHash: null, sequence: 0, side: "x", note: ',"prevHash":null,"sequence":0,' },
+      {
+        text: 'é ü 中文 😀 \u2028 \\ " \n tab\t',
+        nested: { b: [1, 2.5, -0, 1e21], a: { z: true, y: null } },
+      },
+      {},
+    ];
+    const stored = await ctx.database.db.transaction((tx) =>
+      appendLedger(
+        tx,
+        tricky.map((detail, i) => ({
+          tenantId: tenant.id,
+          ticketId: i === 2 ? null : `t-${i}`,
+          direction: "internal" as const,
+          kind: "test.tricky",
+          actor: { type: "system" as const, id: "ledger-test" },
+          side: "provider" as const,
+          detail,
+        })),
+      ),
+    );
+    for (const entry of stored) expect(entry.hash).toBe(computeEntryHash(entry));
+    const verified = await ctx.admin.get(`/v1/ledger/verify?tenantId=${tenant.id}`);
+    expect(verified.body).toMatchObject({ ok: true, firstBrokenSequence: null });
+    expect(verified.body.checked).toBeGreaterThanOrEqual(3);
   });
 
   it("catches an entry deleted behind the application's back", async () => {
