@@ -102,7 +102,10 @@ function countingQueries<T extends object>(client: T, engine: keyof typeof query
       if (typeof value !== "function") return value;
       if (property === queryMethods[engine]) {
         return (...args: unknown[]) => {
-          const query = value.apply(target, args) as Promise<unknown>;
+          const query = value.apply(
+            target,
+            engine === "postgres" ? preparedWhereStable(args) : args,
+          ) as Promise<unknown>;
           dbQueriesInFlight.inc();
           const settled = () => dbQueriesInFlight.dec();
           // postgres-js runs a query on its first then(), a tick later, after drizzle's synchronous .values().
@@ -122,6 +125,26 @@ function countingQueries<T extends object>(client: T, engine: keyof typeof query
       return value.bind(target);
     },
   });
+}
+
+/** Statements with more parameters than this are sent unnamed (parsed and planned each time). */
+const PREPARED_MAX_PARAMETERS = 16;
+
+/**
+ * postgres-js `unsafe(text, params, options)` arguments, asking for a named prepared statement (parsed and
+ * planned once per connection, then only bound and executed) where the text repeats. drizzle asks for
+ * unnamed ones, so every statement was parsed and planned again each time. Texts that vary with the data are
+ * `IN` lists, one parameter per value: left unnamed above a few parameters, so each connection keeps a few
+ * plans per statement (postgres-js keeps at most 1,000 per connection, evicting the oldest).
+ */
+function preparedWhereStable(args: unknown[]): unknown[] {
+  const [text, params, options] = args as [
+    string,
+    unknown[] | undefined,
+    Record<string, unknown> | undefined,
+  ];
+  if ((params?.length ?? 0) > PREPARED_MAX_PARAMETERS) return args;
+  return [text, params, { ...options, prepare: true }];
 }
 
 /**
