@@ -5,8 +5,11 @@
 -- Locks as in ledger_lock_chains (`ledger:<chain key>`, hashed, in key order), so appends by this function and
 -- by ledger_lock_chains exclude each other during a rolling deploy; heads are read after the locks, in a
 -- later statement (its own snapshot). Sequences ascend in entry order. Entries marked `is_event` get one
--- event fan-out job (`p_fanout`: kind, tenant_id, priority, trace_parent), due at once, as appendLedger queued
--- it. Returns each entry's sequence, previous hash and hash, in entry order.
+-- event fan-out job (`p_fanout`: kind, tenant_id, priority, trace_parent, and the events' types), due at
+-- once, when an enabled subscription could take one of them (its tenant's or every tenant's, one of the
+-- types): the fan-out would find nothing to deliver otherwise. A subscription committed after this statement
+-- started sees later events only, as one created a moment later would. Returns each entry's sequence,
+-- previous hash and hash, in entry order.
 CREATE OR REPLACE FUNCTION ledger_append(p_entries jsonb, p_fanout jsonb) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -42,7 +45,11 @@ BEGIN
     END IF;
     stored := stored || jsonb_build_array(jsonb_build_array(seq, prev, digest));
   END LOOP;
-  IF p_fanout IS NOT NULL AND jsonb_array_length(event_sequences) > 0 THEN
+  IF p_fanout IS NOT NULL AND jsonb_array_length(event_sequences) > 0 AND EXISTS (
+       SELECT 1 FROM event_subscriptions s
+       WHERE s.enabled
+         AND (s.tenant_id IS NULL OR p_fanout ->> 'tenant_id' IS NULL OR s.tenant_id = p_fanout ->> 'tenant_id')
+         AND s.event_types ?| ARRAY(SELECT jsonb_array_elements_text(p_fanout -> 'types'))) THEN
     INSERT INTO jobs (kind, tenant_id, priority, payload, trace_parent, next_attempt_at)
     VALUES (p_fanout ->> 'kind', p_fanout ->> 'tenant_id', (p_fanout ->> 'priority')::int,
             jsonb_build_object('sequences', event_sequences), p_fanout ->> 'trace_parent', 'epoch');

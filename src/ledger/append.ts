@@ -99,7 +99,7 @@ async function appendChained(tx: Tx, entries: LedgerEntryInput[]): Promise<Store
       payloadHash: input.payloadHash ?? null,
       detail: JSON.parse(canonicalJson(input.detail ?? {})) as Record<string, unknown>,
     };
-    return { entry, isEvent: eventRuleOf(entry) !== null };
+    return { entry, eventType: eventRuleOf(entry)?.type ?? null };
   });
   // One round trip (migration 0024): the chains' locks, heads and sequences, the hashes, the insert and the
   // events' fan-out job, all in the database, from each entry's hash input less its chain values.
@@ -114,10 +114,14 @@ async function appendChained(tx: Tx, entries: LedgerEntryInput[]): Promise<Store
   });
 }
 
-type PendingEntry = { entry: Omit<StoredLedgerEntry, "hash" | "prevHash" | "sequence">; isEvent: boolean };
+type PendingEntry = {
+  entry: Omit<StoredLedgerEntry, "hash" | "prevHash" | "sequence">;
+  /** The event this entry is on the event feed, if it is one. */
+  eventType: string | null;
+};
 
 /** One entry as `ledger_append` takes it: its columns, its hash input less the chain values, whether an event. */
-function ledgerAppendRow({ entry, isEvent }: PendingEntry) {
+function ledgerAppendRow({ entry, eventType }: PendingEntry) {
   const template = entryHashTemplate(entry);
   return {
     occurred_at: entry.occurredAt.toISOString(),
@@ -135,17 +139,17 @@ function ledgerAppendRow({ entry, isEvent }: PendingEntry) {
     detail: entry.detail,
     hash_prefix: template.prefix,
     hash_suffix: template.suffix,
-    is_event: isEvent,
+    is_event: eventType !== null,
   };
 }
 
 /**
  * The event feed's durable hand-off: entries that are events get one fan-out job, in the same transaction,
- * so an event is queued exactly when its change commits (`ledger_append` adds it with their sequences). Other
- * kinds cost nothing (an in-memory lookup).
+ * so an event is queued exactly when its change commits (`ledger_append` adds it with their sequences, when an
+ * enabled subscription could take one of them). Other kinds cost nothing (an in-memory lookup).
  */
 function fanoutJobOf(pending: PendingEntry[]) {
-  const events = pending.filter((p) => p.isEvent);
+  const events = pending.filter((p) => p.eventType !== null);
   if (events.length === 0) return null;
   const tenantIds = new Set(events.map((p) => p.entry.tenantId));
   return {
@@ -153,5 +157,6 @@ function fanoutJobOf(pending: PendingEntry[]) {
     tenant_id: tenantIds.size === 1 ? events[0]!.entry.tenantId : null,
     priority: eventJobPriority,
     trace_parent: activeTraceparent(),
+    types: [...new Set(events.map((p) => p.eventType))],
   };
 }

@@ -611,6 +611,63 @@ describe("retention", () => {
 });
 
 describe("the ledger hand-off", () => {
+  it("queues a fan-out only when an enabled subscription could take one of the events", async () => {
+    const db = ctx.database.db;
+    const initech = await createTenant(ctx, { name: "Initech" });
+    const fanoutsOfNewEvent = async () => {
+      const [entry] = await append([
+        {
+          tenantId: initech.id,
+          direction: "internal",
+          kind: "ticket.created",
+          actor: system,
+          side: "client",
+          detail: { priority: "P2", status: "new" },
+        },
+      ]);
+      const [row] = await queryRows<{ count: number }>(
+        db,
+        sql`select count(*)::int as count from jobs where kind = 'event.fanout'
+            and payload->'sequences' @> ${JSON.stringify([entry!.sequence])}::jsonb`,
+      );
+      return row!.count;
+    };
+    // The provider's subscriptions of earlier tests would take Initech's events: off for this test.
+    const enabled = await queryRows<{ id: string }>(
+      db,
+      sql`select id from event_subscriptions where enabled`,
+    );
+    await db.execute(sql`update event_subscriptions set enabled = false`);
+    const made: { api: Api; id: string }[] = [];
+    const subscribed = async (api: Api, path: string, eventTypes: string[]) => {
+      const sub = await subscribe(api, path, { eventTypes });
+      made.push({ api, id: sub.id });
+      return sub;
+    };
+    try {
+      expect(await fanoutsOfNewEvent(), "no subscription").toBe(0);
+      await subscribed(initech.client, "/initech-status", ["ticket.status_changed"]);
+      expect(await fanoutsOfNewEvent(), "another event type").toBe(0);
+      await subscribed(globex.client, "/globex-created", ["ticket.created"]);
+      expect(await fanoutsOfNewEvent(), "another tenant's").toBe(0);
+      const own = await subscribed(initech.client, "/initech-created", [
+        "ticket.status_changed",
+        "ticket.created",
+      ]);
+      expect(await fanoutsOfNewEvent(), "the tenant's own").toBe(1);
+      expect(
+        (await initech.client.patch(`/v1/event-subscriptions/${own.id}`, { enabled: false })).status,
+      ).toBe(200);
+      expect(await fanoutsOfNewEvent(), "disabled").toBe(0);
+      await subscribed(ctx.admin, "/every-tenant-created", ["ticket.created"]);
+      expect(await fanoutsOfNewEvent(), "the provider's, for every tenant").toBe(1);
+    } finally {
+      for (const { api, id } of made) await api.delete(`/v1/event-subscriptions/${id}`);
+      for (const { id } of enabled)
+        await db.execute(sql`update event_subscriptions set enabled = true where id = ${id}`);
+    }
+  });
+
   it("queues no fan-out for kinds that are not events", async () => {
     const before = await queryRows<{ count: number }>(
       ctx.database.db,
