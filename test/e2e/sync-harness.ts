@@ -111,10 +111,13 @@ export async function createSyncTestApp(sync: Partial<SyncSettings> = {}): Promi
         await new Promise((r) => setTimeout(r, options.pauseMs ?? 50));
       }
     },
-    // Every connection's poll job is made due now and run.
+    // Every connection's poll job is made due now and run. "Now" is the runner's clock (ctx.deps.now, whole
+    // milliseconds), which its claim compares next_attempt_at with: the database's now() is microseconds
+    // later than that clock's same millisecond, so a claim in that millisecond found the job not yet due.
     poll: async () => {
+      const due = ctx.deps.now().toISOString();
       await ctx.database.db.execute(
-        sql`update jobs set next_attempt_at = now() where kind = 'connection.poll' and status = 'pending'`,
+        sql`update jobs set next_attempt_at = ${due}::timestamptz where kind = 'connection.poll' and status = 'pending'`,
       );
       return runner(["connection.poll"]).runUntilIdle(1);
     },
