@@ -4,12 +4,12 @@
 -- (src/ledger/entry-hash.ts), so the hash is the same SHA-256 of the same bytes that verification recomputes.
 -- Locks as in ledger_lock_chains (`ledger:<chain key>`, hashed, in key order), so appends by this function and
 -- by ledger_lock_chains exclude each other during a rolling deploy; heads are read after the locks, in a
--- later statement (its own snapshot). Sequences ascend in entry order. Entries marked `is_event` get one
--- event fan-out job (`p_fanout`: kind, tenant_id, priority, trace_parent, and the events' types), due at
--- once, when an enabled subscription could take one of them (its tenant's or every tenant's, one of the
--- types): the fan-out would find nothing to deliver otherwise. A subscription committed after this statement
--- started sees later events only, as one created a moment later would. Returns each entry's sequence,
--- previous hash and hash, in entry order.
+-- later statement (its own snapshot). Sequences ascend in entry order. Entries with an `event_type` get one
+-- event fan-out job (`p_fanout`: kind, priority, trace_parent; its tenant the events' one tenant, else none),
+-- due at once, when an enabled subscription could take one of them (its tenant's or every tenant's, one of
+-- the types): the fan-out would find nothing to deliver otherwise. A subscription committed after this
+-- statement started sees later events only, as one created a moment later would. Returns each entry's
+-- sequence, previous hash and hash, in entry order.
 CREATE OR REPLACE FUNCTION ledger_append(p_entries jsonb, p_fanout jsonb) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -20,6 +20,9 @@ DECLARE
   digest text;
   stored jsonb := '[]';
   event_sequences jsonb := '[]';
+  fanout_types text[] := '{}';
+  fanout_tenants text[] := '{}';
+  fanout_tenant text;
 BEGIN
   PERFORM count(pg_advisory_xact_lock(hashtextextended(l.k, 0)))
     FROM (SELECT DISTINCT 'ledger:' || (x ->> 'chain_key') AS k FROM jsonb_array_elements(p_entries) AS x
@@ -40,19 +43,24 @@ BEGIN
     VALUES (seq, (e ->> 'occurred_at')::timestamptz, e ->> 'chain_key', e ->> 'tenant_id', e ->> 'ticket_id',
             e ->> 'connection_id', e ->> 'direction', e ->> 'kind', e ->> 'actor_type', e ->> 'actor_id',
             e ->> 'side', e ->> 'external_id', e ->> 'payload_hash', e -> 'detail', prev, digest);
-    IF (e ->> 'is_event')::boolean THEN
+    IF e ->> 'event_type' IS NOT NULL THEN
       event_sequences := event_sequences || to_jsonb(seq);
+      fanout_types := fanout_types || (e ->> 'event_type');
+      fanout_tenants := fanout_tenants || coalesce(e ->> 'tenant_id', '');
     END IF;
     stored := stored || jsonb_build_array(jsonb_build_array(seq, prev, digest));
   END LOOP;
-  IF p_fanout IS NOT NULL AND jsonb_array_length(event_sequences) > 0 AND EXISTS (
-       SELECT 1 FROM event_subscriptions s
-       WHERE s.enabled
-         AND (s.tenant_id IS NULL OR p_fanout ->> 'tenant_id' IS NULL OR s.tenant_id = p_fanout ->> 'tenant_id')
-         AND s.event_types ?| ARRAY(SELECT jsonb_array_elements_text(p_fanout -> 'types'))) THEN
-    INSERT INTO jobs (kind, tenant_id, priority, payload, trace_parent, next_attempt_at)
-    VALUES (p_fanout ->> 'kind', p_fanout ->> 'tenant_id', (p_fanout ->> 'priority')::int,
-            jsonb_build_object('sequences', event_sequences), p_fanout ->> 'trace_parent', 'epoch');
+  IF jsonb_array_length(event_sequences) > 0 THEN
+    fanout_tenant := CASE WHEN (SELECT count(DISTINCT t) FROM unnest(fanout_tenants) AS t) = 1
+                          THEN nullif(fanout_tenants[1], '') END;
+    IF EXISTS (SELECT 1 FROM event_subscriptions s
+               WHERE s.enabled
+                 AND (s.tenant_id IS NULL OR fanout_tenant IS NULL OR s.tenant_id = fanout_tenant)
+                 AND s.event_types ?| fanout_types) THEN
+      INSERT INTO jobs (kind, tenant_id, priority, payload, trace_parent, next_attempt_at)
+      VALUES (p_fanout ->> 'kind', fanout_tenant, (p_fanout ->> 'priority')::int,
+              jsonb_build_object('sequences', event_sequences), p_fanout ->> 'trace_parent', 'epoch');
+    END IF;
   END IF;
   RETURN stored;
 END;

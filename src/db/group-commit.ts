@@ -1,4 +1,4 @@
-import type { Db, Tx } from "./client.js";
+import type { Db, Queryable, Tx } from "./client.js";
 import { isDatabaseUnavailable } from "./errors.js";
 
 /** The largest batch one transaction writes: bounds its statements' size and the work one failure undoes. */
@@ -30,7 +30,9 @@ export class GroupCommit<I, R> {
 
   constructor(
     private readonly db: Db,
-    private readonly write: (tx: Tx, items: I[]) => Promise<R[]>,
+    private readonly write: (tx: Queryable, items: I[]) => Promise<R[]>,
+    /** `write` is one statement, atomic by itself: sent on the pool without begin and commit round trips. */
+    private readonly oneStatement = false,
   ) {}
 
   submit(item: I): Promise<R> {
@@ -78,12 +80,13 @@ export class GroupCommit<I, R> {
   }
 
   private commit(items: I[]): Promise<R[]> {
-    return this.db.transaction(async (tx) => {
-      const results = await this.write(tx, items);
+    const written = async (q: Queryable) => {
+      const results = await this.write(q, items);
       if (results.length !== items.length)
         throw new Error(`group commit: ${results.length} results for ${items.length} items`);
       return results;
-    });
+    };
+    return this.oneStatement ? written(this.db) : this.db.transaction(written);
   }
 }
 
@@ -93,7 +96,9 @@ const committers = new WeakMap<Db, Map<string, GroupCommit<unknown, unknown>>>()
 export function groupCommitter<I, R>(
   db: Db,
   name: string,
-  write: (tx: Tx, items: I[]) => Promise<R[]>,
+  write:
+    | ((tx: Tx, items: I[]) => Promise<R[]>)
+    | { oneStatement: (db: Queryable, items: I[]) => Promise<R[]> },
 ): GroupCommit<I, R> {
   let byName = committers.get(db);
   if (!byName) {
@@ -102,7 +107,10 @@ export function groupCommitter<I, R>(
   }
   let committer = byName.get(name) as GroupCommit<I, R> | undefined;
   if (!committer) {
-    committer = new GroupCommit(db, write);
+    committer =
+      typeof write === "function"
+        ? new GroupCommit(db, write as (tx: Queryable, items: I[]) => Promise<R[]>)
+        : new GroupCommit(db, write.oneStatement, true);
     byName.set(name, committer as GroupCommit<unknown, unknown>);
   }
   return committer;

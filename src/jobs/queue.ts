@@ -1,5 +1,5 @@
 import { and, eq, getTableColumns, inArray, sql, type Table } from "drizzle-orm";
-import { type Db, queryRows, type Tx, tableRecordset } from "../db/client.js";
+import { type Db, queryRows, type Tx } from "../db/client.js";
 import { connections, inbox, type JobKind, jobs, periodicJobKinds } from "../db/schema/index.js";
 import { activeTraceparent } from "../observability/tracing.js";
 import type { JobRow } from "./types.js";
@@ -36,60 +36,32 @@ export async function holdSuccessors(tx: Tx, job: JobRow, at: Date): Promise<voi
   );
 }
 
-/** The columns a new job sets, in the order `enqueueJobs` selects them. */
-const newJobColumns = [
-  "kind",
-  "tenantId",
-  "connectionId",
-  "orderKey",
-  "priority",
-  "payload",
-  "singletonKey",
-  "traceParent",
-  "nextAttemptAt",
-] as const;
-
 /** Adds jobs in the caller's transaction, so they commit (or not) with the change that causes them. */
 export async function enqueueJobs(tx: Tx | Db, rows: NewJob[]): Promise<void> {
   if (rows.length === 0) return;
   const traceParent = activeTraceparent();
-  const records = tableRecordset(
-    jobs,
-    newJobColumns,
-    rows.map((r) => ({
-      kind: r.kind,
-      tenantId: r.tenantId ?? null,
-      connectionId: r.connectionId ?? null,
-      orderKey: r.orderKey ?? null,
-      priority: r.priority ?? 3,
-      payload: r.payload ?? {},
-      singletonKey: r.singletonKey ?? null,
-      // A periodic job is rescheduled in place forever: it must not hang every run off one old request.
-      traceParent: r.singletonKey ? null : r.traceParent !== undefined ? r.traceParent : traceParent,
-      // When it was asked to run (absent: now); the insert makes it no earlier than its predecessors.
-      nextAttemptAt: r.runAt,
-    })),
-  );
-  // A job queued behind others of its (connection, order key) cannot run before them, so it is due no earlier
-  // than the latest of theirs: a claim then never reads the jobs waiting behind a ticket in backoff. Only a
-  // hint for the claim's cost; the order itself is kept by the claim's first-in-line check. The predecessors
-  // are read in the (connection, order key, id) index's order behind a fence: as a bare max() the planner may
-  // walk the whole connection's due index instead, and does on a table that grew since it was last analysed.
-  // The select list follows `newJobColumns`' order.
+  // One statement whatever the number of jobs (migration 0025): each is due no earlier than the jobs queued
+  // before it in its (connection, order key), and a periodic job already pending is kept.
   await tx.execute(
-    sql`insert into jobs (${records.columns})
-        select r.kind, r.tenant_id, r.connection_id, r.order_key, r.priority, r.payload, r.singleton_key,
-               r.trace_parent,
-               case when r.connection_id is null or r.order_key is null then coalesce(r.next_attempt_at, now())
-                    else greatest(coalesce(r.next_attempt_at, now()), (
-                      select max(p.at) from (
-                        select q.next_attempt_at as at from jobs q
-                        where q.connection_id = r.connection_id and q.order_key = r.order_key
-                          and q.status = 'pending' order by q.id offset 0) p)) end
-        from ${records.from}
-        -- A periodic job already pending under the same singleton key is kept.
-        on conflict do nothing`,
+    sql`select enqueue_jobs(${JSON.stringify(rows.map((row) => enqueueRowOf(row, traceParent)))}::jsonb)`,
   );
+}
+
+/** A job as `enqueue_jobs` takes it, for SQL functions that queue jobs with their writes. */
+export function enqueueRowOf(r: NewJob, traceParent: string | null = activeTraceparent()) {
+  return {
+    kind: r.kind,
+    tenant_id: r.tenantId ?? null,
+    connection_id: r.connectionId ?? null,
+    order_key: r.orderKey ?? null,
+    priority: r.priority ?? 3,
+    payload: r.payload ?? {},
+    singleton_key: r.singletonKey ?? null,
+    // A periodic job is rescheduled in place forever: it must not hang every run off one old request.
+    trace_parent: r.singletonKey ? null : r.traceParent !== undefined ? r.traceParent : traceParent,
+    // When it was asked to run (absent: now); the insert makes it no earlier than its predecessors.
+    next_attempt_at: r.runAt?.toISOString() ?? null,
+  };
 }
 
 /** The poll job of a connection that receives (one pending row per connection). */

@@ -83,30 +83,13 @@ export async function batchLedgerAppends<T>(tx: Tx, write: () => Promise<T>): Pr
 }
 
 async function appendChained(tx: Tx, entries: LedgerEntryInput[]): Promise<StoredLedgerEntry[]> {
-  const pending = entries.map((input) => {
-    const entry: Omit<StoredLedgerEntry, "hash" | "prevHash" | "sequence"> = {
-      occurredAt: input.occurredAt ?? new Date(),
-      chainKey: chainKeyOf(input),
-      tenantId: input.tenantId,
-      ticketId: input.ticketId ?? null,
-      connectionId: input.connectionId ?? null,
-      direction: input.direction,
-      kind: input.kind,
-      actorType: input.actor.type,
-      actorId: "id" in input.actor ? input.actor.id : null,
-      side: input.side,
-      externalId: input.externalId ?? null,
-      payloadHash: input.payloadHash ?? null,
-      detail: JSON.parse(canonicalJson(input.detail ?? {})) as Record<string, unknown>,
-    };
-    return { entry, eventType: eventRuleOf(entry)?.type ?? null };
-  });
+  const pending = entries.map(pendingEntryOf);
   // One round trip (migration 0024): the chains' locks, heads and sequences, the hashes, the insert and the
   // events' fan-out job, all in the database, from each entry's hash input less its chain values.
   const [appended] = await queryRows<{ stored: [string | number, string | null, string][] }>(
     tx,
     sql`select ledger_append(${JSON.stringify(pending.map(ledgerAppendRow))}::jsonb,
-                             ${JSON.stringify(fanoutJobOf(pending))}::jsonb) as stored`,
+                             ${JSON.stringify(ledgerFanoutJob())}::jsonb) as stored`,
   );
   return pending.map(({ entry }, i) => {
     const [sequence, prevHash, hash] = appended!.stored[i]!;
@@ -114,13 +97,32 @@ async function appendChained(tx: Tx, entries: LedgerEntryInput[]): Promise<Store
   });
 }
 
-type PendingEntry = {
+interface PendingEntry {
   entry: Omit<StoredLedgerEntry, "hash" | "prevHash" | "sequence">;
   /** The event this entry is on the event feed, if it is one. */
   eventType: string | null;
-};
+}
 
-/** One entry as `ledger_append` takes it: its columns, its hash input less the chain values, whether an event. */
+function pendingEntryOf(input: LedgerEntryInput): PendingEntry {
+  const entry: PendingEntry["entry"] = {
+    occurredAt: input.occurredAt ?? new Date(),
+    chainKey: chainKeyOf(input),
+    tenantId: input.tenantId,
+    ticketId: input.ticketId ?? null,
+    connectionId: input.connectionId ?? null,
+    direction: input.direction,
+    kind: input.kind,
+    actorType: input.actor.type,
+    actorId: "id" in input.actor ? input.actor.id : null,
+    side: input.side,
+    externalId: input.externalId ?? null,
+    payloadHash: input.payloadHash ?? null,
+    detail: JSON.parse(canonicalJson(input.detail ?? {})) as Record<string, unknown>,
+  };
+  return { entry, eventType: eventRuleOf(entry)?.type ?? null };
+}
+
+/** One entry as `ledger_append` takes it: its columns, its hash input less the chain values, its event type. */
 function ledgerAppendRow({ entry, eventType }: PendingEntry) {
   const template = entryHashTemplate(entry);
   return {
@@ -139,24 +141,18 @@ function ledgerAppendRow({ entry, eventType }: PendingEntry) {
     detail: entry.detail,
     hash_prefix: template.prefix,
     hash_suffix: template.suffix,
-    is_event: eventType !== null,
+    event_type: eventType,
   };
 }
 
+/** An entry as `ledger_append` takes it, for SQL functions that append with their writes (migration 0025). */
+export const ledgerAppendRowOf = (input: LedgerEntryInput) => ledgerAppendRow(pendingEntryOf(input));
+
 /**
- * The event feed's durable hand-off: entries that are events get one fan-out job, in the same transaction,
- * so an event is queued exactly when its change commits (`ledger_append` adds it with their sequences, when an
- * enabled subscription could take one of them). Other kinds cost nothing (an in-memory lookup).
+ * The event feed's durable hand-off: `ledger_append` queues one fan-out job with the sequences of the entries
+ * that are events, in the same transaction, so an event is queued exactly when its change commits (and only
+ * when an enabled subscription could take one of them). Other kinds cost nothing (an in-memory lookup).
  */
-function fanoutJobOf(pending: PendingEntry[]) {
-  const events = pending.filter((p) => p.eventType !== null);
-  if (events.length === 0) return null;
-  const tenantIds = new Set(events.map((p) => p.entry.tenantId));
-  return {
-    kind: "event.fanout",
-    tenant_id: tenantIds.size === 1 ? events[0]!.entry.tenantId : null,
-    priority: eventJobPriority,
-    trace_parent: activeTraceparent(),
-    types: [...new Set(events.map((p) => p.eventType))],
-  };
+export function ledgerFanoutJob() {
+  return { kind: "event.fanout", priority: eventJobPriority, trace_parent: activeTraceparent() };
 }

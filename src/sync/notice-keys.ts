@@ -59,33 +59,16 @@ export async function unreadNotices(
 }
 
 /**
- * The dedupe key of a webhook notice, or `null` when it is to be dropped because an unread notice for the
- * record is pending. With a delivery id the unique index de-duplicates vendor retries for good.
+ * The dedupe key of a webhook notice with a delivery id: the unique index drops the vendor's retries of that
+ * delivery for good. `null` without one: `store_webhooks` (migration 0025) then stores the notice under
+ * {@link webhookUniqueKey}, unless a notice for the record waits unread (see {@link unreadNotices}).
  */
-export async function webhookNoticeKey(
-  db: Queryable,
-  connectionId: string,
-  notice: InboundNotice,
-): Promise<string | null> {
-  const unread = notice.deliveryId
-    ? new Set<string>()
-    : await unreadNotices(db, [{ connectionId, externalId: notice.externalId }]);
-  return webhookNoticeKeyAmong(unread, connectionId, notice);
+export function webhookDeliveryKey(notice: InboundNotice): string | null {
+  return notice.deliveryId ? `delivery:${notice.deliveryId}` : null;
 }
 
-/**
- * {@link webhookNoticeKey} given the records with unread notices, read beforehand for a whole batch: a notice
- * stored under the key returned joins them, so a later one for its record in the batch is dropped.
- */
-export function webhookNoticeKeyAmong(
-  unread: Set<string>,
-  connectionId: string,
-  notice: InboundNotice,
-): string | null {
-  if (notice.deliveryId) return `delivery:${notice.deliveryId}`;
-  const record = recordKey(connectionId, notice.externalId);
-  if (unread.has(record)) return null;
-  unread.add(record);
+/** The key a webhook notice without a delivery id is stored under: it never conflicts. */
+export function webhookUniqueKey(notice: InboundNotice): string {
   return uniqueKey("notice", notice.externalId);
 }
 

@@ -1,13 +1,12 @@
-import { inArray, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { InboundNotice } from "../../connectors/sdk/index.js";
-import { type Db, queryRows, type Tx, tableRecordset } from "../db/client.js";
+import { type Db, type Queryable, queryRows } from "../db/client.js";
 import { groupCommitter } from "../db/group-commit.js";
-import { connections, inbox } from "../db/schema/index.js";
-import { enqueueJobs, type NewJob } from "../jobs/queue.js";
-import { appendLedger, type LedgerEntryInput } from "../ledger/append.js";
+import { enqueueRowOf, type NewJob } from "../jobs/queue.js";
+import { type LedgerEntryInput, ledgerAppendRowOf, ledgerFanoutJob } from "../ledger/append.js";
 import type { EngineDeps } from "../services/context.js";
 import { type LoadedConnection, loadConnection } from "./connections.js";
-import { unreadNotices, webhookNoticeKeyAmong } from "./notice-keys.js";
+import { webhookDeliveryKey, webhookUniqueKey } from "./notice-keys.js";
 
 /** A verified webhook's notices, made storable, waiting for the group commit that stores them. */
 export interface WebhookToStore {
@@ -61,108 +60,39 @@ export function forgetCachedConnection(db: Db, id: string) {
   caches.get(db)?.delete(id);
 }
 
-const inboxColumns = ["connectionId", "dedupeKey", "externalId", "notice", "source", "receivedAt"] as const;
-
 /** Stores the webhook's notices with the next group commit; resolves once they are committed. */
 export function storeWebhook(db: Db, item: WebhookToStore): Promise<WebhookStored> {
-  return groupCommitter(db, "webhooks", storeWebhooks).submit(item);
+  return groupCommitter(db, "webhooks", { oneStatement: storeWebhooks }).submit(item);
 }
 
 /**
- * One group commit of webhooks: inbox rows in one insert, their `inbox.apply` jobs in one insert, every
- * ledger entry in one append (one lock per chain, entries chained in order). Notices are de-duplicated as if
- * the webhooks had been stored one after another in this order.
+ * One group commit of webhooks, in one statement (`store_webhooks`, migration 0025): per webhook the check that
+ * its connection is still the one verified against, its notices de-duplicated as if the webhooks had been
+ * stored one after another in this order, their inbox rows and `inbox.apply` jobs, and every ledger entry in
+ * one append (one lock per chain, entries chained in order).
  */
-async function storeWebhooks(tx: Tx, items: WebhookToStore[]): Promise<WebhookStored[]> {
-  // The connection check and the unread notices are read together: sent in one tick, postgres.js writes them to
-  // the transaction's connection at once (pipelined), one round trip for both. Notices of a stale webhook are
-  // read too and not used.
-  const [current, unread] = await Promise.all([
-    tx
-      .select({
-        id: connections.id,
-        status: connections.status,
-        settingsEncrypted: connections.settingsEncrypted,
-        pathSecretEncrypted: connections.pathSecretEncrypted,
-      })
-      .from(connections)
-      .where(inArray(connections.id, [...new Set(items.map((item) => item.loaded.row.id))])),
-    unreadNotices(
-      tx,
-      items.flatMap((item) =>
-        item.notices
-          .filter((notice) => !notice.deliveryId)
-          .map((notice) => ({ connectionId: item.loaded.row.id, externalId: notice.externalId })),
-      ),
-    ),
-  ]);
-  const byId = new Map(current.map((row) => [row.id, row]));
-  const fresh = items.map((item) => {
-    const row = byId.get(item.loaded.row.id);
-    return (
-      row !== undefined &&
-      (row.status === "active" || row.status === "paused") &&
-      row.status === item.loaded.row.status &&
-      row.settingsEncrypted === item.loaded.row.settingsEncrypted &&
-      row.pathSecretEncrypted === item.loaded.row.pathSecretEncrypted
-    );
-  });
-  const storing = items.filter((_, i) => fresh[i]);
-  const keyed = storing.flatMap((item) =>
-    item.notices.map((notice) => ({
-      item,
-      notice,
-      dedupeKey: webhookNoticeKeyAmong(unread, item.loaded.row.id, notice),
+async function storeWebhooks(db: Queryable, items: WebhookToStore[]): Promise<WebhookStored[]> {
+  const payload = items.map((item) => ({
+    connection_id: item.loaded.row.id,
+    status: item.loaded.row.status,
+    settings_encrypted: item.loaded.row.settingsEncrypted,
+    path_secret_encrypted: item.loaded.row.pathSecretEncrypted,
+    received_at: item.now.toISOString(),
+    repairs: item.repairs.map(ledgerAppendRowOf),
+    notices: item.notices.map((notice) => ({
+      delivery_key: webhookDeliveryKey(notice),
+      unique_key: webhookUniqueKey(notice),
+      external_id: notice.externalId,
+      notice: { ...notice },
+      // The inbox id is filled in by the database once the row is stored.
+      job: enqueueRowOf(item.inboxJobOf(0, notice)),
+      received_entry: ledgerAppendRowOf(item.entryOf(notice, true)),
+      duplicate_entry: ledgerAppendRowOf(item.entryOf(notice, false)),
     })),
+  }));
+  const [row] = await queryRows<{ stored: WebhookStored[] }>(
+    db,
+    sql`select store_webhooks(${JSON.stringify(payload)}::jsonb, ${JSON.stringify(ledgerFanoutJob())}::jsonb) as stored`,
   );
-  const rows = keyed.flatMap(({ item, notice, dedupeKey }) =>
-    dedupeKey === null
-      ? []
-      : [
-          {
-            connectionId: item.loaded.row.id,
-            dedupeKey,
-            externalId: notice.externalId,
-            notice: { ...notice },
-            source: "webhook" as const,
-            receivedAt: item.now,
-          },
-        ],
-  );
-  const inboxRows = tableRecordset(inbox, inboxColumns, rows);
-  const inserted =
-    rows.length === 0
-      ? []
-      : await queryRows<{ id: string | number; connection_id: string; dedupe_key: string }>(
-          tx,
-          sql`insert into inbox (${inboxRows.columns}) select ${inboxRows.columns} from ${inboxRows.from}
-              on conflict do nothing
-              returning id, connection_id, dedupe_key`,
-        );
-  const insertedIds = new Map(inserted.map((r) => [`${r.connection_id}\n${r.dedupe_key}`, Number(r.id)]));
-  const counts = new Map<WebhookToStore, { accepted: number; duplicates: number }>(
-    storing.map((item) => [item, { accepted: 0, duplicates: 0 }]),
-  );
-  const jobs: NewJob[] = [];
-  const entries: LedgerEntryInput[] = [];
-  let repairsOf: WebhookToStore | null = null;
-  for (const { item, notice, dedupeKey } of keyed) {
-    if (repairsOf !== item) {
-      entries.push(...item.repairs);
-      repairsOf = item;
-    }
-    const key = `${item.loaded.row.id}\n${dedupeKey}`;
-    // Two notices of one batch with one delivery id: the first is stored, the second is its duplicate.
-    const inboxId = dedupeKey === null ? undefined : insertedIds.get(key);
-    if (inboxId !== undefined) insertedIds.delete(key);
-    const count = counts.get(item)!;
-    if (inboxId !== undefined) {
-      count.accepted++;
-      jobs.push(item.inboxJobOf(inboxId, notice));
-    } else count.duplicates++;
-    entries.push(item.entryOf(notice, inboxId !== undefined));
-  }
-  // Pipelined as above: the jobs insert and the ledger's chain locks go out together.
-  await Promise.all([enqueueJobs(tx, jobs), appendLedger(tx, entries)]);
-  return items.map((item, i) => (fresh[i] ? counts.get(item)! : { stale: true }));
+  return row!.stored;
 }

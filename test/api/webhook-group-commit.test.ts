@@ -95,6 +95,36 @@ describe("webhooks stored by group commit", () => {
     expect(await verifies()).toBe(true);
   });
 
+  it("drops notices for a record whose notice waits unread, within a batch and across batches", async () => {
+    const [hook] = hooks;
+    const record = sysId();
+    const answers = await Promise.all(Array.from({ length: 6 }, () => send(hook!, hook!.secret, record)));
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 202));
+    const counts = (await Promise.all(answers.map((a) => a.json()))) as {
+      accepted: number;
+      duplicates: number;
+    }[];
+    expect(counts.reduce((sum, c) => sum + c.accepted, 0)).toBe(1);
+    expect(counts.reduce((sum, c) => sum + c.duplicates, 0)).toBe(5);
+    const stored = await ctx.database.db.select().from(inbox).where(eq(inbox.externalId, record));
+    expect(stored).toHaveLength(1);
+    const applies = await ctx.database.db
+      .select()
+      .from(jobs)
+      .where(eq(jobs.orderKey, `in:${record}`));
+    expect(applies.map((job) => job.payload)).toEqual([{ inboxId: stored[0]!.id }]);
+    const kinds = await ctx.database.db
+      .select({ kind: ledgerEntries.kind })
+      .from(ledgerEntries)
+      .where(eq(ledgerEntries.externalId, record));
+    expect(kinds.map((k) => k.kind).sort()).toEqual([...Array(5).fill("sync.duplicate"), "sync.received"]);
+    // Still unread: dropped. Once a worker has claimed it, a new notice is stored (the read may have missed it).
+    expect(await (await send(hook!, hook!.secret, record)).json()).toEqual({ accepted: 0, duplicates: 1 });
+    await ctx.database.db.update(jobs).set({ attempts: 1 }).where(eq(jobs.id, applies[0]!.id));
+    expect(await (await send(hook!, hook!.secret, record)).json()).toEqual({ accepted: 1, duplicates: 0 });
+    expect(await verifies()).toBe(true);
+  });
+
   it("answers 503 for every webhook of a batch that cannot commit, and stores nothing of them", async () => {
     await run(
       `create function refuse_inbox() returns trigger language plpgsql as $$

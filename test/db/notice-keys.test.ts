@@ -4,7 +4,8 @@ import {
   polledCarrierChangeKey,
   polledChangeKey,
   vendorSecondSettledMs,
-  webhookNoticeKey,
+  webhookDeliveryKey,
+  webhookUniqueKey,
 } from "../../src/sync/notice-keys.js";
 import { createTestDatabase, type TestDatabase } from "../harness.js";
 
@@ -78,19 +79,13 @@ describe("polledChangeKey", () => {
   });
 });
 
-describe("webhookNoticeKey", () => {
-  it("keys a delivery id for good", async () => {
-    expect(await webhookNoticeKey(database.db, connectionId, { externalId: "x", deliveryId: "d1" })).toBe(
-      "delivery:d1",
-    );
-  });
-
-  it("drops a notice without one only while one for the record waits unread", async () => {
-    expect(await webhookNoticeKey(database.db, connectionId, { externalId: "hooked" })).toMatch(
-      /^notice:hooked:/,
-    );
-    await pending("hooked");
-    expect(await webhookNoticeKey(database.db, connectionId, { externalId: "hooked" })).toBeNull();
+describe("webhook notice keys", () => {
+  it("keys a delivery id for good, and a notice without one uniquely", () => {
+    expect(webhookDeliveryKey({ externalId: "x", deliveryId: "d1" })).toBe("delivery:d1");
+    expect(webhookDeliveryKey({ externalId: "x" })).toBeNull();
+    const [a, b] = [webhookUniqueKey({ externalId: "x" }), webhookUniqueKey({ externalId: "x" })];
+    expect(a).toMatch(/^notice:x:/);
+    expect(a).not.toBe(b);
   });
 });
 
