@@ -4,15 +4,18 @@
 -- behind a ticket in backoff (a hint for the claim's cost; the order itself is kept by the claim's
 -- first-in-line check). The predecessors are read in the (connection, order key, id) index's order behind a
 -- fence: as a bare max() the planner may walk the whole connection's due index instead. A periodic job
--- already pending under the same singleton key is kept.
+-- already pending under the same singleton key is kept. A job without a time is due now to the millisecond:
+-- claims compare with a JavaScript clock (whole milliseconds), which would find a job queued later in the
+-- same millisecond not yet due.
 CREATE OR REPLACE FUNCTION enqueue_jobs(p_jobs jsonb) RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
   INSERT INTO jobs (kind, tenant_id, connection_id, order_key, priority, payload, singleton_key, trace_parent,
                     next_attempt_at)
   SELECT r.kind, r.tenant_id, r.connection_id, r.order_key, r.priority, r.payload, r.singleton_key, r.trace_parent,
-         CASE WHEN r.connection_id IS NULL OR r.order_key IS NULL THEN coalesce(r.next_attempt_at, now())
-              ELSE greatest(coalesce(r.next_attempt_at, now()), (
+         CASE WHEN r.connection_id IS NULL OR r.order_key IS NULL
+              THEN coalesce(r.next_attempt_at, date_trunc('milliseconds', now()))
+              ELSE greatest(coalesce(r.next_attempt_at, date_trunc('milliseconds', now())), (
                 SELECT max(p.at) FROM (
                   SELECT q.next_attempt_at AS at FROM jobs q
                   WHERE q.connection_id = r.connection_id AND q.order_key = r.order_key AND q.status = 'pending'

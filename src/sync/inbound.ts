@@ -257,6 +257,20 @@ export async function inboxRowOf(db: Db, job: JobRow) {
   return row ?? null;
 }
 
+/** What a link's state is summed up by, to tell whether a sync step committed on it in the meantime. */
+function linkStamp(link: typeof externalLinks.$inferSelect): string {
+  return `${link.updatedAt.getTime()}|${link.lastSyncedVersion}|${JSON.stringify(link.snapshot)}`;
+}
+
+/** The link of a connection's record as {@link linkStamp} sums it up, or null when there is none. */
+export async function linkStampOf(db: Db, connectionId: string, externalId: string): Promise<string | null> {
+  const [link] = await db
+    .select()
+    .from(externalLinks)
+    .where(and(eq(externalLinks.connectionId, connectionId), eq(externalLinks.externalId, externalId)));
+  return link ? linkStamp(link) : null;
+}
+
 /**
  * Applies a servicedesk notice: the record is re-read through the connector's client (no transaction open
  * during HTTP, never trusting the event body) and applied in one transaction.
@@ -269,6 +283,9 @@ export async function applyServicedeskNotice(
   const { db } = ctx;
   const options: InboxOptions = ctx;
   const client = servicedeskClientFor(options.engine, loaded);
+  // The record's link as it stands before the read: if a delivery of ours commits while we read, the read may
+  // predate that write, and applying it would undo it (see applyServicedeskRecord's `linkBeforeRead`).
+  const linkBeforeRead = await linkStampOf(db, loaded.row.id, row.externalId);
   let external: ExternalTicket | null = null;
   try {
     external = await client.getTicket(row.externalId);
@@ -292,8 +309,8 @@ export async function applyServicedeskNotice(
   return {
     outcome: "done",
     commit: async (tx) => {
-      if (external)
-        await applyServicedeskRecord(
+      if (external) {
+        const applied = await applyServicedeskRecord(
           tx,
           options,
           loaded,
@@ -303,8 +320,14 @@ export async function applyServicedeskNotice(
           row.notice,
           files ? await storableVendorValue(tx, loaded, files, external.externalId) : files,
           worklogs ? await storableVendorValue(tx, loaded, worklogs, external.externalId) : worklogs,
+          external.externalId === row.externalId ? linkBeforeRead : undefined,
         );
-      else await appendLedger(tx, [connectionEntry(loaded, "sync.vendor_missing", {}, row.externalId)]);
+        if (applied === "reread") {
+          // The notice stays pending and is read again by a job of its own, queued behind this one.
+          await enqueueJobs(tx, [{ ...inboxJob(loaded, row.id, row.externalId, options.now()) }]);
+          return;
+        }
+      } else await appendLedger(tx, [connectionEntry(loaded, "sync.vendor_missing", {}, row.externalId)]);
       await markApplied(tx, row.id, options.now());
     },
   };
@@ -344,7 +367,14 @@ export async function applyServicedeskRecord(
   files: ExternalAttachment[] | null = null,
   /** The record's work logs, listed before the transaction; null when the connector does not sync them. */
   worklogs: ExternalWorklog[] | null = null,
-) {
+  /**
+   * The record's link ({@link linkStampOf}) before `external` was read, when the caller knows it. If the link
+   * changed since (a delivery of ours committed while the record was read), the read may be older than that
+   * write: applying it would take the vendor's old values for a change of theirs and undo ours. Nothing is
+   * applied then; `"reread"` asks the caller to read the record again.
+   */
+  linkBeforeRead?: string | null,
+): Promise<"reread" | undefined> {
   const connectionId = loaded.row.id;
   const tenantId = loaded.row.tenantId!;
   // Notices for one record may be applied by two workers at once; the first to lock goes first.
@@ -360,6 +390,20 @@ export async function applyServicedeskRecord(
     .where(
       and(eq(externalLinks.connectionId, connectionId), eq(externalLinks.externalId, external.externalId)),
     );
+  if (linkBeforeRead !== undefined && (link ? linkStamp(link) : null) !== linkBeforeRead) {
+    await appendLedger(tx, [
+      {
+        ...connectionEntry(
+          loaded,
+          "sync.reread",
+          { source, reason: "link_changed_during_read" },
+          external.externalId,
+        ),
+        ticketId: link?.ticketId ?? null,
+      },
+    ]);
+    return "reread";
+  }
 
   if (!link) {
     let ticket: TicketRow | undefined;

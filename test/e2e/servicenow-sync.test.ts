@@ -5,6 +5,10 @@ import {
   type ServiceNowSimulator,
 } from "../../connectors/servicenow/simulator.js";
 import { externalLinks, jobs, ledgerEntries } from "../../src/db/schema/index.js";
+import { jobContext } from "../../src/runtime.js";
+import { servicedeskClientFor } from "../../src/sync/clients.js";
+import { loadConnection } from "../../src/sync/connections.js";
+import { applyServicedeskRecord, linkStampOf } from "../../src/sync/inbound.js";
 import { createTenant } from "../harness.js";
 import { createSyncTestApp, type Listening, listen, type SyncTestContext } from "./sync-harness.js";
 
@@ -170,6 +174,38 @@ describe("ServiceNow, end to end through the simulator over real HTTP", () => {
     } finally {
       simOptions.webhook = { ...simOptions.webhook!, includeIntegrationUser: false };
     }
+  });
+
+  it("reads a record again when a delivery of ours committed while it was read, instead of undoing that delivery", async () => {
+    const ticket = (
+      await ctx.admin.post("/v1/tickets", {
+        tenantId: tenant.id,
+        title: "Read during a delivery",
+        priority: "P3",
+      })
+    ).body;
+    await ctx.drain({ settle });
+    const sysId = incidentOf(ticket.id)!["sys_id"]!;
+    const jobCtx = jobContext(ctx.deps, "reread-test", ctx.deps.fetch ? { fetch: ctx.deps.fetch } : {});
+    const loaded = (await loadConnection(ctx.database.db, jobCtx.engine, connectionId))!;
+    // An inbound read that starts before our priority change reaches ServiceNow ...
+    const before = await linkStampOf(ctx.database.db, connectionId, sysId);
+    const staleRead = await servicedeskClientFor(jobCtx.engine, loaded).getTicket(sysId);
+    // ... and is applied after that delivery committed (its link moved on).
+    await ctx.admin.patch(`/v1/tickets/${ticket.id}`, { priority: "P2" });
+    await ctx.drain({ settle });
+    const apply = (stamp: string | null) =>
+      ctx.database.db.transaction((tx) =>
+        applyServicedeskRecord(tx, jobCtx, loaded, staleRead, "webhook", true, null, null, null, stamp),
+      );
+    expect(await apply(before)).toBe("reread");
+    expect((await ctx.admin.get(`/v1/tickets/${ticket.id}`)).body.priority).toBe("P2");
+    expect(await ledgerKinds(ticket.id)).toContain("sync.reread");
+    expect(await ledgerKinds(ticket.id)).not.toContain("sync.applied");
+    // Without the guard the stale read would have taken P3 for the vendor's change and undone ours.
+    const current = await linkStampOf(ctx.database.db, connectionId, sysId);
+    await apply(current);
+    expect((await ctx.admin.get(`/v1/tickets/${ticket.id}`)).body.priority).toBe("P3");
   });
 
   it("delivers every change exactly once after 500s, then 429s, then a timeout", async () => {
