@@ -5,32 +5,47 @@ import type { Database } from "../db/client.js";
 /** The PostgreSQL channel on which API processes tell workers that jobs were queued. */
 export const JOBS_CHANNEL = "tsg_jobs";
 
+/** The shortest time between two notifies of one process: calls in between fold into the next one. */
+export const NOTIFY_WINDOW_MS = 10;
+
 /**
  * A function to call after a commit that may have queued jobs: on PostgreSQL it sends `NOTIFY tsg_jobs` from
- * its own statement, at most one in flight per process (calls meanwhile are folded into one more), so workers
- * in other processes claim at once instead of at their next tick. Not from a trigger in the writing
- * transaction: a notifying commit holds a database-wide lock through its WAL flush, which would serialise
- * every ingest commit. On PGlite (one process) it does nothing; the caller wakes its own runner.
+ * its own statement, so workers in other processes claim at once instead of at their next tick. One notify is
+ * in flight at a time and notifies start at least `windowMs` apart: a call after a quiet spell notifies at
+ * once, and the calls of a busy spell fold into one notify per window (each is a round trip, and under load
+ * the workers are awake anyway). Not from a trigger in the writing transaction: a notifying commit holds a
+ * database-wide lock through its WAL flush, which would serialise every ingest commit. On PGlite (one
+ * process) it does nothing; the caller wakes its own runner.
  */
-export function jobNotifier(database: Database): () => void {
+export function jobNotifier(database: Database, windowMs = NOTIFY_WINDOW_MS): () => void {
   if (database.kind !== "postgres") return () => {};
   let sending = false;
-  let again = false;
+  let wanted = false;
+  let timer: NodeJS.Timeout | null = null;
+  let lastSentAt = Number.NEGATIVE_INFINITY;
   const send = () => {
+    timer = null;
     sending = true;
-    again = false;
+    wanted = false;
+    lastSentAt = performance.now();
     database.db
       .execute(sql`select pg_notify(${JOBS_CHANNEL}, '')`)
       // A lost wake-up costs a tick of latency, never a job: workers still claim every WORKER_TICK_MS.
       .catch(() => {})
       .finally(() => {
         sending = false;
-        if (again) send();
+        if (wanted) schedule();
       });
   };
+  const schedule = () => {
+    if (sending || timer) return;
+    const wait = lastSentAt + windowMs - performance.now();
+    if (wait <= 0) send();
+    else timer = setTimeout(send, wait);
+  };
   return () => {
-    if (sending) again = true;
-    else send();
+    wanted = true;
+    schedule();
   };
 }
 

@@ -106,6 +106,28 @@ describe("waking the job runner when jobs are queued", () => {
     },
   );
 
+  it.runIf(process.env.DATABASE_URL)(
+    "on PostgreSQL, a burst of calls folds into a notify or two, and a call after a quiet spell notifies at once",
+    async () => {
+      let heard = 0;
+      const stop = await listenForJobs(ctx.database.testUrl!, () => heard++);
+      try {
+        const notify = jobNotifier(ctx.database, 50);
+        for (let i = 0; i < 100; i++) notify();
+        await vi.waitFor(() => expect(heard).toBeGreaterThanOrEqual(2), { timeout: 5_000 });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        // The first call's notify, then one for the 99 calls made while it was in flight.
+        expect(heard).toBe(2);
+        const quietAt = performance.now();
+        notify();
+        await vi.waitFor(() => expect(heard).toBe(3), { timeout: 5_000 });
+        expect(performance.now() - quietAt).toBeLessThan(5_000);
+      } finally {
+        await stop();
+      }
+    },
+  );
+
   it("the API wakes workers after a write that succeeded, not after reads or refusals", async () => {
     const calls: string[] = [];
     const app = await createTestApp({ jobsQueued: () => calls.push("queued") });
