@@ -174,7 +174,7 @@ export interface ClaimedConnection {
 }
 
 const claimedConnections = new WeakMap<object, ClaimedConnection>();
-const claimedInboxRows = new WeakMap<object, typeof inbox.$inferSelect | null>();
+const claimedInboxRows = new WeakMap<object, typeof inbox.$inferSelect>();
 
 /** What the claim read along with a job, handed out once: a later call reads the database. */
 function takeOnce<T>(claimed: WeakMap<object, T>, job: object): T | undefined {
@@ -184,10 +184,10 @@ function takeOnce<T>(claimed: WeakMap<object, T>, job: object): T | undefined {
 }
 
 /**
- * The stored notice the claim read with this `inbox.apply` job (null: pruned), once; undefined when the claim
- * did not read it (a later call, or another kind), so the caller reads the database.
+ * The stored notice the claim read with this `inbox.apply` job, once; undefined when the claim did not read it
+ * (a later call, another kind, or a notice the claim's snapshot did not show), so the caller reads the database.
  */
-export function takeClaimedInboxRow(job: object): typeof inbox.$inferSelect | null | undefined {
+export function takeClaimedInboxRow(job: object): typeof inbox.$inferSelect | undefined {
   return takeOnce(claimedInboxRows, job);
 }
 
@@ -222,13 +222,12 @@ export async function claimJobs(db: Db, options: ClaimOptions): Promise<JobRow[]
   );
   return rows.map((raw) => {
     const job = jobOfRaw(raw);
-    if (job.kind === "inbox.apply") {
-      const notice = raw["claimed_inbox"];
-      claimedInboxRows.set(
-        job,
-        notice && typeof notice === "object" ? inboxOfRaw(notice as Record<string, unknown>) : null,
-      );
-    }
+    // The joins read with the statement's snapshot, taken before `claim_jobs` waited for the claim lock and
+    // claimed with snapshots of its own: a job committed in between is claimed, but its notice (committed
+    // with it) is not seen here. No notice is therefore not proof that it was pruned: the run reads it.
+    const notice = raw["claimed_inbox"];
+    if (job.kind === "inbox.apply" && notice && typeof notice === "object")
+      claimedInboxRows.set(job, inboxOfRaw(notice as Record<string, unknown>));
     const connection = raw["claimed_connection"];
     if (connection && typeof connection === "object") {
       claimedConnections.set(job, {

@@ -1,5 +1,6 @@
 import { eq, sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import postgres from "postgres";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { TransientHttpError } from "../../connectors/sdk/index.js";
 import {
   createServiceNowSimulator,
@@ -19,6 +20,7 @@ import { JobRunner, jobLedgerEntry } from "../../src/jobs/runner.js";
 import type { JobHandlers, JobRow } from "../../src/jobs/types.js";
 import { appendLedger } from "../../src/ledger/append.js";
 import { jobContext } from "../../src/runtime.js";
+import { inboxRowOf } from "../../src/sync/inbound.js";
 import { loadJobConnection } from "../../src/sync/outbound.js";
 import { createSyncTestApp, type Listening, listen, type SyncTestContext } from "../e2e/sync-harness.js";
 import { createTenant } from "../harness.js";
@@ -287,7 +289,7 @@ describe("a claimed job's connection", () => {
 });
 
 describe("a claimed inbox.apply job's notice", () => {
-  it("comes with the claim, as stored, once; a pruned one comes as null", async () => {
+  it("comes with the claim, as stored, once; a pruned one is looked up and found missing", async () => {
     const [stored] = await ctx.database.db
       .insert(inbox)
       .values({
@@ -328,12 +330,86 @@ describe("a claimed inbox.apply job's notice", () => {
     // Every column mapped as drizzle maps a selected row (dates as Date, JSON as objects).
     expect(takeClaimedInboxRow(present)).toEqual(stored);
     expect(takeClaimedInboxRow(present)).toBeUndefined();
-    expect(takeClaimedInboxRow(pruned)).toBeNull();
+    expect(takeClaimedInboxRow(pruned)).toBeUndefined();
+    expect(await inboxRowOf(ctx.database.db, pruned)).toBeNull();
     await releaseJobs(
       ctx.database.db,
       "claimed-inbox",
       claimed.map((j) => j.id),
     );
+  });
+});
+
+describe("a claim that waited for the claim lock", () => {
+  // The claim statement's joins see its own snapshot, taken before claim_jobs waited for the lock; a job
+  // committed while it waited is still claimed. Its notice must then be read, not taken as pruned.
+  it.runIf(process.env.DATABASE_URL)("reads the notice of a job committed while it waited", async () => {
+    const holder = postgres(ctx.database.testUrl!, { max: 1, onnotice: () => {} });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let locked!: () => void;
+    const lockTaken = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    const holding = holder.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(1785684595)`;
+      locked();
+      await released;
+    });
+    try {
+      await lockTaken;
+      const claiming = claimJobs(ctx.database.db, {
+        workerId: "claim-waited",
+        now: new Date(Date.now() + 1_000),
+        leaseMs: 60_000,
+        limit: 10,
+        connectionConcurrency: 4,
+        kinds: ["inbox.apply"],
+      });
+      // The claim has started (its snapshot is taken) and waits for the lock.
+      await vi.waitFor(
+        async () => {
+          const [waiting] = await queryRows<{ n: number }>(
+            ctx.database.db,
+            sql`select count(*)::int as n from pg_locks
+                where locktype = 'advisory' and objid = 1785684595 and not granted`,
+          );
+          expect(waiting!.n).toBe(1);
+        },
+        { timeout: 10_000, interval: 20 },
+      );
+      const [stored] = await ctx.database.db
+        .insert(inbox)
+        .values({
+          connectionId,
+          dedupeKey: "claim-waited-1",
+          externalId: "INC0099101",
+          notice: { sys_id: "claim-waited-1" },
+          source: "webhook",
+        })
+        .returning();
+      await enqueueJobs(ctx.database.db, [
+        {
+          kind: "inbox.apply",
+          connectionId,
+          tenantId: tenant.id,
+          orderKey: "in:INC0099101",
+          payload: { inboxId: stored!.id },
+        },
+      ]);
+      release();
+      await holding;
+      const claimed = (await claiming).find((j) => j.orderKey === "in:INC0099101");
+      expect(claimed, "claimed though committed after the claim's snapshot").toBeDefined();
+      expect(await inboxRowOf(ctx.database.db, claimed!)).toEqual(stored);
+      await releaseJobs(ctx.database.db, "claim-waited", [claimed!.id]);
+    } finally {
+      release();
+      await holding.catch(() => {});
+      await holder.end({ timeout: 5 });
+    }
   });
 });
 
