@@ -295,13 +295,12 @@ export async function applyServicedeskNotice(
   // A record not linked yet is imported only if it is within the connection's inboundQuery.
   let inScope = true;
   if (external && client.matchesInboundQuery && loaded.settings["inboundQuery"] !== undefined) {
-    const [known] = await db
-      .select({ ticketId: externalLinks.ticketId })
-      .from(externalLinks)
-      .where(
-        and(eq(externalLinks.connectionId, loaded.row.id), eq(externalLinks.externalId, external.externalId)),
-      );
-    if (!known) inScope = await client.matchesInboundQuery(external.externalId);
+    // Usually the record read is the one noticed, whose link was read above.
+    const linked =
+      external.externalId === row.externalId
+        ? linkBeforeRead
+        : await linkStampOf(db, loaded.row.id, external.externalId);
+    if (linked === null) inScope = await client.matchesInboundQuery(external.externalId);
   }
   // Attachment metadata is read here too, outside the transaction; content moves later, in jobs of its own.
   const files = external && client.listAttachments ? await client.listAttachments(external.externalId) : null;

@@ -288,34 +288,34 @@ describe("a claimed job's connection", () => {
   });
 });
 
+/** A stored webhook notice of the test connection (its `sys_id` is the dedupe key). */
+async function storedNotice(dedupeKey: string, externalId: string, extra: Record<string, unknown> = {}) {
+  const [row] = await ctx.database.db
+    .insert(inbox)
+    .values({
+      connectionId,
+      dedupeKey,
+      externalId,
+      notice: { sys_id: dedupeKey, ...extra },
+      source: "webhook",
+    })
+    .returning();
+  return row!;
+}
+
+/** The `inbox.apply` job of a stored notice. */
+const applyJob = (externalId: string, inboxId: number) => ({
+  kind: "inbox.apply" as const,
+  connectionId,
+  tenantId: tenant.id,
+  orderKey: `in:${externalId}`,
+  payload: { inboxId },
+});
+
 describe("a claimed inbox.apply job's notice", () => {
   it("comes with the claim, as stored, once; a pruned one is looked up and found missing", async () => {
-    const [stored] = await ctx.database.db
-      .insert(inbox)
-      .values({
-        connectionId,
-        dedupeKey: "claimed-inbox-1",
-        externalId: "INC0099001",
-        notice: { sys_id: "claimed-inbox-1", nested: { n: 1 } },
-        source: "webhook",
-      })
-      .returning();
-    await enqueueJobs(ctx.database.db, [
-      {
-        kind: "inbox.apply",
-        connectionId,
-        tenantId: tenant.id,
-        orderKey: "in:INC0099001",
-        payload: { inboxId: stored!.id },
-      },
-      {
-        kind: "inbox.apply",
-        connectionId,
-        tenantId: tenant.id,
-        orderKey: "in:INC0099002",
-        payload: { inboxId: -1 },
-      },
-    ]);
+    const stored = await storedNotice("claimed-inbox-1", "INC0099001", { nested: { n: 1 } });
+    await enqueueJobs(ctx.database.db, [applyJob("INC0099001", stored.id), applyJob("INC0099002", -1)]);
     const claimed = await claimJobs(ctx.database.db, {
       workerId: "claimed-inbox",
       now: new Date(),
@@ -380,25 +380,8 @@ describe("a claim that waited for the claim lock", () => {
         },
         { timeout: 10_000, interval: 20 },
       );
-      const [stored] = await ctx.database.db
-        .insert(inbox)
-        .values({
-          connectionId,
-          dedupeKey: "claim-waited-1",
-          externalId: "INC0099101",
-          notice: { sys_id: "claim-waited-1" },
-          source: "webhook",
-        })
-        .returning();
-      await enqueueJobs(ctx.database.db, [
-        {
-          kind: "inbox.apply",
-          connectionId,
-          tenantId: tenant.id,
-          orderKey: "in:INC0099101",
-          payload: { inboxId: stored!.id },
-        },
-      ]);
+      const stored = await storedNotice("claim-waited-1", "INC0099101");
+      await enqueueJobs(ctx.database.db, [applyJob("INC0099101", stored.id)]);
       release();
       await holding;
       const claimed = (await claiming).find((j) => j.orderKey === "in:INC0099101");
