@@ -15,15 +15,16 @@ async function main() {
   const tracing = await startTracing(config.tracing);
   const runtime = await openRuntime(config);
   const { logger, database } = runtime;
+  let shuttingDown = false;
+  const startedAt = Date.now();
+  const worker = config.runWorker ? await startBackgroundWorker(runtime) : null;
+  // After the worker has scheduled its periodic jobs: the first scrape already sees the queue they make.
   const metricsServer =
     config.metrics.port !== null
       ? startMetricsListener({ db: database.db, settings: config.metrics, host: config.host }, (port) =>
           logger.info({ port }, "metrics listening (GET /metrics, no auth)"),
         )
       : null;
-  let shuttingDown = false;
-  const startedAt = Date.now();
-  const worker = config.runWorker ? await startBackgroundWorker(runtime) : null;
   // The job runner claims at least every WORKER_TICK_MS; none for a lease and two ticks means it is stuck.
   const stallMs = config.sync.leaseMs + 2 * config.workerTickMs;
   const workerLoops = (): LoopState[] | null => {
