@@ -1,5 +1,6 @@
 import { and, eq, getTableColumns, inArray, sql, type Table } from "drizzle-orm";
 import { type Db, queryRows, type Tx } from "../db/client.js";
+import { sendWrite } from "../db/pipeline.js";
 import { connections, inbox, type JobKind, jobs, periodicJobKinds } from "../db/schema/index.js";
 import { activeTraceparent } from "../observability/tracing.js";
 import type { JobRow } from "./types.js";
@@ -42,8 +43,11 @@ export async function enqueueJobs(tx: Tx | Db, rows: NewJob[]): Promise<void> {
   const traceParent = activeTraceparent();
   // One statement whatever the number of jobs (migration 0025): each is due no earlier than the jobs queued
   // before it in its (connection, order key), and a periodic job already pending is kept.
-  await tx.execute(
-    sql`select enqueue_jobs(${JSON.stringify(rows.map((row) => enqueueRowOf(row, traceParent)))}::jsonb)`,
+  await sendWrite(
+    tx,
+    tx.execute(
+      sql`select enqueue_jobs(${JSON.stringify(rows.map((row) => enqueueRowOf(row, traceParent)))}::jsonb)`,
+    ),
   );
 }
 
@@ -113,10 +117,13 @@ export const SLA_TIMER_MAX_SLEEP_MS = 30_000;
  */
 export async function wakeSlaTimers(tx: Tx, at: Date, now: Date): Promise<void> {
   if (at.getTime() >= now.getTime() + SLA_TIMER_MAX_SLEEP_MS) return;
-  await tx.execute(
-    sql`update jobs set next_attempt_at = least(next_attempt_at, ${at.toISOString()}::timestamptz)
-        where singleton_key = 'sla.timers' and status = 'pending'
-          and (next_attempt_at > ${at.toISOString()}::timestamptz or locked_until >= ${now.toISOString()}::timestamptz)`,
+  await sendWrite(
+    tx,
+    tx.execute(
+      sql`update jobs set next_attempt_at = least(next_attempt_at, ${at.toISOString()}::timestamptz)
+          where singleton_key = 'sla.timers' and status = 'pending'
+            and (next_attempt_at > ${at.toISOString()}::timestamptz or locked_until >= ${now.toISOString()}::timestamptz)`,
+    ),
   );
 }
 

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Side } from "../../schemas/ticket.js";
 import type { Actor } from "../auth/principal.js";
 import { queryRows, type Tx } from "../db/client.js";
+import { pipelined } from "../db/pipeline.js";
 import { eventJobPriority, eventRuleOf } from "../events/catalog.js";
 import { canonicalJson } from "../lib/hash.js";
 import { ledgerAppendDuration, timed } from "../observability/metrics.js";
@@ -66,17 +67,21 @@ export function deferLedgerAppends(tx: Tx): { flush: () => Promise<void> } {
 /**
  * Runs `write` with the entries it appends in `tx` gathered and appended together when it returns (same
  * transaction, in the order given): one ticket write's own entries and those of the SLA events it causes take
- * one append (two round trips, the chain lock taken last) instead of one per step. Inside a deferral already
- * open on `tx` (the job runner's batched finish) the entries simply join it. `write` must not read back what
- * `appendLedger` returns (nothing, until the flush); when it throws, nothing is appended.
+ * one append (one round trip, the chain lock taken last) instead of one per step, and the writes `write` sends
+ * through `sendWrite` go out pipelined ahead of it (src/db/pipeline.ts). Inside a deferral already open on `tx`
+ * (the job runner's batched finish) the entries simply join it. `write` must not read back what `appendLedger`
+ * returns (nothing, until the flush); when it throws, nothing is appended.
  */
 export async function batchLedgerAppends<T>(tx: Tx, write: () => Promise<T>): Promise<T> {
   if (deferredAppends.has(tx)) return write();
   const ledger = deferLedgerAppends(tx);
   try {
-    const result = await write();
-    await ledger.flush();
-    return result;
+    // The change's own writes go out pipelined (`sendWrite`) and the append right behind them.
+    return await pipelined(tx, async () => {
+      const result = await write();
+      await ledger.flush();
+      return result;
+    });
   } finally {
     deferredAppends.delete(tx);
   }

@@ -3,6 +3,7 @@ import type { Plan, PlanCatalog } from "../../schemas/plan.js";
 import type { Priority } from "../../schemas/ticket.js";
 import type { Actor } from "../auth/principal.js";
 import { type Queryable, type Tx, tableRecordset } from "../db/client.js";
+import { sendWrite } from "../db/pipeline.js";
 import { slaClocks, tenants, tickets } from "../db/schema/index.js";
 import { GatewayError } from "../errors.js";
 import { wakeSlaTimers } from "../jobs/queue.js";
@@ -133,14 +134,15 @@ async function saveClocks(tx: Tx, ticket: TicketRow, clocks: ClockRecord[], sla:
   });
   const clockRows = tableRecordset(slaClocks, clockColumns, rows);
   // A rewritten clock drops any worker's lease on it, as each row's own upsert did.
-  await tx.execute(
-    sql`insert into sla_clocks (${clockRows.columns}, locked_until, locked_by)
+  await sendWrite(
+    tx,
+    tx.execute(sql`insert into sla_clocks (${clockRows.columns}, locked_until, locked_by)
         select ${clockRows.columns}, null, null from ${clockRows.from}
         on conflict (ticket_id, clock) do update set
           ${sql.join(
             clockRows.names.map((name) => sql`${sql.identifier(name)} = excluded.${sql.identifier(name)}`),
             sql`, `,
-          )}, locked_until = null, locked_by = null`,
+          )}, locked_until = null, locked_by = null`),
   );
   if (earliest) await wakeSlaTimers(tx, earliest, now);
 }

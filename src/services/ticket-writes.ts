@@ -3,6 +3,7 @@ import type { PlanCatalog } from "../../schemas/plan.js";
 import type { Requester, Side, TicketStatus, UpdateTicket } from "../../schemas/ticket.js";
 import type { Actor } from "../auth/principal.js";
 import type { Tx } from "../db/client.js";
+import { sendWrite } from "../db/pipeline.js";
 import { comments, tickets } from "../db/schema/index.js";
 import { isAllowedTransition } from "../domain/ticket-status.js";
 import { GatewayError } from "../errors.js";
@@ -77,27 +78,36 @@ export async function insertTicket(
   const now = acting.now();
   const known = tenant ?? (await tenantWithOutbound(tx, input.tenantId));
   return batchLedgerAppends(tx, async () => {
-    const [row] = await tx
-      .insert(tickets)
-      .values({ id: newId("ticket"), ...input, status: "new", createdAt: now, updatedAt: now, version: 1 })
-      .returning();
+    // Every column given: the row as stored, without waiting for the insert (it is pipelined).
+    const row: TicketRow = {
+      id: newId("ticket"),
+      ...input,
+      status: "new",
+      createdAt: now,
+      updatedAt: now,
+      acknowledgedAt: null,
+      resolvedAt: null,
+      closedAt: null,
+      version: 1,
+    };
+    await sendWrite(tx, tx.insert(tickets).values(row));
     await appendLedger(tx, [
       {
-        ...ledgerBase(acting, row!),
+        ...ledgerBase(acting, row),
         occurredAt: now,
         kind: "ticket.created",
-        payloadHash: hashPayload({ ...input, id: row!.id }),
-        detail: { priority: row!.priority, status: row!.status, version: 1 },
+        payloadHash: hashPayload({ ...input, id: row.id }),
+        detail: { priority: row.priority, status: row.status, version: 1 },
       },
     ]);
-    await startClocks(tx, slaOf(acting), row!, known.tenant ?? null);
+    await startClocks(tx, slaOf(acting), row, known.tenant ?? null);
     await enqueueTicketSync(
       tx,
-      row!,
+      row,
       { kind: "created" },
       { now, originConnectionId: acting.originConnectionId ?? null, outbound: known.outbound },
     );
-    return row!;
+    return row;
   });
 }
 
@@ -169,21 +179,20 @@ export async function applyTicketChanges(
   if (entries.length === 0) return current;
   const version = current.version + 1;
   return batchLedgerAppends(tx, async () => {
-    const [row] = await tx
-      .update(tickets)
-      .set({ ...changes, updatedAt: now, version })
-      .where(eq(tickets.id, current.id))
-      .returning();
+    const set = { ...changes, updatedAt: now, version };
+    // `current` is the locked row: with the changes it is the row as updated (the update is pipelined).
+    const row: TicketRow = { ...current, ...set };
+    await sendWrite(tx, tx.update(tickets).set(set).where(eq(tickets.id, current.id)));
     await appendLedger(
       tx,
       entries.map((e) => ({ ...e, detail: { ...e.detail, version } })),
     );
     const sla = slaOf(acting);
     if (changes.priority !== undefined) {
-      await applySlaEvent(tx, sla, row!, { type: "priority", from: current.priority, to: changes.priority });
+      await applySlaEvent(tx, sla, row, { type: "priority", from: current.priority, to: changes.priority });
     }
     if (changes.status !== undefined) {
-      await applySlaEvent(tx, sla, row!, {
+      await applySlaEvent(tx, sla, row, {
         type: "status",
         from: current.status,
         to: changes.status,
@@ -192,11 +201,11 @@ export async function applyTicketChanges(
     }
     await enqueueTicketSync(
       tx,
-      row!,
+      row,
       { kind: "updated" },
       { now, originConnectionId: acting.originConnectionId ?? null, outbound },
     );
-    return row!;
+    return row;
   });
 }
 
@@ -231,34 +240,31 @@ async function writeComment(
   outbound: readonly ConnectionRow[] | undefined,
 ) {
   const now = acting.now();
-  const [comment] = await tx
-    .insert(comments)
-    .values({
-      id: newId("comment"),
-      ticketId: ticket.id,
-      tenantId: ticket.tenantId,
-      body: input.body,
-      visibility: input.visibility,
-      authorType: acting.actor.type,
-      authorId: input.authorId,
-      authorName: input.authorName,
-      side: acting.side,
-      createdAt: now,
-    })
-    .returning();
+  // Both rows as stored (every comment column given; `ticket` is the locked row), without waiting for the
+  // insert and the update, which are pipelined.
+  const comment: CommentRow = {
+    id: newId("comment"),
+    ticketId: ticket.id,
+    tenantId: ticket.tenantId,
+    body: input.body,
+    visibility: input.visibility,
+    authorType: acting.actor.type,
+    authorId: input.authorId,
+    authorName: input.authorName,
+    side: acting.side,
+    createdAt: now,
+  };
+  await sendWrite(tx, tx.insert(comments).values(comment));
   const version = ticket.version + 1;
-  const [updated] = await tx
-    .update(tickets)
-    .set({ updatedAt: now, version })
-    .where(eq(tickets.id, ticket.id))
-    .returning();
+  const updated: TicketRow = { ...ticket, updatedAt: now, version };
+  await sendWrite(tx, tx.update(tickets).set({ updatedAt: now, version }).where(eq(tickets.id, ticket.id)));
   await appendLedger(tx, [
     {
       ...ledgerBase(acting, ticket),
       kind: "comment.added",
       payloadHash: hashPayload({ body: input.body }),
       detail: {
-        commentId: comment!.id,
+        commentId: comment.id,
         visibility: input.visibility,
         version,
         ...(input.automatic ? { automatic: true } : {}),
@@ -266,13 +272,13 @@ async function writeComment(
     },
   ]);
   if (input.visibility === "public" && acting.provider) {
-    await applySlaEvent(tx, slaOf(acting), updated!, { type: "provider_public_update" });
+    await applySlaEvent(tx, slaOf(acting), updated, { type: "provider_public_update" });
   }
   await enqueueTicketSync(
     tx,
     updated!,
-    { kind: "comment", commentId: comment!.id, visibility: input.visibility, side: acting.side },
+    { kind: "comment", commentId: comment.id, visibility: input.visibility, side: acting.side },
     { now, originConnectionId: acting.originConnectionId ?? null, outbound },
   );
-  return { comment: comment!, ticket: updated! };
+  return { comment, ticket: updated };
 }
