@@ -86,6 +86,7 @@ export const deploymentJobs: NewJob[] = [
   { kind: "jobs.prune", priority: 9, singletonKey: "jobs.prune" },
   { kind: "ledger.checkpoint", priority: 8, singletonKey: "ledger.checkpoint" },
   { kind: "connection.health", priority: 8, singletonKey: "connection.health" },
+  { kind: "tables.analyze", priority: 8, singletonKey: "tables.analyze" },
 ];
 
 /** Inserts the periodic jobs that are missing: the deployment's own and a poll per receiving connection. */

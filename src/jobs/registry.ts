@@ -1,3 +1,4 @@
+import { analyzeChangedTables } from "../db/statistics.js";
 import { eventDeliver, eventFanout } from "../events/feed.js";
 import { signCheckpoints } from "../ledger/checkpoints.js";
 import { runSlaTimers } from "../services/sla-timers.js";
@@ -59,6 +60,21 @@ const jobsPrune: JobHandler = {
     const pruned = await pruneFinished(ctx.db, ctx.engine.sync.retention, ctx.now());
     if (pruned.total > 0) ctx.logger.info({ event: "jobs.pruned", ...pruned }, "finished rows pruned");
     return { outcome: "reschedule", at: new Date(ctx.now().getTime() + 3_600_000) };
+  },
+};
+
+/** How often the queue tables' statistics are checked (and refreshed where they changed). */
+export const TABLES_ANALYZE_INTERVAL_MS = 10_000;
+
+/** Keeps the planner's statistics of the queue tables as fresh as their contents (src/db/statistics.ts). */
+const tablesAnalyze: JobHandler = {
+  periodic: true,
+  retryAt: (ctx) => new Date(ctx.now().getTime() + TABLES_ANALYZE_INTERVAL_MS),
+  run: async (ctx) => {
+    const analyzed = await analyzeChangedTables(ctx.db);
+    if (analyzed.length > 0)
+      ctx.logger.debug({ event: "tables.analyzed", tables: analyzed }, "statistics refreshed");
+    return { outcome: "reschedule", at: new Date(ctx.now().getTime() + TABLES_ANALYZE_INTERVAL_MS) };
   },
 };
 
@@ -134,6 +150,7 @@ export const jobHandlers: JobHandlers = {
   "jobs.prune": jobsPrune,
   "ledger.checkpoint": ledgerCheckpoint,
   "connection.health": connectionHealthJob,
+  "tables.analyze": tablesAnalyze,
 };
 
 /** The kinds that carry an effect (the rest are periodic): what "idle" means for tests and `drain`. */

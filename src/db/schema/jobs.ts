@@ -40,6 +40,7 @@ export const jobKinds = [
   "jobs.prune",
   "ledger.checkpoint",
   "connection.health",
+  "tables.analyze",
 ] as const;
 export type JobKind = (typeof jobKinds)[number];
 
@@ -50,6 +51,7 @@ export const periodicJobKinds = [
   "jobs.prune",
   "ledger.checkpoint",
   "connection.health",
+  "tables.analyze",
 ] as const satisfies readonly JobKind[];
 
 export const jobStatuses = ["pending", "done", "dead", "skipped"] as const;
