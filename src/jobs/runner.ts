@@ -3,6 +3,7 @@ import { failureText, secretValues } from "../../connectors/sdk/index.js";
 import { type Db, type Queryable, queryRows, type Tx } from "../db/client.js";
 import { isDatabaseError } from "../db/errors.js";
 import { groupCommitter } from "../db/group-commit.js";
+import { pipelined } from "../db/pipeline.js";
 import { connections, type JobKind, jobs } from "../db/schema/index.js";
 import { appendLedger, deferLedgerAppends, type LedgerEntryInput } from "../ledger/append.js";
 import { jobEnqueueToDone, jobRunDuration, jobsTotal } from "../observability/metrics.js";
@@ -110,17 +111,20 @@ async function finishTogether(tx: Tx, items: Finishing[]): Promise<RunOutcome[]>
   );
   const mine = new Set(marked.map((row) => Number(row.id)));
   const ledger = deferLedgerAppends(tx);
-  const outcomes: RunOutcome[] = [];
-  for (const { job, result } of items) {
-    if (!mine.has(job.id)) {
-      outcomes.push("lost_lease");
-      continue;
+  // The jobs' writes go out pipelined (src/db/pipeline.ts), and the batch's ledger append right behind them.
+  return pipelined(tx, async () => {
+    const outcomes: RunOutcome[] = [];
+    for (const { job, result } of items) {
+      if (!mine.has(job.id)) {
+        outcomes.push("lost_lease");
+        continue;
+      }
+      if (result.outcome === "done") await result.commit?.(tx);
+      outcomes.push(result.outcome);
     }
-    if (result.outcome === "done") await result.commit?.(tx);
-    outcomes.push(result.outcome);
-  }
-  await ledger.flush();
-  return outcomes;
+    await ledger.flush();
+    return outcomes;
+  });
 }
 
 async function ledgerPause(tx: Tx, row: typeof connections.$inferSelect, reason: string) {
