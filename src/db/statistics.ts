@@ -16,8 +16,7 @@ export const ANALYZE_AFTER_CHANGES = 1_000;
 /**
  * Analyzes each queue table with at least `minChanges` rows inserted, updated or deleted since its last analyze
  * (by autovacuum or by this), and returns their names. Autovacuum waits for 10 % of a table to change and looks
- * once a minute; a queue changes faster than that. PGlite runs no autovacuum and its counters may lag: there
- * this analyzes what they report, which may be nothing.
+ * once a minute; a queue changes faster than that. PGlite runs no autovacuum: there this is all that does.
  */
 export async function analyzeChangedTables(
   db: Queryable,

@@ -3,9 +3,8 @@ import { failureText, secretValues } from "../../connectors/sdk/index.js";
 import { type Db, type Queryable, queryRows, type Tx } from "../db/client.js";
 import { isDatabaseError } from "../db/errors.js";
 import { groupCommitter } from "../db/group-commit.js";
-import { pipelined } from "../db/pipeline.js";
 import { connections, type JobKind, jobs } from "../db/schema/index.js";
-import { appendLedger, deferLedgerAppends, type LedgerEntryInput } from "../ledger/append.js";
+import { appendLedger, batchLedgerAppends, type LedgerEntryInput } from "../ledger/append.js";
 import { jobEnqueueToDone, jobRunDuration, jobsTotal } from "../observability/metrics.js";
 import { contextOfTraceparent, inSpan, SpanKind, tracingEnabled } from "../observability/tracing.js";
 import { loadConnection } from "../sync/connections.js";
@@ -110,9 +109,8 @@ async function finishTogether(tx: Tx, items: Finishing[]): Promise<RunOutcome[]>
         returning jobs.id`,
   );
   const mine = new Set(marked.map((row) => Number(row.id)));
-  const ledger = deferLedgerAppends(tx);
-  // The jobs' writes go out pipelined (src/db/pipeline.ts), and the batch's ledger append right behind them.
-  return pipelined(tx, async () => {
+  // One ledger append for the batch, and the jobs' writes pipelined ahead of it, as one ticket write's are.
+  return batchLedgerAppends(tx, async () => {
     const outcomes: RunOutcome[] = [];
     for (const { job, result } of items) {
       if (!mine.has(job.id)) {
@@ -122,7 +120,6 @@ async function finishTogether(tx: Tx, items: Finishing[]): Promise<RunOutcome[]>
       if (result.outcome === "done") await result.commit?.(tx);
       outcomes.push(result.outcome);
     }
-    await ledger.flush();
     return outcomes;
   });
 }

@@ -49,11 +49,10 @@ const deferredAppends = new WeakMap<Tx, LedgerEntryInput[]>();
 
 /**
  * Gathers the entries appended in `tx` from now on and appends them together at `flush` (same transaction, in
- * the order given): the job runner's batched finish, where each job's writes append their own entries and one
- * append for the batch saves two round trips per job. Until the flush, `appendLedger` returns no stored
- * entries, so only writers that do not read them back may run in between.
+ * the order given). Until the flush, `appendLedger` returns no stored entries, so only writers that do not read
+ * them back may run in between.
  */
-export function deferLedgerAppends(tx: Tx): { flush: () => Promise<void> } {
+function deferLedgerAppends(tx: Tx): { flush: () => Promise<void> } {
   const entries: LedgerEntryInput[] = [];
   deferredAppends.set(tx, entries);
   return {
@@ -66,11 +65,12 @@ export function deferLedgerAppends(tx: Tx): { flush: () => Promise<void> } {
 
 /**
  * Runs `write` with the entries it appends in `tx` gathered and appended together when it returns (same
- * transaction, in the order given): one ticket write's own entries and those of the SLA events it causes take
- * one append (one round trip, the chain lock taken last) instead of one per step, and the writes `write` sends
- * through `sendWrite` go out pipelined ahead of it (src/db/pipeline.ts). Inside a deferral already open on `tx`
- * (the job runner's batched finish) the entries simply join it. `write` must not read back what `appendLedger`
- * returns (nothing, until the flush); when it throws, nothing is appended.
+ * transaction, in the order given), and the writes it sends through `sendWrite` pipelined ahead of that append
+ * (src/db/pipeline.ts): one ticket write's own entries and those of the SLA events it causes take one append
+ * (one round trip, the chain lock taken last) instead of one per step; the job runner's batched finish, where
+ * each job's writes append their own entries, takes one for the batch. Nested in a batch already open on `tx`,
+ * `write` simply joins it. `write` must not read back what `appendLedger` returns (nothing, until the flush);
+ * when it throws, nothing is appended.
  */
 export async function batchLedgerAppends<T>(tx: Tx, write: () => Promise<T>): Promise<T> {
   if (deferredAppends.has(tx)) return write();
