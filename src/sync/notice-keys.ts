@@ -43,17 +43,20 @@ export async function unreadNotices(
       { connection_id: r.connectionId, order_key: `in:${r.externalId}` },
     ]),
   );
-  // One index lookup per record on (connection, order key, id): with the conditions as lists the planner may
-  // scan every unleased pending job instead, and does on a table that grew since it was last analysed.
+  // One lookup per record in its own queue, whatever the statistics say (as store_webhooks, migration 0027):
+  // only jobs_order_idx answers `status in ('pending', 'dead')`, and the fence (offset 0) keeps the pending
+  // filter out of the scan, where jobs_due_idx or jobs_leased_idx could answer it by filtering every pending job.
   const rows = await queryRows<{ connection_id: string; order_key: string }>(
     db,
     sql`select v.connection_id, v.order_key
         from ${jsonRecordset([...pairs.values()])} as v(connection_id text, order_key text)
-        cross join lateral (
-          select 1 from jobs j
-          where j.connection_id = v.connection_id and j.order_key = v.order_key and j.kind = 'inbox.apply'
-            and j.status = 'pending' and j.attempts = 0 and j.locked_until is null
-          order by j.id limit 1) unread`,
+        where exists (
+          select 1 from (
+            select j.kind, j.status, j.attempts, j.locked_until from jobs j
+            where j.connection_id = v.connection_id and j.order_key = v.order_key
+              and j.status in ('pending', 'dead')
+            offset 0) j
+          where j.kind = 'inbox.apply' and j.status = 'pending' and j.attempts = 0 and j.locked_until is null)`,
   );
   return new Set(rows.map((r) => recordKey(r.connection_id, r.order_key.slice("in:".length))));
 }
