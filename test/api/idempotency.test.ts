@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { idempotencyKeys } from "../../src/db/schema/index.js";
 import { createTenant, createTestApp, type TestContext } from "../harness.js";
 
 let ctx: TestContext;
@@ -50,7 +51,7 @@ describe("Idempotency-Key", () => {
     expect(retry.status).toBe(409);
     expect(retry.body.type).toBe("/problems/idempotency-not-replayable");
     expect(retry.text).not.toContain(first.body.apiKey);
-    const stored = await ctx.database.db.query.idempotencyKeys.findMany();
+    const stored = await ctx.database.db.select().from(idempotencyKeys);
     expect(JSON.stringify(stored)).not.toContain(first.body.apiKey);
   });
 
