@@ -1,10 +1,11 @@
-import { and, eq, isNull, lt, or, type SQL } from "drizzle-orm";
+import { and, eq, isNull, lt, or, type SQL, sql } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env.js";
 import { hashApiKey, tokenMatches } from "../auth/api-keys.js";
 import type { Principal } from "../auth/principal.js";
-import type { Db } from "../db/client.js";
+import { type Db, queryRows } from "../db/client.js";
 import { apiKeys, operators } from "../db/schema/index.js";
+import { tableRows } from "../db/table-rows.js";
 import { GatewayError } from "../errors.js";
 
 const LAST_USED_RESOLUTION_MS = 5 * 60_000;
@@ -51,22 +52,29 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
   };
 }
 
+// Read on every request with a key: selected raw, the select lists built once (src/db/table-rows.ts).
+const apiKeyRows = tableRows(apiKeys);
+const operatorRows = tableRows(operators);
+
 /** An API key that is not revoked, with what a principal needs; the console checks its sessions' keys with it. */
 export async function activeKey(db: Db, match: SQL) {
-  const [key] = await db
-    .select({
-      id: apiKeys.id,
-      kind: apiKeys.kind,
-      tenantId: apiKeys.tenantId,
-      operatorId: apiKeys.operatorId,
-      operatorTenantIds: operators.tenantIds,
-      lastUsedAt: apiKeys.lastUsedAt,
-    })
-    .from(apiKeys)
-    .leftJoin(operators, eq(operators.id, apiKeys.operatorId))
-    .where(and(match, isNull(apiKeys.revokedAt)))
-    .limit(1);
-  return key ?? null;
+  const [row] = await queryRows<Record<string, unknown>>(
+    db,
+    sql`select ${apiKeyRows.columns}, ${operatorRows.columns}
+        from ${apiKeys} left join ${operators} on ${operators.id} = ${apiKeys.operatorId}
+        where ${match} and ${apiKeys.revokedAt} is null
+        limit 1`,
+  );
+  const key = row ? apiKeyRows.rowOf(row) : null;
+  if (!row || !key) return null;
+  return {
+    id: key.id,
+    kind: key.kind,
+    tenantId: key.tenantId,
+    operatorId: key.operatorId,
+    operatorTenantIds: operatorRows.rowOf(row)?.tenantIds ?? null,
+    lastUsedAt: key.lastUsedAt,
+  };
 }
 
 export function principalOfKey(key: NonNullable<Awaited<ReturnType<typeof activeKey>>>): Principal | null {

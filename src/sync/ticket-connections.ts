@@ -1,6 +1,7 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { queryRows, type Tx } from "../db/client.js";
 import { connections, tenants, tickets } from "../db/schema/index.js";
+import { tableRows } from "../db/table-rows.js";
 import type { ConnectionRow } from "./connections.js";
 
 type TenantRow = typeof tenants.$inferSelect;
@@ -15,9 +16,17 @@ function outboundOf(tenantId: string | typeof tenants.id | typeof tickets.tenant
   );
 }
 
+// Read on every ticket write: selected raw, their select lists built once (src/db/table-rows.ts).
+const tenantRows = tableRows(tenants);
+const ticketRows = tableRows(tickets);
+const connectionRows = tableRows(connections);
+
 /** The connections a left join brought, one per row (none: a row with a null connection). */
-function joinedConnections(rows: { connection: ConnectionRow | null }[]): ConnectionRow[] {
-  return rows.flatMap((row) => (row.connection ? [row.connection] : []));
+function joinedConnections(rows: Record<string, unknown>[]): ConnectionRow[] {
+  return rows.flatMap((row) => {
+    const connection = connectionRows.rowOf(row);
+    return connection ? [connection] : [];
+  });
 }
 
 /** The tenant's servicedesk connections that write outbound, active or paused (a paused one's jobs wait). */
@@ -34,12 +43,13 @@ export async function tenantWithOutbound(
   tx: Tx,
   tenantId: string,
 ): Promise<{ tenant: TenantRow | undefined; outbound: ConnectionRow[] }> {
-  const rows = await tx
-    .select({ tenant: tenants, connection: connections })
-    .from(tenants)
-    .leftJoin(connections, outboundOf(tenants.id))
-    .where(eq(tenants.id, tenantId));
-  return { tenant: rows[0]?.tenant, outbound: joinedConnections(rows) };
+  const rows = await queryRows<Record<string, unknown>>(
+    tx,
+    sql`select ${tenantRows.columns}, ${connectionRows.columns}
+        from ${tenants} left join ${connections} on ${outboundOf(tenants.id)}
+        where ${eq(tenants.id, tenantId)}`,
+  );
+  return { tenant: (rows[0] && tenantRows.rowOf(rows[0])) ?? undefined, outbound: joinedConnections(rows) };
 }
 
 /**
@@ -77,11 +87,12 @@ export async function lockTicketWithOutbound(
   tx: Tx,
   ticketId: string,
 ): Promise<{ ticket: typeof tickets.$inferSelect | undefined; outbound: ConnectionRow[] }> {
-  const rows = await tx
-    .select({ ticket: tickets, connection: connections })
-    .from(tickets)
-    .leftJoin(connections, outboundOf(tickets.tenantId))
-    .where(eq(tickets.id, ticketId))
-    .for("update", { of: tickets });
-  return { ticket: rows[0]?.ticket, outbound: joinedConnections(rows) };
+  const rows = await queryRows<Record<string, unknown>>(
+    tx,
+    sql`select ${ticketRows.columns}, ${connectionRows.columns}
+        from ${tickets} left join ${connections} on ${outboundOf(tickets.tenantId)}
+        where ${eq(tickets.id, ticketId)}
+        for update of ${tickets}`,
+  );
+  return { ticket: (rows[0] && ticketRows.rowOf(rows[0])) ?? undefined, outbound: joinedConnections(rows) };
 }
