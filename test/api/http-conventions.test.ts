@@ -1,4 +1,6 @@
+import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listen } from "../e2e/sync-harness.js";
 import { createTenant, createTestApp, openTicket, TEST_ADMIN_TOKEN, type TestContext } from "../harness.js";
 
 let ctx: TestContext;
@@ -49,6 +51,44 @@ describe("problem+json for bad input", () => {
     const res = await ctx.app.request("/v1/tenants", { method: "POST", headers: auth, body });
     expect(res.status).toBe(413);
     await problemOf(res);
+  });
+
+  // Over a listening server (@hono/node-server), as clients send them: a declared length is checked before
+  // the body is read, a chunked body as it is read; a body within the limit goes through either way.
+  it("answers 413 over HTTP for a declared or a chunked body over 1 MiB, and takes smaller ones", async () => {
+    const server = await listen(ctx.app);
+    try {
+      const big = JSON.stringify({ name: "x".repeat(1024 * 1024 + 10), plan: "ombori-pilot" });
+      const send = (body: string, chunked: boolean) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const req = httpRequest(`${server.url}/v1/tenants`, {
+            method: "POST",
+            headers: { ...auth, ...(chunked ? {} : { "content-length": Buffer.byteLength(body) }) },
+          });
+          req.on("response", (res) => {
+            let text = "";
+            res.on("data", (chunk) => {
+              text += chunk;
+            });
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+          });
+          // The server may answer 413 and close before reading all of a refused body.
+          req.on("error", reject);
+          if (chunked) {
+            for (let at = 0; at < body.length; at += 64 * 1024) req.write(body.slice(at, at + 64 * 1024));
+            req.end();
+          } else req.end(body);
+        });
+      for (const chunked of [false, true]) {
+        const refused = await send(big, chunked);
+        expect(refused.status, `chunked: ${chunked}`).toBe(413);
+        expect(JSON.parse(refused.body).type).toBe("/problems/payload-too-large");
+        const taken = await send(JSON.stringify({ name: `Sized ${chunked}`, plan: "ombori-pilot" }), chunked);
+        expect(taken.status, taken.body).toBe(201);
+      }
+    } finally {
+      await server.close();
+    }
   });
 
   it("answers 404 problem for unknown routes and 401 before anything else under /v1", async () => {
