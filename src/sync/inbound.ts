@@ -10,7 +10,7 @@ import {
 } from "../../connectors/sdk/index.js";
 import type { PlanCatalog } from "../../schemas/plan.js";
 import type { TicketStatus } from "../../schemas/ticket.js";
-import type { Db, Tx } from "../db/client.js";
+import { type Db, type Queryable, queryRows, type Tx } from "../db/client.js";
 import {
   attachmentLinks,
   attachments as attachmentsTable,
@@ -23,6 +23,7 @@ import {
   webhookRejections,
   worklogLinks,
 } from "../db/schema/index.js";
+import { tableRows } from "../db/table-rows.js";
 import { isAllowedTransition } from "../domain/ticket-status.js";
 import { GatewayError } from "../errors.js";
 import { enqueueJobs, queuePriority, takeClaimedInboxRow } from "../jobs/queue.js";
@@ -262,12 +263,22 @@ function linkStamp(link: typeof externalLinks.$inferSelect): string {
   return `${link.updatedAt.getTime()}|${link.lastSyncedVersion}|${JSON.stringify(link.snapshot)}`;
 }
 
+// Read before and while applying every notice: selected raw, the select list built once (src/db/table-rows.ts).
+const linkRows = tableRows(externalLinks);
+
+/** The link of a connection's record, if there is one. */
+async function linkOfRecord(db: Queryable, connectionId: string, externalId: string) {
+  const [row] = await queryRows<Record<string, unknown>>(
+    db,
+    sql`select ${linkRows.columns} from ${externalLinks}
+        where ${externalLinks.connectionId} = ${connectionId} and ${externalLinks.externalId} = ${externalId}`,
+  );
+  return (row && linkRows.rowOf(row)) ?? undefined;
+}
+
 /** The link of a connection's record as {@link linkStamp} sums it up, or null when there is none. */
 export async function linkStampOf(db: Db, connectionId: string, externalId: string): Promise<string | null> {
-  const [link] = await db
-    .select()
-    .from(externalLinks)
-    .where(and(eq(externalLinks.connectionId, connectionId), eq(externalLinks.externalId, externalId)));
+  const link = await linkOfRecord(db, connectionId, externalId);
   return link ? linkStamp(link) : null;
 }
 
@@ -383,12 +394,7 @@ export async function applyServicedeskRecord(
   const acting = actingAs(options, loaded, external.externalId);
   const vendorNow = comparableVendor(external);
   const now = options.now();
-  let [link] = await tx
-    .select()
-    .from(externalLinks)
-    .where(
-      and(eq(externalLinks.connectionId, connectionId), eq(externalLinks.externalId, external.externalId)),
-    );
+  let link = await linkOfRecord(tx, connectionId, external.externalId);
   if (linkBeforeRead !== undefined && (link ? linkStamp(link) : null) !== linkBeforeRead) {
     await appendLedger(tx, [
       {

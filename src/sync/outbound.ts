@@ -4,7 +4,7 @@ import { ZodError } from "zod";
 import type { OutboundTicket, ServicedeskClient } from "../../connectors/sdk/index.js";
 import type { PlanCatalog } from "../../schemas/plan.js";
 import type { TicketStatus } from "../../schemas/ticket.js";
-import type { Db, Tx } from "../db/client.js";
+import { type Db, queryRows, type Tx } from "../db/client.js";
 import {
   attachmentLinks,
   attachments,
@@ -15,6 +15,7 @@ import {
   tickets,
   worklogLinks,
 } from "../db/schema/index.js";
+import { tableRows } from "../db/table-rows.js";
 import { ConnectionSettingsError } from "../jobs/classify.js";
 import { enqueueJobs, type NewJob, queuePriority, takeClaimedConnection } from "../jobs/queue.js";
 import type { JobHandler, JobRow } from "../jobs/types.js";
@@ -290,17 +291,24 @@ function outboundTicket(ticket: TicketRow): OutboundTicket {
   };
 }
 
+// Read by every delivery: selected raw, the select lists built once (src/db/table-rows.ts).
+const ticketRows = tableRows(tickets);
+const linkRows = tableRows(externalLinks);
+const commentRows = tableRows(comments);
+
 async function ticketAndLink(db: Db, job: DeliveryJob) {
   // One round trip: a link cannot outlive its ticket (the foreign key cascades), so the join loses nothing.
-  const [found] = await db
-    .select({ ticket: tickets, link: externalLinks })
-    .from(tickets)
-    .leftJoin(
-      externalLinks,
-      and(eq(externalLinks.connectionId, job.connectionId), eq(externalLinks.ticketId, tickets.id)),
-    )
-    .where(eq(tickets.id, job.ticketId));
-  return { ticket: found?.ticket, link: found?.link ?? undefined };
+  const [found] = await queryRows<Record<string, unknown>>(
+    db,
+    sql`select ${ticketRows.columns}, ${linkRows.columns}
+        from ${tickets} left join ${externalLinks}
+          on ${externalLinks.connectionId} = ${job.connectionId} and ${externalLinks.ticketId} = ${tickets.id}
+        where ${tickets.id} = ${job.ticketId}`,
+  );
+  return {
+    ticket: found ? (ticketRows.rowOf(found) ?? undefined) : undefined,
+    link: found ? (linkRows.rowOf(found) ?? undefined) : undefined,
+  };
 }
 
 /**
@@ -613,22 +621,21 @@ export const servicedeskDeliveries = {
   "comment.add": async (db, options, job, loaded) => {
     const commentId = String(job.payload["commentId"]);
     // The comment, the ticket's link at this connection and the comment's copy there, in one round trip.
-    const [found] = await db
-      .select({ comment: comments, externalId: externalLinks.externalId, copied: commentLinks.commentId })
-      .from(comments)
-      .leftJoin(
-        externalLinks,
-        and(eq(externalLinks.connectionId, job.connectionId), eq(externalLinks.ticketId, job.ticketId)),
-      )
-      .leftJoin(
-        commentLinks,
-        and(eq(commentLinks.connectionId, job.connectionId), eq(commentLinks.commentId, comments.id)),
-      )
-      .where(eq(comments.id, commentId));
-    const externalId = found?.externalId;
-    if (!found || !externalId) return { externalId: null, detail: {}, noop: true };
-    if (found.copied) return { externalId, detail: {}, noop: true };
-    const { comment } = found;
+    const [found] = await queryRows<Record<string, unknown>>(
+      db,
+      sql`select ${commentRows.columns}, ${externalLinks.externalId} as "externalId",
+                 ${commentLinks.commentId} as "copied"
+          from ${comments}
+          left join ${externalLinks}
+            on ${externalLinks.connectionId} = ${job.connectionId} and ${externalLinks.ticketId} = ${job.ticketId}
+          left join ${commentLinks}
+            on ${commentLinks.connectionId} = ${job.connectionId} and ${commentLinks.commentId} = ${comments.id}
+          where ${comments.id} = ${commentId}`,
+    );
+    const comment = found ? commentRows.rowOf(found) : null;
+    const externalId = (found?.["externalId"] as string | null | undefined) ?? null;
+    if (!comment || !externalId) return { externalId: null, detail: {}, noop: true };
+    if (found!["copied"] !== null) return { externalId, detail: {}, noop: true };
     const client = servicedeskClientFor(options.engine, loaded);
     const written = await client.addComment(
       externalId,
