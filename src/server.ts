@@ -3,7 +3,7 @@ import { serve } from "@hono/node-server";
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { DataDirLockedError } from "./db/client.js";
-import { jobNotifier } from "./jobs/wake.js";
+import { coalesced, jobNotifier } from "./jobs/wake.js";
 import type { LoopState } from "./lib/readiness.js";
 import { shutdownGracefully } from "./lib/shutdown.js";
 import { startTracing } from "./observability/tracing.js";
@@ -41,11 +41,12 @@ async function main() {
     ];
   };
   const notifyWorkers = jobNotifier(database);
+  const wakeWorker = coalesced(() => worker?.wakeUp());
   const app = createApp({
     ...runtime,
     config,
     jobsQueued: () => {
-      worker?.wakeUp();
+      wakeWorker();
       notifyWorkers();
     },
     processState: () => ({ shuttingDown, workerLoops: workerLoops() }),

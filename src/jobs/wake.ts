@@ -50,6 +50,28 @@ export function jobNotifier(database: Database, windowMs = NOTIFY_WINDOW_MS): ()
 }
 
 /**
+ * `fn` at once after a quiet spell and at most once per `windowMs` in a busy one: the calls in between fold
+ * into one at the window's end, so a call is always followed by a run of `fn`. The API process wakes its own
+ * job runner through it: a claim per successful write (most queue nothing) cost the database more than the
+ * write at a thousand writes a second, and the runner's claim takes every job due by then anyway.
+ */
+export function coalesced(fn: () => void, windowMs = NOTIFY_WINDOW_MS): () => void {
+  let timer: NodeJS.Timeout | null = null;
+  let lastRunAt = Number.NEGATIVE_INFINITY;
+  const run = () => {
+    timer = null;
+    lastRunAt = performance.now();
+    fn();
+  };
+  return () => {
+    if (timer) return;
+    const wait = lastRunAt + windowMs - performance.now();
+    if (wait <= 0) run();
+    else timer = setTimeout(run, wait).unref();
+  };
+}
+
+/**
  * Calls `onWake` on every `NOTIFY tsg_jobs`, over a connection of its own (postgres.js re-listens after a
  * reconnect). Returns the function that stops listening.
  */

@@ -5,7 +5,7 @@ import { enqueueJobs } from "../../src/jobs/queue.js";
 import { jobHandlers } from "../../src/jobs/registry.js";
 import { JobRunner, jobLedgerEntry } from "../../src/jobs/runner.js";
 import type { JobHandlers } from "../../src/jobs/types.js";
-import { jobNotifier, listenForJobs } from "../../src/jobs/wake.js";
+import { coalesced, jobNotifier, listenForJobs } from "../../src/jobs/wake.js";
 import { appendLedger } from "../../src/ledger/append.js";
 import { createLogger } from "../../src/lib/logger.js";
 import { loadPlanCatalog } from "../../src/sla/catalog.js";
@@ -127,6 +127,18 @@ describe("waking the job runner when jobs are queued", () => {
       }
     },
   );
+
+  it("coalesced runs at once after a quiet spell and folds a burst into one more run at the window's end", async () => {
+    let runs = 0;
+    const wake = coalesced(() => runs++, 50);
+    for (let i = 0; i < 100; i++) wake();
+    expect(runs).toBe(1);
+    await vi.waitFor(() => expect(runs).toBe(2), { timeout: 5_000 });
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(runs).toBe(2);
+    wake();
+    expect(runs).toBe(3);
+  });
 
   it("the API wakes workers after a write that succeeded, not after reads or refusals", async () => {
     const calls: string[] = [];
