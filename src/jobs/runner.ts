@@ -461,6 +461,7 @@ export class JobRunner {
       while (!this.stopped) {
         let started = 0;
         this.wakeRequested = false;
+        const asked = this.options.processConcurrency - this.inFlight.size;
         try {
           started = await this.claimAndStart();
         } catch (error) {
@@ -470,7 +471,11 @@ export class JobRunner {
           );
         }
         if (this.stopped) break;
-        if (started > 0 && this.inFlight.size < this.options.processConcurrency) continue;
+        // A claim that filled every slot it asked for may have left runnable jobs: claim again while slots are
+        // free. One that got fewer took all that was runnable then (claims are serialised), so a claim right
+        // away would find nothing: a job finishing or queued wakes the loop, one falling due waits the tick.
+        if (started === asked && started > 0 && this.inFlight.size < this.options.processConcurrency)
+          continue;
         if (this.wakeRequested) continue;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(done, tickMs);
