@@ -51,6 +51,7 @@ import {
   type LinkBaselines,
   movedFields,
 } from "./snapshot.js";
+import { ticketById } from "./ticket-connections.js";
 import { repairedVendorValue, storableVendorRecord, storableVendorValue } from "./vendor-text.js";
 import {
   cachedConnection,
@@ -523,7 +524,7 @@ export async function applyServicedeskRecord(
     return;
   }
 
-  let [ticket] = await tx.select().from(tickets).where(eq(tickets.id, link.ticketId)).for("update");
+  let ticket = await ticketById(tx, link.ticketId, true);
   if (!ticket) return;
   const baselines = link.snapshot as LinkBaselines;
   const canonicalBefore = comparableCanonical(ticket);
@@ -583,7 +584,7 @@ export async function applyServicedeskRecord(
   }
   ticket = await applyTicketChanges(tx, acting, ticket, update);
   const commentsAdded = await importComments(tx, acting, loaded, ticket, external, notice);
-  if (commentsAdded > 0) [ticket] = await tx.select().from(tickets).where(eq(tickets.id, link.ticketId));
+  if (commentsAdded > 0) ticket = await ticketById(tx, link.ticketId);
   const attachmentsAdded = await importAttachments(tx, options, loaded, ticket!, external, files);
   const worklogsAdded = await importWorklogs(tx, options, loaded, ticket!, external, worklogs);
   const applied = Object.keys(update);

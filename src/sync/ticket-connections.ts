@@ -1,5 +1,5 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
-import { queryRows, type Tx } from "../db/client.js";
+import { type Queryable, queryRows, type Tx } from "../db/client.js";
 import { connections, tenants, tickets } from "../db/schema/index.js";
 import { tableRows } from "../db/table-rows.js";
 import type { ConnectionRow } from "./connections.js";
@@ -95,4 +95,17 @@ export async function lockTicketWithOutbound(
         for update of ${tickets}`,
   );
   return { ticket: (rows[0] && ticketRows.rowOf(rows[0])) ?? undefined, outbound: joinedConnections(rows) };
+}
+
+/** A ticket's row (undefined when there is none), locked FOR UPDATE when `lock`: read raw, as above. */
+export async function ticketById(
+  db: Queryable,
+  ticketId: string,
+  lock = false,
+): Promise<typeof tickets.$inferSelect | undefined> {
+  const [row] = await queryRows<Record<string, unknown>>(
+    db,
+    sql`select ${ticketRows.columns} from ${tickets} where ${eq(tickets.id, ticketId)}${lock ? sql` for update` : sql``}`,
+  );
+  return (row && ticketRows.rowOf(row)) ?? undefined;
 }

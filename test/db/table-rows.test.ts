@@ -1,13 +1,13 @@
 // Rows read raw through src/db/table-rows.ts are the rows drizzle's own select gives, for every table of the
 // schema holding data written through the API (dates, JSON, nulls, numbers), on both engines; and the ticket
 // writes that read them (create, update, comment on a ticket with an outbound connection) still work.
-import { is, sql } from "drizzle-orm";
+import { eq, is, sql } from "drizzle-orm";
 import { PgTable } from "drizzle-orm/pg-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/client.js";
 import * as schema from "../../src/db/schema/index.js";
 import { tableRows } from "../../src/db/table-rows.js";
-import { lockTicketWithOutbound, tenantWithOutbound } from "../../src/sync/ticket-connections.js";
+import { lockTicketWithOutbound, tenantWithOutbound, ticketById } from "../../src/sync/ticket-connections.js";
 import { createTenant, createTestApp, type TestContext } from "../harness.js";
 
 let ctx: TestContext;
@@ -82,6 +82,10 @@ describe("tableRows", () => {
       expect(locked.outbound.map((c) => c.id)).toEqual([connectionId]);
       expect(await tenantWithOutbound(tx, "ten_missing")).toEqual({ tenant: undefined, outbound: [] });
       expect(await lockTicketWithOutbound(tx, "tkt_missing")).toEqual({ ticket: undefined, outbound: [] });
+      const [drizzles] = await tx.select().from(schema.tickets).where(eq(schema.tickets.id, ticketId));
+      expect(await ticketById(tx, ticketId, true)).toEqual(drizzles);
+      expect(await ticketById(tx, ticketId)).toEqual(drizzles);
+      expect(await ticketById(tx, "tkt_missing")).toBeUndefined();
     });
   });
 });
