@@ -13,8 +13,8 @@ import { quotedIdentifier as quote } from "./client.js";
 export interface TableRows<T extends PgTable> {
   /** `"table"."column" as "table.field", ...`: the select list of the whole row. */
   readonly columns: SQL;
-  /** The row from a raw result row, or null when its primary key is null (an outer join found none). */
-  rowOf(raw: Record<string, unknown>): T["$inferSelect"] | null;
+  /** The row from a raw result row; undefined without one, or when its primary key is null (an outer join found none). */
+  rowOf(raw: Record<string, unknown> | undefined): T["$inferSelect"] | undefined;
 }
 
 const cache = new WeakMap<PgTable, TableRows<PgTable>>();
@@ -34,7 +34,7 @@ export function tableRows<T extends PgTable>(table: T): TableRows<T> {
       fields.map((f) => `${quote(name)}.${quote(f.column.name)} as ${quote(f.alias)}`).join(", "),
     ),
     rowOf(raw) {
-      if (raw[primary.alias] === null || raw[primary.alias] === undefined) return null;
+      if (raw?.[primary.alias] === null || raw?.[primary.alias] === undefined) return undefined;
       const row: Record<string, unknown> = {};
       for (const f of fields) {
         const value = raw[f.alias];

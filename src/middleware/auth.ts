@@ -65,8 +65,8 @@ export async function activeKey(db: Db, match: SQL) {
         where ${match} and ${apiKeys.revokedAt} is null
         limit 1`,
   );
-  const key = row ? apiKeyRows.rowOf(row) : null;
-  if (!row || !key) return null;
+  const key = apiKeyRows.rowOf(row);
+  if (!key) return null;
   return {
     id: key.id,
     kind: key.kind,

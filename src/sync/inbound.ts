@@ -274,7 +274,7 @@ async function linkOfRecord(db: Queryable, connectionId: string, externalId: str
     sql`select ${linkRows.columns} from ${externalLinks}
         where ${externalLinks.connectionId} = ${connectionId} and ${externalLinks.externalId} = ${externalId}`,
   );
-  return (row && linkRows.rowOf(row)) ?? undefined;
+  return linkRows.rowOf(row);
 }
 
 /** The link of a connection's record as {@link linkStamp} sums it up, or null when there is none. */

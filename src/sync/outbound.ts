@@ -306,8 +306,8 @@ async function ticketAndLink(db: Db, job: DeliveryJob) {
         where ${tickets.id} = ${job.ticketId}`,
   );
   return {
-    ticket: found ? (ticketRows.rowOf(found) ?? undefined) : undefined,
-    link: found ? (linkRows.rowOf(found) ?? undefined) : undefined,
+    ticket: ticketRows.rowOf(found),
+    link: linkRows.rowOf(found),
   };
 }
 
@@ -632,7 +632,7 @@ export const servicedeskDeliveries = {
             on ${commentLinks.connectionId} = ${job.connectionId} and ${commentLinks.commentId} = ${comments.id}
           where ${comments.id} = ${commentId}`,
     );
-    const comment = found ? commentRows.rowOf(found) : null;
+    const comment = commentRows.rowOf(found);
     const externalId = (found?.["externalId"] as string | null | undefined) ?? null;
     if (!comment || !externalId) return { externalId: null, detail: {}, noop: true };
     if (found!["copied"] !== null) return { externalId, detail: {}, noop: true };

@@ -49,7 +49,7 @@ export async function tenantWithOutbound(
         from ${tenants} left join ${connections} on ${outboundOf(tenants.id)}
         where ${eq(tenants.id, tenantId)}`,
   );
-  return { tenant: (rows[0] && tenantRows.rowOf(rows[0])) ?? undefined, outbound: joinedConnections(rows) };
+  return { tenant: tenantRows.rowOf(rows[0]), outbound: joinedConnections(rows) };
 }
 
 /**
@@ -94,7 +94,7 @@ export async function lockTicketWithOutbound(
         where ${eq(tickets.id, ticketId)}
         for update of ${tickets}`,
   );
-  return { ticket: (rows[0] && ticketRows.rowOf(rows[0])) ?? undefined, outbound: joinedConnections(rows) };
+  return { ticket: ticketRows.rowOf(rows[0]), outbound: joinedConnections(rows) };
 }
 
 /** A ticket's row (undefined when there is none), locked FOR UPDATE when `lock`: read raw, as above. */
@@ -107,5 +107,5 @@ export async function ticketById(
     db,
     sql`select ${ticketRows.columns} from ${tickets} where ${eq(tickets.id, ticketId)}${lock ? sql` for update` : sql``}`,
   );
-  return (row && ticketRows.rowOf(row)) ?? undefined;
+  return ticketRows.rowOf(row);
 }
