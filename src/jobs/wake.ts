@@ -21,39 +21,34 @@ export function jobNotifier(database: Database, windowMs = NOTIFY_WINDOW_MS): ()
   if (database.kind !== "postgres") return () => {};
   let sending = false;
   let wanted = false;
-  let timer: NodeJS.Timeout | null = null;
-  let lastSentAt = Number.NEGATIVE_INFINITY;
-  const send = () => {
-    timer = null;
+  const notify: () => void = coalesced(() => {
+    // A call while one is in flight is sent when it returns (still no sooner than the window allows).
+    if (sending) {
+      wanted = true;
+      return;
+    }
     sending = true;
-    wanted = false;
-    lastSentAt = performance.now();
     database.db
       .execute(sql`select pg_notify(${JOBS_CHANNEL}, '')`)
       // A lost wake-up costs a tick of latency, never a job: workers still claim every WORKER_TICK_MS.
       .catch(() => {})
       .finally(() => {
         sending = false;
-        if (wanted) schedule();
+        if (wanted) {
+          wanted = false;
+          notify();
+        }
       });
-  };
-  const schedule = () => {
-    if (sending || timer) return;
-    const wait = lastSentAt + windowMs - performance.now();
-    if (wait <= 0) send();
-    else timer = setTimeout(send, wait);
-  };
-  return () => {
-    wanted = true;
-    schedule();
-  };
+  }, windowMs);
+  return notify;
 }
 
 /**
  * `fn` at once after a quiet spell and at most once per `windowMs` in a busy one: the calls in between fold
- * into one at the window's end, so a call is always followed by a run of `fn`. The API process wakes its own
- * job runner through it: a claim per successful write (most queue nothing) cost the database more than the
- * write at a thousand writes a second, and the runner's claim takes every job due by then anyway.
+ * into one at the window's end, so a call is always followed by a run of `fn`. The job notifier is built on
+ * it, and the API process wakes its own job runner through it: a claim per successful write (most queue
+ * nothing) cost the database more than the write at a thousand writes a second, and the runner's claim takes
+ * every job due by then anyway.
  */
 export function coalesced(fn: () => void, windowMs = NOTIFY_WINDOW_MS): () => void {
   let timer: NodeJS.Timeout | null = null;
