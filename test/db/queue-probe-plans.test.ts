@@ -8,7 +8,8 @@ import { connections, tenants } from "../../src/db/schema/index.js";
 import { enqueueJobs, enqueueRowOf } from "../../src/jobs/queue.js";
 import { ledgerAppendRowOf, ledgerFanoutJob } from "../../src/ledger/append.js";
 import { unreadNotices } from "../../src/sync/notice-keys.js";
-import { createTestDatabase, engine, type TestDatabase } from "../harness.js";
+import { createTestDatabase, type TestDatabase } from "../harness.js";
+import { staleQueueStatistics } from "./stale-queue-statistics.js";
 
 let database: TestDatabase;
 const tenantId = "ten_probe_plans";
@@ -31,28 +32,7 @@ beforeAll(async () => {
       pathSecretEncrypted: `path-${i}`,
     })),
   );
-  // PostgreSQL: no autovacuum refreshing the statistics during the test (PGlite runs none).
-  if (engine === "postgres") await db.execute(sql`alter table jobs set (autovacuum_enabled = false)`);
-  // Statistics taken while the queue held one poll job per connection, after an earlier backlog drained and
-  // was pruned...
-  await db.execute(
-    sql`insert into jobs (kind, connection_id, order_key, priority, payload, next_attempt_at)
-        select 'inbox.apply', 'con_probe_' || (g % 8), 'in:earlier-' || g, 2, '{}', now()
-        from generate_series(1, 10000) g`,
-  );
-  await db.execute(sql`delete from jobs`);
-  await db.execute(
-    sql`insert into jobs (kind, connection_id, priority, singleton_key, next_attempt_at)
-        select 'connection.poll', 'con_probe_' || g, 5, 'poll:con_probe_' || g, now()
-        from generate_series(0, 7) g`,
-  );
-  await db.execute(sql`analyze jobs`);
-  // ...then a backlog of unread notices builds up on the 8 connections.
-  await db.execute(
-    sql`insert into jobs (kind, connection_id, order_key, priority, payload, next_attempt_at)
-        select 'inbox.apply', 'con_probe_' || (g % 8), 'in:backlog-' || g, 2, '{}', now()
-        from generate_series(1, 10000) g`,
-  );
+  await staleQueueStatistics(db, "con_probe_");
 });
 afterAll(async () => database?.close());
 

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/client.js";
 import { ANALYZE_AFTER_CHANGES, analyzeChangedTables } from "../../src/db/statistics.js";
 import { deploymentJobs } from "../../src/jobs/queue.js";
+import { staleQueueStatistics } from "../db/stale-queue-statistics.js";
 import { createTestDatabase, engine, type TestDatabase } from "../harness.js";
 
 let database: TestDatabase;
@@ -44,26 +45,7 @@ describe("refreshing the queue tables' statistics", () => {
     "analyzes a queue table that changed since its statistics were taken, and then leaves it alone",
     async () => {
       const { db } = database;
-      // Statistics taken while the queue held one job per connection, after an earlier backlog drained and was
-      // pruned, and no autovacuum to refresh them.
-      await db.execute(sql`alter table jobs set (autovacuum_enabled = false)`);
-      await db.execute(
-        sql`insert into jobs (kind, connection_id, order_key, priority, payload, next_attempt_at)
-            select 'inbox.apply', 'con_' || (g % 8), 'in:earlier-' || g, 2, '{}', now()
-            from generate_series(1, 10000) g`,
-      );
-      await db.execute(sql`delete from jobs`);
-      await db.execute(
-        sql`insert into jobs (kind, connection_id, priority, singleton_key, next_attempt_at)
-            select 'connection.poll', 'con_' || g, 5, 'poll:con_' || g, now() from generate_series(0, 7) g`,
-      );
-      await db.execute(sql`analyze jobs`);
-      // A backlog of unread notices builds up on the 8 connections.
-      await db.execute(
-        sql`insert into jobs (kind, connection_id, order_key, priority, payload, next_attempt_at)
-            select 'inbox.apply', 'con_' || (g % 8), 'in:record-' || g, 2, '{}', now()
-            from generate_series(1, 10000) g`,
-      );
+      await staleQueueStatistics(db, "con_");
       expect(await unreadProbeIndex(), "stale statistics: the probe reads a whole backlog").not.toBe(
         "jobs_order_idx",
       );
